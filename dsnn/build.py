@@ -1,0 +1,306 @@
+"""Construction: turn the network description into the state of one partition.
+
+:func:`build_partition` is what one construction task runs: it builds the
+neurons a partition owns and draws their incoming synapses where they will
+live, so synapses never move. Everything it draws is keyed by global ids
+(:mod:`dsnn.rng`), hence the same for any decomposition.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import rng
+from .connectivity import draw
+from .distributions import Distribution
+from .kernels import FIXED_SCALE, csr_by_slot, map_slots
+from .models import NEURON_KERNELS
+from .network import TICS_PER_MS, Network, _tics
+from .partition import CurrentInput, NeuronBlock, Partition, PoissonInput, SynapseGroup
+from .sampling import sample
+
+__all__ = ["build_partition", "owned_pieces", "steps_of"]
+
+NEVER = np.iinfo(np.int64).max // 4
+
+
+def steps_of(ms: float, dt: float) -> int:
+    """Whole steps in ``ms`` (rounded to the nearest step, as NEST's Time does); inf -> NEVER."""
+    if math.isinf(ms):
+        return NEVER
+    return int(round(_tics(ms) / _tics(dt)))
+
+
+def owned_pieces(net: Network, decomposition, p: int) -> list:
+    """(population, first gid, stop gid) of the neurons partition ``p`` owns, in gid order."""
+    a, b = decomposition.owned(p)
+    pieces, offset = [], 0
+    for pop in net.neuron_populations:
+        lo, hi = max(a, offset), min(b, offset + pop.n)
+        if lo < hi:
+            pieces.append((pop, pop.first + lo - offset, pop.first + hi - offset))
+        offset += pop.n
+    return pieces
+
+
+def _fixed(weight_values, homogeneous: bool):
+    """Fixed-point weights: exact for a float64 scalar, exact for float32 per synapse."""
+    if homogeneous:
+        return np.int64(round(float(weight_values) * FIXED_SCALE))
+    return (weight_values.astype(np.float32).astype(np.float64) * FIXED_SCALE).astype(np.int64)
+
+
+def _poisson_table(rate_hz: float, dt: float) -> np.ndarray:
+    """Cumulative Poisson probabilities for mean ``rate*dt``, ending with a sentinel > 1."""
+    lam = rate_hz * dt * 1e-3
+    if lam <= 0:
+        return np.array([2.0])
+    n_max = int(lam + 12.0 * math.sqrt(lam) + 40)
+    k = np.arange(n_max + 1, dtype=np.float64)
+    logp = -lam + k * math.log(lam) - np.array([math.lgamma(x + 1.0) for x in k])
+    cdf = np.cumsum(np.exp(logp))
+    return np.append(cdf, 2.0)
+
+
+def _neuron_blocks(net: Network, pieces, local_gids):
+    blocks, lo = [], 0
+    for pop, g0, g1 in pieces:
+        kernel = NEURON_KERNELS[pop.model]
+        spec = pop.spec
+        gids = np.arange(g0, g1, dtype=np.int64)
+        scalars = {k: v for k, v in pop.params.items() if not spec.params[k].is_state}
+        init = {name: sample(pop.params[name], rng.key(net.seed, "state:" + name), gids)
+                for name in kernel.STATE}
+        state = kernel.initial_state(init, scalars["E_L"])
+        state["I0"] = np.zeros(gids.shape[0])
+        state["ref"] = np.zeros(gids.shape[0], dtype=np.int64)
+        blocks.append(NeuronBlock(
+            model=kernel, params=scalars, const=kernel.constants(scalars, net.dt), state=state,
+            lo=lo, hi=lo + gids.shape[0], ref_counts=steps_of(scalars["t_ref"], net.dt),
+            rec_idx=np.zeros(0, dtype=np.int64)))
+        lo += gids.shape[0]
+    return blocks
+
+
+def _draw_projection(net: Network, proj, pieces, local_gids):
+    """Synapses of ``proj`` onto the owned targets: (src_gid, tgt_local, key, weights, delays).
+
+    ``key`` is None when nothing per synapse is random (homogeneous weight and
+    delay, no Poisson train).
+    """
+    srcs, tgts, keys = [], [], []
+    kc = rng.key(net.seed, "conn", proj.index)
+    post = proj.post
+    need_keys = (proj.kind == "poisson" or isinstance(proj.weight, Distribution)
+                 or isinstance(proj.delay, Distribution))
+    offset = 0
+    for pop, g0, g1 in pieces:
+        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
+        if pop is post.root and t_lo < t_hi:
+            s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, post.first, post.n, t_lo, t_hi)
+            srcs.append(s)
+            t -= g0 - offset  # gid -> local index
+            tgts.append(t)
+            keys.append(k)
+        offset += g1 - g0
+    if not srcs or sum(s.shape[0] for s in srcs) == 0:
+        return None
+    src, tgt_local = np.concatenate(srcs), np.concatenate(tgts)
+    key = np.concatenate(keys) if need_keys else None
+    n = src.shape[0]
+    if isinstance(proj.weight, Distribution):
+        w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
+    else:
+        w = float(proj.weight)
+    if isinstance(proj.delay, Distribution):
+        d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
+        delay = np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
+    else:
+        delay = np.full(n, steps_of(proj.delay, net.dt), dtype=np.int64)
+    return src, tgt_local, key, w, delay
+
+
+def _image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
+    """Sorted gids of the remote neurons that are sources of local synapses."""
+    present = np.zeros(net.n_nodes + 1, dtype=bool)
+    for proj, (src, *_) in synaptic:
+        if proj.pre.spec.is_neuron:
+            present[src] = True
+    present[local_gids] = False
+    return np.nonzero(present)[0].astype(np.int64)
+
+
+def _synapse_group(proj, slot, n_slots, tgt_local, weights, delay) -> SynapseGroup:
+    row_ptr, order = csr_by_slot(slot, n_slots)
+    d0, d1 = int(delay.min()), int(delay.max())
+    dbits = max(0, int(d1 - d0).bit_length())
+    n_local_bits = int(tgt_local.max()).bit_length() if tgt_local.size else 1
+    dtype = np.uint32 if n_local_bits + dbits <= 32 else np.uint64
+    packed = ((tgt_local[order].astype(dtype) << dtype(dbits)) | (delay[order] - d0).astype(dtype))
+    homogeneous = not isinstance(proj.weight, Distribution)
+    return SynapseGroup(
+        projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(dbits),
+        dmask=dtype((1 << dbits) - 1), d0=d0,
+        wfix=int(_fixed(proj.weight, True)) if homogeneous else 0,
+        weights=None if homogeneous else weights[order].astype(np.float32))
+
+
+def _device_window(pop, dt, shift: int):
+    """Active update steps [lo, hi) of a generator population: origin+start < n+shift <= origin+stop.
+
+    ``shift`` is 0 for spike emitters and 2 for dc_generators, which is when
+    NEST 3.10 sends their events (matched to its traces in the tests)."""
+    p = pop.params
+    lo = steps_of(p["origin"] + p["start"], dt) + 1 - shift
+    hi = NEVER if math.isinf(p["stop"]) else steps_of(p["origin"] + p["stop"], dt) + 1 - shift
+    return lo, hi
+
+
+def build_partition(net: Network, decomposition, p: int) -> Partition:
+    """Build partition ``p``: its neurons and all synapses onto them."""
+    dt = net.dt
+    interval = net.min_delay_steps
+    pieces = owned_pieces(net, decomposition, p)
+    local_gids = np.concatenate([np.arange(g0, g1, dtype=np.int64) for _, g0, g1 in pieces])
+    n_local = local_gids.shape[0]
+    blocks = _neuron_blocks(net, pieces, local_gids)
+
+    spike_sources = [pop for pop in net.populations if pop.spec.kind == "spike_source"]
+    source_gids = np.concatenate([np.arange(pop.first, pop.first + pop.n) for pop in spike_sources]
+                                 ) if spike_sources else np.zeros(0, dtype=np.int64)
+
+    synaptic, poisson, current = [], [], []
+    spike_masks, voltmeters = {}, {}
+    for proj in net.projections:
+        if proj.kind == "record_spikes":
+            mask = spike_masks.setdefault(proj.post.first, np.zeros(n_local, dtype=bool))
+            mask |= (local_gids >= proj.pre.first) & (local_gids < proj.pre.first + proj.pre.n)
+            continue
+        if proj.kind == "record_vm":
+            voltmeters.setdefault(proj.pre.first, []).append(proj.post)
+            continue
+        drawn = _draw_projection(net, proj, pieces, local_gids)
+        if drawn is None:
+            continue
+        {"synapse": synaptic, "poisson": poisson, "current": current}[proj.kind].append((proj, drawn))
+
+    # presynaptic slots: local neurons, then images of remote neurons, then devices
+    piece_lo = np.array([g0 for _, g0, _ in pieces], dtype=np.int64)
+    piece_hi = np.array([g1 for _, _, g1 in pieces], dtype=np.int64)
+    piece_off = np.concatenate([[0], np.cumsum(piece_hi - piece_lo)[:-1]]).astype(np.int64)
+    image_gids = _image_gids(net, synaptic, local_gids)
+    n_images = image_gids.shape[0]
+    n_slots = n_local + n_images + source_gids.shape[0]
+
+    def slots_of(proj, gids):
+        if proj.pre.spec.kind == "spike_source":
+            return n_local + n_images + np.searchsorted(source_gids, gids)
+        return map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, n_local)
+
+    groups = [_synapse_group(proj, slots_of(proj, src), n_slots, tgt, w, d)
+              for proj, (src, tgt, key, w, d) in synaptic]
+    max_delay = max([int(d.max()) for _, (*_, d) in synaptic + poisson + current] + [interval])
+
+    # spikes of spike_generators, known in advance: stamp S is emitted in update step S-1
+    dev_steps, dev_slots = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for pop in spike_sources:
+        prm = pop.params
+        stamps = np.array([steps_of(t, dt) for t in prm["spike_times"]], dtype=np.int64)
+        mult = np.array(prm["spike_multiplicities"] or [1] * len(stamps), dtype=np.int64)
+        origin = steps_of(prm["origin"], dt)
+        lo = origin + steps_of(prm["start"], dt)
+        hi = NEVER if math.isinf(prm["stop"]) else origin + steps_of(prm["stop"], dt)
+        keep = (stamps > lo) & (stamps <= hi)
+        stamps = np.repeat(stamps[keep], mult[keep])
+        for gid in range(pop.first, pop.first + pop.n):
+            dev_steps.append(stamps - 1)
+            dev_slots.append(np.full(stamps.shape[0], n_local + n_images + np.searchsorted(source_gids, gid)))
+    dev_steps, dev_slots = np.concatenate(dev_steps), np.concatenate(dev_slots)
+    order = np.argsort(dev_steps, kind="stable")
+
+    poisson_input = _poisson_input(net, poisson) if poisson else None
+    current_input = _current_input(net, current) if current else None
+
+    # voltmeters: which neurons each block records
+    vm_cols = {}
+    for vgid, posts in voltmeters.items():
+        for bi, blk in enumerate(blocks):
+            gids = local_gids[blk.lo:blk.hi]
+            sel = np.zeros(gids.shape[0], dtype=bool)
+            for post in posts:
+                sel |= (gids >= post.first) & (gids < post.first + post.n)
+            if sel.any():
+                vm_cols.setdefault(bi, {})[vgid] = np.nonzero(sel)[0]
+    vm_layout = {}
+    for bi, per_vm in vm_cols.items():
+        rec = np.unique(np.concatenate(list(per_vm.values())))
+        blocks[bi].rec_idx = rec
+        for vgid, idx in per_vm.items():
+            vm_layout.setdefault(vgid, []).append((bi, np.searchsorted(rec, idx),
+                                                   local_gids[blocks[bi].lo + idx]))
+
+    R = interval + max_delay + 1
+    return Partition(
+        index=p, interval=interval, local_gids=local_gids, image_gids=image_gids, blocks=blocks,
+        groups=groups, ring_syn=np.zeros((R, 2, n_local), dtype=np.int64),
+        ring_cur=np.zeros((R, n_local), dtype=np.int64), poisson=poisson_input,
+        currents=current_input, device_steps=dev_steps[order], device_slots=dev_slots[order],
+        spike_masks=spike_masks, voltmeters=vm_layout)
+
+
+def _generator_index(proj_list, src_gid_arrays):
+    """Per connection, the index of its generator population among ``proj_list``'s pre populations."""
+    pops = []
+    gen = []
+    for (proj, _), src in zip(proj_list, src_gid_arrays):
+        root = proj.pre.root
+        if root not in pops:
+            pops.append(root)
+        gen.append(np.full(src.shape[0], pops.index(root), dtype=np.int64))
+    return pops, np.concatenate(gen)
+
+
+def _poisson_input(net: Network, poisson) -> PoissonInput:
+    pops, gen = _generator_index(poisson, [d[0] for _, d in poisson])
+    tables = [_poisson_table(pop.params["rate"], net.dt) for pop in pops]
+    windows = [_device_window(pop, net.dt, 0) for pop in pops]
+    streams = []
+    for proj, (src, tgt, key, w, d) in poisson:
+        k = rng.key(net.seed, "poisson", proj.index)
+        with np.errstate(over="ignore"):
+            streams.append(rng.mix(np.uint64(k) + key * np.uint64(rng.GAMMA)))
+    wfix = np.concatenate([
+        np.full(d[0].shape[0], _fixed(proj.weight, True)) if not isinstance(proj.weight, Distribution)
+        else _fixed(d[3], False) for proj, d in poisson])
+    lens = np.array([t.shape[0] for t in tables], dtype=np.int64)
+    return PoissonInput(
+        target=np.concatenate([d[1] for _, d in poisson]).astype(np.int64), wfix=wfix.astype(np.int64),
+        delay=np.concatenate([d[4] for _, d in poisson]), gen=gen, stream=np.concatenate(streams),
+        active_lo=np.array([w[0] for w in windows], dtype=np.int64),
+        active_hi=np.array([w[1] for w in windows], dtype=np.int64),
+        cdf=np.concatenate(tables), cdf_start=np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
+        cdf_len=lens)
+
+
+def _current_input(net: Network, current) -> CurrentInput:
+    pops, gen = _generator_index(current, [d[0] for _, d in current])
+    windows = [_device_window(pop, net.dt, 2) for pop in pops]
+    values = []
+    for proj, (src, tgt, key, w, d) in current:
+        amp = proj.pre.params["amplitude"]
+        w = np.broadcast_to(np.asarray(w, dtype=np.float64), src.shape)
+        if isinstance(proj.weight, Distribution):
+            w = w.astype(np.float32).astype(np.float64)
+        values.append(np.rint(w * amp * FIXED_SCALE).astype(np.int64))
+    return CurrentInput(
+        target=np.concatenate([d[1] for _, d in current]).astype(np.int64), value=np.concatenate(values),
+        delay=np.concatenate([d[4] for _, d in current]), gen=gen,
+        active_lo=np.array([w[0] for w in windows], dtype=np.int64),
+        active_hi=np.array([w[1] for w in windows], dtype=np.int64))
+
+
+def time_ms(stamps, dt: float):
+    """Times in ms of step stamps, computed through tics as NEST does (exact for grid times)."""
+    return (np.asarray(stamps, dtype=np.int64) * _tics(dt)) * (1.0 / TICS_PER_MS)

@@ -1,0 +1,157 @@
+"""CPU kernels (numba) for the inner loops: spike delivery and generator input.
+
+All input goes into int64 fixed-point ring buffers in units of 2**-32 pA, so
+sums are exact and do not depend on the order in which partitions deliver.
+``ring_syn`` has shape (R, 2, n_local) (channel 0 excitatory, 1 inhibitory),
+``ring_cur`` (R, n_local); slot ``step % R`` holds the input of update step
+``step``. A spike emitted in update step ``n`` through a delay of ``d`` steps
+arrives in slot ``n + d`` (NEST's convention).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .rng import GAMMA, _M1, _M2
+
+__all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "FIXED_SCALE"]
+
+#: fixed-point scale of the ring buffers: 1 pA = 2**32 units
+FIXED_SCALE = 2.0**32
+
+_G = np.uint64(GAMMA)
+_A = np.uint64(_M1)
+_B = np.uint64(_M2)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_ONE = np.uint64(1)
+
+
+@numba.njit(inline="always")
+def _mix(z):
+    z = (z ^ (z >> _S30)) * _A
+    z = (z ^ (z >> _S27)) * _B
+    return z ^ (z >> _S31)
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_uniform(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, ring):
+    """Deliver spikes through synapses that share one weight ``wfix`` (fixed point).
+
+    ``slots``/``steps``: presynaptic slot and emission step of each spike.
+    Synapses of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``; each packs the
+    target (``p >> shift``) and the delay in steps (``d0 + (p & dmask)``).
+    """
+    R = ring.shape[0]
+    ch = 0 if wfix > 0 else 1
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        base = steps[i] % R
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = packed[j]
+            slot = base + d0 + np.int64(p & dmask)
+            if slot >= R:
+                slot -= R
+            ring[slot, ch, np.int64(p >> shift)] += wfix
+
+
+@numba.njit(cache=True, nogil=True)
+def deliver_weighted(slots, steps, row_ptr, packed, shift, dmask, d0, weights, ring):
+    """As :func:`deliver_uniform` with one float32 weight (pA) per synapse.
+
+    A float32 times 2**32 is exact in float64, so the fixed-point value is
+    exact too.
+    """
+    R = ring.shape[0]
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        base = steps[i] % R
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = packed[j]
+            slot = base + d0 + np.int64(p & dmask)
+            if slot >= R:
+                slot -= R
+            w = np.int64(np.float64(weights[j]) * 4294967296.0)
+            ring[slot, 0 if w > 0 else 1, np.int64(p >> shift)] += w
+
+
+@numba.njit(cache=True, nogil=True)
+def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_lo, active_hi,
+                  cdf, cdf_start, cdf_len, ring):
+    """Independent Poisson input for each connection of a poisson_generator.
+
+    The count of connection c at step n is drawn by inversion of the
+    generator's cumulative table from the 53-bit uniform
+    ``mix(stream[c] + (n+1)*GAMMA)`` (== ``rng.bits(k, key_c, n)``), so it
+    depends only on the seed, the synapse key and the step.
+    """
+    R = ring.shape[0]
+    last = first_step + n_steps
+    for c in range(target.shape[0]):
+        g = gen[c]
+        lo = max(first_step, active_lo[g])
+        hi = min(last, active_hi[g])
+        start = cdf_start[g]
+        top = cdf_len[g] - 1
+        ch = 0 if wfix[c] > 0 else 1
+        h = stream[c]
+        tgt = target[c]
+        for n in range(lo, hi):
+            u = np.float64(_mix(h + (np.uint64(n) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+            k = 0
+            while k < top and u >= cdf[start + k]:
+                k += 1
+            if k:
+                ring[(n + delay[c]) % R, ch, tgt] += k * wfix[c]
+
+
+@numba.njit(cache=True, nogil=True)
+def current_input(first_step, n_steps, target, value, delay, gen, active_lo, active_hi, ring_cur):
+    """Constant currents (fixed point ``value`` per connection) while their generator is active."""
+    R = ring_cur.shape[0]
+    last = first_step + n_steps
+    for c in range(target.shape[0]):
+        g = gen[c]
+        for n in range(max(first_step, active_lo[g]), min(last, active_hi[g])):
+            ring_cur[(n + delay[c]) % R, target[c]] += value[c]
+
+
+@numba.njit(cache=True, nogil=True)
+def csr_by_slot(slot, n_slots):
+    """Row pointers and a stable order that groups synapses by presynaptic slot."""
+    counts = np.zeros(n_slots + 1, dtype=np.int64)
+    for i in range(slot.shape[0]):
+        counts[slot[i] + 1] += 1
+    for s in range(n_slots):
+        counts[s + 1] += counts[s]
+    fill = counts[:-1].copy()
+    order = np.empty(slot.shape[0], dtype=np.int64)
+    for i in range(slot.shape[0]):
+        order[fill[slot[i]]] = i
+        fill[slot[i]] += 1
+    return counts, order
+
+
+@numba.njit(cache=True, nogil=True)
+def map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, first_image_slot):
+    """Presynaptic slot of each source gid: local index if owned, else image slot.
+
+    Owned gids are the ranges ``piece_lo[i] .. piece_hi[i]-1`` starting at
+    local index ``piece_off[i]``; other gids must be in ``image_gids`` (sorted).
+    """
+    out = np.empty(gids.shape[0], dtype=np.int64)
+    n_pieces = piece_lo.shape[0]
+    for i in range(gids.shape[0]):
+        g = gids[i]
+        slot = -1
+        for k in range(n_pieces):
+            if piece_lo[k] <= g < piece_hi[k]:
+                slot = piece_off[k] + g - piece_lo[k]
+                break
+        if slot < 0:
+            slot = first_image_slot + np.searchsorted(image_gids, g)
+        out[i] = slot
+    return out

@@ -1,0 +1,146 @@
+"""``iaf_psc_alpha``: leaky integrate-and-fire neuron with alpha-shaped PSCs.
+
+Exact integration with NEST's propagators and update order
+(nest-simulator ``models/iaf_psc_alpha.cpp``, ``IAFPropagatorAlpha``). A
+spike of weight w (pA) starts an alpha current that peaks at w after
+tau_syn. Membrane potential is kept relative to ``E_L`` as NEST keeps it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
+from .iaf_psc_exp import propagator_32_case
+
+SPEC = ModelSpec(
+    name="iaf_psc_alpha",
+    kind="neuron",
+    doc=__doc__,
+    params={
+        "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
+        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
+        "tau_m": Param("tau_m", 10.0, "ms", "membrane time constant", check_positive),
+        "tau_syn_ex": Param("tau_syn_ex", 2.0, "ms", "rise time of the excitatory alpha current", check_positive),
+        "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha current", check_positive),
+        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
+        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
+        "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
+        "V_min": Param("V_min", -math.inf, "mV", "lower bound of the membrane potential", check_lower_bound),
+        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
+        "V_m": Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True),
+    },
+    relations=(
+        lambda p: None
+        if p["V_reset"] < p["V_th"]
+        else f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}",
+        lambda p: None
+        if p["V_min"] <= p["V_reset"]
+        else f"V_min must be <= V_reset, got V_min={p['V_min']} and V_reset={p['V_reset']}",
+    ),
+)
+
+STATE = ("V_m",)
+
+
+def propagators_alpha(tau_syn: float, tau_m: float, c_m: float, h: float) -> tuple[float, float]:
+    """(P31, P32): effect of dI_syn and I_syn on V_m over one step (NEST's IAFPropagatorAlpha)."""
+    p32, singular = propagator_32_case(tau_syn, tau_m, c_m, h)
+    if not singular:
+        beta = tau_syn * tau_m / (tau_m - tau_syn)
+        gamma = beta / c_m
+        inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+        p31 = gamma * math.exp(-h / tau_syn) * (beta * math.expm1(h * inv_beta) - h)
+    else:
+        p31 = 0.5 * h * h / c_m * math.exp(-h / tau_m)
+    return p31, p32
+
+
+def constants(p: dict, dt: float) -> dict:
+    h = dt
+    P11ex = math.exp(-h / p["tau_syn_ex"])
+    P11in = math.exp(-h / p["tau_syn_in"])
+    P31ex, P32ex = propagators_alpha(p["tau_syn_ex"], p["tau_m"], p["C_m"], h)
+    P31in, P32in = propagators_alpha(p["tau_syn_in"], p["tau_m"], p["C_m"], h)
+    return dict(
+        P11ex=P11ex,
+        P11in=P11in,
+        P21ex=h * P11ex,
+        P21in=h * P11in,
+        P30=-p["tau_m"] / p["C_m"] * math.expm1(-h / p["tau_m"]),
+        P31ex=P31ex,
+        P32ex=P32ex,
+        P31in=P31in,
+        P32in=P32in,
+        expm1_tau_m=math.expm1(-h / p["tau_m"]),
+        EPSC=1.0 * math.e / p["tau_syn_ex"],
+        IPSC=1.0 * math.e / p["tau_syn_in"],
+        I_e=float(p["I_e"]),
+        theta=p["V_th"] - p["E_L"],
+        V_reset=p["V_reset"] - p["E_L"],
+        V_min=p["V_min"] - p["E_L"],
+    )
+
+
+def initial_state(values: dict, E_L: float) -> dict:
+    V = values["V_m"] - E_L
+    zeros = V * 0.0
+    return {"V": V, "Iex": zeros.copy(), "dIex": zeros.copy(), "Iin": zeros.copy(), "dIin": zeros.copy()}
+
+
+@numba.njit(cache=True, nogil=True)
+def update(first_step, n_steps, lo, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur,
+           P11ex, P11in, P21ex, P21in, P30, P31ex, P32ex, P31in, P32in, expm1_tau_m,
+           EPSC, IPSC, I_e, theta, V_reset, V_min, ref_counts,
+           rec_idx, rec_out, spk_idx, spk_step, n_spk):
+    """Advance neurons ``lo .. lo+len(V)`` by ``n_steps`` steps; see iaf_psc_exp.update."""
+    scale = 2.0 ** -32
+    R = ring_syn.shape[0]
+    n = V.shape[0]
+    for k in range(n_steps):
+        step = first_step + k
+        slot = step % R
+        for i in range(n):
+            j = lo + i
+            if ref[i] == 0:
+                V[i] = (P30 * (y0[i] + I_e) + P31ex * dIex[i] + P32ex * Iex[i] + P31in * dIin[i]
+                        + P32in * Iin[i] + expm1_tau_m * V[i] + V[i])
+                if V[i] < V_min:
+                    V[i] = V_min
+            else:
+                ref[i] -= 1
+            Iex[i] = P21ex * dIex[i] + P11ex * Iex[i]
+            dIex[i] *= P11ex
+            dIex[i] += EPSC * (ring_syn[slot, 0, j] * scale)
+            Iin[i] = P21in * dIin[i] + P11in * Iin[i]
+            dIin[i] *= P11in
+            dIin[i] += IPSC * (ring_syn[slot, 1, j] * scale)
+            ring_syn[slot, 0, j] = 0
+            ring_syn[slot, 1, j] = 0
+            if V[i] >= theta:
+                ref[i] = ref_counts
+                V[i] = V_reset
+                spk_idx[n_spk] = j
+                spk_step[n_spk] = step
+                n_spk += 1
+            y0[i] = ring_cur[slot, j] * scale
+            ring_cur[slot, j] = 0
+        for q in range(rec_idx.shape[0]):
+            rec_out[k, q] = V[rec_idx[q]]
+    return n_spk
+
+
+def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx, spk_step, n_spk):
+    c = block.const
+    s = block.state
+    return update(first_step, n_steps, block.lo, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"],
+                  s["I0"], s["ref"], ring_syn, ring_cur, c["P11ex"], c["P11in"], c["P21ex"],
+                  c["P21in"], c["P30"], c["P31ex"], c["P32ex"], c["P31in"], c["P32in"],
+                  c["expm1_tau_m"], c["EPSC"], c["IPSC"], c["I_e"], c["theta"], c["V_reset"],
+                  c["V_min"], block.ref_counts, block.rec_idx, rec_out, spk_idx, spk_step, n_spk)
+
+
+def membrane_potential(block, values):
+    return values + block.params["E_L"]

@@ -1,0 +1,153 @@
+"""``iaf_psc_exp``: leaky integrate-and-fire neuron with exponential PSCs.
+
+Exact integration of the linear subthreshold dynamics on the time grid, with
+NEST's propagators and NEST's update order (nest-simulator
+``models/iaf_psc_exp.cpp``; the singular case tau_m == tau_syn follows
+``libnestutil/iaf_propagator.cpp``). Membrane potential is kept relative to
+``E_L`` exactly as NEST keeps it, so traces agree to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .base import (
+    ModelSpec,
+    Param,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+)
+
+SPEC = ModelSpec(
+    name="iaf_psc_exp",
+    kind="neuron",
+    doc=__doc__,
+    params={
+        "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
+        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
+        "tau_m": Param("tau_m", 10.0, "ms", "membrane time constant", check_positive),
+        "tau_syn_ex": Param("tau_syn_ex", 2.0, "ms", "excitatory synaptic time constant", check_positive),
+        "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "inhibitory synaptic time constant", check_positive),
+        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
+        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
+        "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
+        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
+        "V_m": Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True),
+        "I_syn_ex": Param("I_syn_ex", 0.0, "pA", "excitatory synaptic current (initial state)", check_finite, True),
+        "I_syn_in": Param("I_syn_in", 0.0, "pA", "inhibitory synaptic current (initial state)", check_finite, True),
+    },
+    relations=(
+        lambda p: None
+        if p["V_reset"] < p["V_th"]
+        else f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}",
+    ),
+)
+
+STATE = ("V_m", "I_syn_ex", "I_syn_in")
+
+
+def propagator_32_case(tau_syn: float, tau_m: float, c_m: float, h: float) -> tuple[float, bool]:
+    """P_VI (effect of a synaptic current on V_m over one step ``h``) and whether
+    the singular limit tau_m == tau_syn was used (NEST's IAFPropagator)."""
+    p32_singular = h / c_m * math.exp(-h / tau_m)
+    if tau_m == tau_syn:
+        return p32_singular, True
+    beta = tau_syn * tau_m / (tau_m - tau_syn)
+    gamma = beta / c_m
+    inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+    p32 = gamma * math.exp(-h / tau_syn) * math.expm1(h * inv_beta)
+    if not (math.isfinite(p32) and p32 > 0) or abs(p32 - p32_singular) > p32_singular:
+        return p32_singular, True
+    return p32, False
+
+
+def propagator_32(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
+    """P_VI of NEST's IAFPropagatorExp (see :func:`propagator_32_case`)."""
+    return propagator_32_case(tau_syn, tau_m, c_m, h)[0]
+
+
+def constants(p: dict, dt: float) -> dict:
+    """Propagators and thresholds for the update kernel (all float64 scalars)."""
+    h = dt
+    P22 = math.exp(-h / p["tau_m"])
+    return dict(
+        P11ex=math.exp(-h / p["tau_syn_ex"]),
+        P11in=math.exp(-h / p["tau_syn_in"]),
+        P22=P22,
+        P21ex=propagator_32(p["tau_syn_ex"], p["tau_m"], p["C_m"], h),
+        P21in=propagator_32(p["tau_syn_in"], p["tau_m"], p["C_m"], h),
+        P20=p["tau_m"] / p["C_m"] * (1.0 - P22),
+        I_e=float(p["I_e"]),
+        theta=p["V_th"] - p["E_L"],
+        V_reset=p["V_reset"] - p["E_L"],
+    )
+
+
+def initial_state(values: dict, E_L: float) -> dict:
+    """Kernel state arrays from absolute initial values (V_m is kept relative to E_L)."""
+    return {
+        "V": values["V_m"] - E_L,
+        "Iex": values["I_syn_ex"].copy(),
+        "Iin": values["I_syn_in"].copy(),
+    }
+
+
+@numba.njit(cache=True, nogil=True)
+def update(first_step, n_steps, lo, V, Iex, Iin, I0, ref, ring_syn, ring_cur,
+           P11ex, P11in, P22, P21ex, P21in, P20, I_e, theta, V_reset, ref_counts,
+           rec_idx, rec_out, spk_idx, spk_step, n_spk):
+    """Advance neurons ``lo .. lo+len(V)`` of the partition by ``n_steps`` steps.
+
+    ``ring_syn`` (R, 2, n_local) and ``ring_cur`` (R, n_local) are int64
+    fixed-point input buffers (units of 2**-32 pA), read and cleared at slot
+    ``step % R``. Spikes are appended to ``spk_idx``/``spk_step`` from position
+    ``n_spk``; returns the new count. ``rec_out[k, q]`` receives V_m - E_L of
+    neuron ``rec_idx[q]`` (block-relative) after step ``k``.
+    """
+    R = ring_syn.shape[0]
+    scale = 2.0 ** -32
+    n = V.shape[0]
+    for k in range(n_steps):
+        step = first_step + k
+        slot = step % R
+        for i in range(n):
+            j = lo + i
+            if ref[i] == 0:
+                V[i] = V[i] * P22 + Iex[i] * P21ex + Iin[i] * P21in + (I_e + I0[i]) * P20
+            else:
+                ref[i] -= 1
+            Iex[i] *= P11ex
+            Iin[i] *= P11in
+            Iex[i] += ring_syn[slot, 0, j] * scale
+            Iin[i] += ring_syn[slot, 1, j] * scale
+            ring_syn[slot, 0, j] = 0
+            ring_syn[slot, 1, j] = 0
+            if V[i] >= theta:
+                ref[i] = ref_counts
+                V[i] = V_reset
+                spk_idx[n_spk] = j
+                spk_step[n_spk] = step
+                n_spk += 1
+            I0[i] = ring_cur[slot, j] * scale
+            ring_cur[slot, j] = 0
+        for q in range(rec_idx.shape[0]):
+            rec_out[k, q] = V[rec_idx[q]]
+    return n_spk
+
+
+def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx, spk_step, n_spk):
+    c = block.const
+    s = block.state
+    return update(first_step, n_steps, block.lo, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
+                  ring_syn, ring_cur, c["P11ex"], c["P11in"], c["P22"], c["P21ex"], c["P21in"],
+                  c["P20"], c["I_e"], c["theta"], c["V_reset"], block.ref_counts,
+                  block.rec_idx, rec_out, spk_idx, spk_step, n_spk)
+
+
+def membrane_potential(block, values):
+    """Absolute V_m from the kernel's relative values."""
+    return values + block.params["E_L"]

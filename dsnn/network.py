@@ -1,0 +1,368 @@
+"""The network description: populations, projections and devices.
+
+Pure Python, no arrays: a :class:`Network` records what to build, checks every
+argument when it is given, and hands the description to :meth:`Network.build`.
+Node ids (gids) start at 1 and follow creation order, devices included, as in
+NEST.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+from . import distributions
+from .distributions import Distribution
+from .models import MODELS, ModelSpec
+from .rules import Rule, parse_conn_spec
+
+__all__ = ["Network", "Population", "Projection"]
+
+TICS_PER_MS = 1000  # NEST's default time base: 1 tic = 1 µs
+
+
+def _tics(ms: float) -> int:
+    return int(round(ms * TICS_PER_MS))
+
+
+def on_grid(ms: float, dt: float) -> bool:
+    """True if ``ms`` is a whole number of steps ``dt`` (compared in NEST's tics)."""
+    return abs(ms * TICS_PER_MS - _tics(ms)) < 1e-6 and _tics(ms) % _tics(dt) == 0
+
+
+class Population:
+    """Neurons or devices with contiguous gids ``first .. first+n-1``.
+
+    Slicing (``E[0:10]``, ``E[5]``) gives a view of the same population.
+    """
+
+    def __init__(self, network: "Network", index: int, model: ModelSpec, first: int, n: int,
+                 params: dict, label: str | None, parent: "Population | None" = None):
+        self.network = network
+        self.index = index
+        self.spec = model
+        self.first = first
+        self.n = n
+        self.params = params
+        self.label = label
+        self.parent = parent
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def root(self) -> "Population":
+        return self.parent if self.parent is not None else self
+
+    @property
+    def gids(self) -> range:
+        return range(self.first, self.first + self.n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, item) -> "Population":
+        if isinstance(item, slice):
+            start, stop, step = item.indices(self.n)
+            if step != 1:
+                raise ValueError(f"Population slices must be contiguous (step 1), got step {step}")
+            if stop <= start:
+                raise ValueError(f"Population slice {item} of a population of {self.n} is empty")
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            idx = int(item)
+            if not -self.n <= idx < self.n:
+                raise IndexError(f"index {idx} out of range for a population of {self.n}")
+            start = idx % self.n
+            stop = start + 1
+        else:
+            raise TypeError(f"Population indices must be ints or slices, got {type(item).__name__}")
+        return Population(self.network, self.index, self.spec, self.first + start, stop - start,
+                          self.params, self.label, self.root)
+
+    def __repr__(self) -> str:
+        label = f" {self.label!r}" if self.label else ""
+        view = " (view)" if self.parent is not None else ""
+        return f"<dsnn.Population{label}: {self.model}, gids {self.first}..{self.first + self.n - 1}{view}>"
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One ``connect`` call, validated.
+
+    ``kind`` is ``"synapse"`` (spikes through synapses), ``"poisson"``,
+    ``"current"``, ``"record_spikes"`` or ``"record_vm"``. Weights are in pA,
+    delays in ms; each a float or a :class:`~dsnn.distributions.Distribution`.
+    """
+
+    index: int
+    kind: str
+    pre: Population
+    post: Population
+    rule: Rule
+    weight: float | Distribution = 1.0
+    delay: float | Distribution = 1.0
+
+    @property
+    def delay_range_steps(self) -> tuple[int, float]:
+        """Smallest and largest possible delay in steps (largest may be inf)."""
+        dt = self.pre.network.dt
+        if isinstance(self.delay, Distribution):
+            lo, hi = self.delay.support()
+            return max(1, int(round(lo / dt))), (math.inf if math.isinf(hi) else int(round(hi / dt)))
+        d = int(round(self.delay / dt))
+        return d, d
+
+
+@dataclass
+class Network:
+    """A spiking network to build and simulate.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random draw (connectivity, weights, delays, initial
+        state, Poisson input); the same seed gives the same network and spikes
+        on any partitioning.
+    dt : float
+        Time step in ms (default 0.1), a whole number of µs.
+    """
+
+    seed: int = 12345
+    dt: float = 0.1
+    populations: list = field(default_factory=list, repr=False)
+    projections: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
+        if isinstance(self.dt, bool) or not isinstance(self.dt, numbers.Real):
+            raise TypeError(f"dt must be a number of ms, got {self.dt!r}")
+        self.dt = float(self.dt)
+        if not (math.isfinite(self.dt) and self.dt > 0) or _tics(self.dt) < 1 or not math.isclose(
+                _tics(self.dt), self.dt * TICS_PER_MS, abs_tol=1e-6):
+            raise ValueError(f"dt must be a positive whole number of µs (e.g. 0.1 ms), got {self.dt!r}")
+
+    # ------------------------------------------------------------------ create
+    @property
+    def n_nodes(self) -> int:
+        return sum(p.n for p in self.populations)
+
+    @property
+    def neuron_populations(self) -> list:
+        return [p for p in self.populations if p.spec.is_neuron]
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.n for p in self.neuron_populations)
+
+    def create(self, model: str, n: int = 1, params: dict | None = None, label: str | None = None) -> Population:
+        """Create ``n`` nodes of ``model`` (a NEST model name) with ``params``.
+
+        Neuron state variables (``V_m``...) may be distributions, drawn per
+        neuron from the network seed.
+        """
+        if not isinstance(model, str) or model not in MODELS:
+            raise ValueError(f"create: unknown model {model!r}; allowed: {', '.join(sorted(MODELS))}")
+        spec = MODELS[model]
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"create: n must be a whole number >= 1, got {n!r}")
+        if spec.is_recorder and n != 1:
+            raise ValueError(f"create: n must be 1 for a {model}, got {n}; create one recorder per group instead")
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"create: label must be a string, got {label!r}")
+        values = self._check_params(spec, {} if params is None else params)
+        pop = Population(self, len(self.populations), spec, self.n_nodes + 1, int(n), values, label)
+        self.populations.append(pop)
+        return pop
+
+    def _check_params(self, spec: ModelSpec, params) -> dict:
+        where = f"create({spec.name!r})"
+        if not isinstance(params, dict):
+            raise TypeError(f"{where}: params must be a dict, got {type(params).__name__}")
+        unknown = set(params) - set(spec.params) - set(spec.array_params)
+        if unknown:
+            raise ValueError(f"{where}: unknown parameter(s) {sorted(unknown)}; allowed: {spec.allowed()}")
+        values = spec.defaults()
+        for name, value in params.items():
+            if name in spec.array_params:
+                values[name] = self._check_array_param(spec, name, value)
+                continue
+            p = spec.params[name]
+            if p.is_state and isinstance(value, (Distribution, dict)):
+                values[name] = distributions.parse(value, f"{where}: {name}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                kind = "a number or a distribution" if p.is_state else "a number"
+                raise TypeError(f"{where}: {name} must be {kind} ({p.unit}), got {type(value).__name__} {value!r}")
+            value = float(value)
+            err = p.check(name, value)
+            if err:
+                raise ValueError(f"{where}: {err} ({p.unit})")
+            values[name] = value
+        scalars = {k: (v.support()[0] if isinstance(v, Distribution) else v) for k, v in values.items()}
+        for relation in spec.relations:
+            err = relation(scalars)
+            if err:
+                raise ValueError(f"{where}: {err}")
+        for name in ("start", "stop", "origin", "interval"):
+            if name in values and math.isfinite(values[name]) and not on_grid(values[name], self.dt):
+                raise ValueError(f"{where}: {name} must be a multiple of dt={self.dt} ms, got {values[name]}")
+        if spec.kind == "voltmeter" and not values["interval"] >= self.dt:
+            raise ValueError(f"{where}: interval must be >= dt={self.dt} ms, got {values['interval']}")
+        if spec.kind == "spike_source":
+            mult = values["spike_multiplicities"]
+            if mult and len(mult) != len(values["spike_times"]):
+                raise ValueError(f"{where}: spike_multiplicities needs one entry per spike time "
+                                 f"({len(values['spike_times'])}), got {len(mult)}")
+        return values
+
+    def _check_array_param(self, spec, name, value) -> tuple:
+        where = f"create({spec.name!r})"
+        try:
+            items = [float(v) if name == "spike_times" else v for v in list(value)]
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: {name} must be a sequence of numbers, got {value!r}") from None
+        if name == "spike_times":
+            for t in items:
+                if not (math.isfinite(t) and t > 0):
+                    raise ValueError(f"{where}: spike_times must be finite times > 0 ms, got {t!r}")
+                if not on_grid(t, self.dt):
+                    raise ValueError(f"{where}: spike_times must be multiples of dt={self.dt} ms, got {t!r}")
+            if any(b < a for a, b in zip(items, items[1:])):
+                raise ValueError(f"{where}: spike_times must be sorted in non-decreasing order")
+        else:
+            for m in items:
+                if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 0:
+                    raise ValueError(f"{where}: spike_multiplicities must be whole numbers >= 0, got {m!r}")
+            items = [int(m) for m in items]
+        return tuple(items)
+
+    # ----------------------------------------------------------------- connect
+    def connect(self, pre: Population, post: Population, conn_spec=None, syn_spec=None) -> Projection:
+        """Connect ``pre`` to ``post`` with NEST's ``conn_spec`` and ``syn_spec``.
+
+        Generators connect to neurons (``connect(pg, E, syn_spec=...)``),
+        neurons to a spike_recorder (``connect(E, sr)``), a voltmeter to
+        neurons (``connect(vm, E)``). Weights in pA (sign selects the
+        excitatory or inhibitory receptor), delays in ms.
+        """
+        for name, pop in (("pre", pre), ("post", post)):
+            if not isinstance(pop, Population):
+                raise TypeError(f"connect: {name} must be a dsnn Population, got {type(pop).__name__}")
+            if pop.network is not self:
+                raise ValueError(f"connect: {name} {pop!r} belongs to another Network")
+        kind = self._projection_kind(pre.spec, post.spec)
+        overlap = _overlap(pre, post)
+        if kind in ("record_spikes", "record_vm"):
+            rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
+            if rule.name != "all_to_all":
+                raise ValueError(f"connect: recorders connect all_to_all, got rule {rule.name!r}")
+            if syn_spec:
+                raise ValueError("connect: syn_spec is not allowed for a recorder connection")
+            proj = Projection(len(self.projections), kind, pre, post, rule, 1.0, self.dt)
+        else:
+            rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
+            weight, delay = self._check_syn_spec(syn_spec)
+            proj = Projection(len(self.projections), kind, pre, post, rule, weight, delay)
+        self.projections.append(proj)
+        return proj
+
+    @staticmethod
+    def _projection_kind(pre: ModelSpec, post: ModelSpec) -> str:
+        if post.kind == "spike_recorder":
+            if not pre.is_neuron:
+                raise ValueError(f"connect: a spike_recorder records from neurons; recording from a device "
+                                 f"({pre.name}) is not supported")
+            return "record_spikes"
+        if pre.kind == "voltmeter":
+            if not post.is_neuron:
+                raise ValueError(f"connect: a voltmeter records from neurons; recording from a device "
+                                 f"({post.name}) is not supported")
+            return "record_vm"
+        if post.kind == "voltmeter" or pre.kind == "spike_recorder":
+            raise ValueError("connect: recorders are connected as connect(neurons, spike_recorder) and "
+                             f"connect(voltmeter, neurons); got pre={pre.name}, post={post.name}")
+        if not post.is_neuron:
+            raise ValueError(f"connect: post must be neurons, got a {post.name}")
+        return {"neuron": "synapse", "spike_source": "synapse", "poisson": "poisson", "current": "current"}[pre.kind]
+
+    def _check_syn_spec(self, syn_spec):
+        if syn_spec is None:
+            syn_spec = {}
+        elif isinstance(syn_spec, str):
+            syn_spec = {"synapse_model": syn_spec}
+        elif not isinstance(syn_spec, dict):
+            raise TypeError(f"syn_spec must be a dict, got {type(syn_spec).__name__}")
+        allowed = {"synapse_model", "weight", "delay", "receptor_type"}
+        unknown = set(syn_spec) - allowed
+        if unknown:
+            raise ValueError(f"syn_spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        model = syn_spec.get("synapse_model", "static_synapse")
+        if model != "static_synapse":
+            raise ValueError(f"syn_spec: synapse_model must be 'static_synapse', got {model!r}")
+        if syn_spec.get("receptor_type", 0) != 0:
+            raise ValueError(f"syn_spec: receptor_type must be 0 (the receptor follows the sign of the weight), "
+                             f"got {syn_spec['receptor_type']!r}")
+        weight = distributions.parse(syn_spec.get("weight", 1.0), "syn_spec: weight")
+        if isinstance(weight, float) and abs(weight) >= 2.0**31:
+            raise ValueError(f"syn_spec: weight must be within ±2**31 pA, got {weight}")
+        delay = distributions.parse(syn_spec.get("delay", 1.0), "syn_spec: delay")
+        if isinstance(delay, Distribution):
+            lo, _ = delay.support()
+            if not lo >= self.dt:
+                raise ValueError(f"syn_spec: a delay distribution must be bounded below by dt={self.dt} ms "
+                                 f"(use dsnn.math.redraw or clip with min >= dt), got {delay!r}")
+        else:
+            if not delay >= self.dt:
+                raise ValueError(f"syn_spec: delay must be >= dt={self.dt} ms, got {delay}")
+            if not on_grid(delay, self.dt):
+                raise ValueError(f"syn_spec: delay must be a multiple of dt={self.dt} ms, got {delay}")
+        return weight, delay
+
+    # ------------------------------------------------------------------- build
+    def build(self, client=None, partitions=1, exchange: str = "p2p"):
+        """Build the network and return a :class:`~dsnn.simulation.Simulation`.
+
+        Parameters
+        ----------
+        client : distributed.Client or None
+            None builds and runs every partition in this process.
+        partitions : int or sequence of int
+            Number of partitions (neurons split into near-equal contiguous
+            blocks in gid order), or the number of neurons of each partition.
+        exchange : {"p2p", "collective"}
+            How partitions exchange spikes.
+        """
+        from .decomposition import Decomposition
+        from .simulation import Simulation
+
+        if exchange not in ("p2p", "collective"):
+            raise ValueError(f"build: exchange must be 'p2p' or 'collective', got {exchange!r}")
+        if self.n_neurons == 0:
+            raise ValueError("build: the network has no neurons; create some with net.create('iaf_psc_exp', n)")
+        decomposition = Decomposition.from_partitions(partitions, self.n_neurons)
+        if client is not None:
+            raise NotImplementedError("build: distributed builds (client=...) are not available yet; "
+                                      "use client=None for the in-process runner")
+        return Simulation.build_local(self, decomposition, exchange)
+
+    @property
+    def min_delay_steps(self) -> int:
+        """Length of one exchange interval in steps: the smallest neuron-to-neuron delay."""
+        delays = [p.delay_range_steps[0] for p in self.projections
+                  if p.kind == "synapse" and p.pre.spec.is_neuron]
+        if delays:
+            return min(delays)
+        return max(1, int(round(1.0 / self.dt)))
+
+    def __repr__(self) -> str:
+        return (f"<dsnn.Network: seed {self.seed}, dt {self.dt} ms, {self.n_neurons} neurons in "
+                f"{len(self.neuron_populations)} populations, {len(self.projections)} projections>")
+
+
+def _overlap(pre: Population, post: Population) -> int:
+    if pre.root is not post.root:
+        return 0
+    return max(0, min(pre.first + pre.n, post.first + post.n) - max(pre.first, post.first))

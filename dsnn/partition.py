@@ -1,0 +1,217 @@
+"""One partition: the neurons it owns, their incoming synapses, and stepping.
+
+A :class:`Partition` holds only arrays and numbers; it knows no networking.
+It advances one min-delay interval at a time (:meth:`Partition.advance`),
+returns the spikes of its own neurons, and takes spikes to deliver
+(:meth:`Partition.deliver`) as presynaptic *slots*: its local neurons are
+slots ``0 .. n_local-1``, the images of remote neurons it needs follow, and
+the replicated spike-emitting devices come last.
+
+Synapses are stored per projection (:class:`SynapseGroup`) in compressed
+rows over presynaptic slots; each synapse packs its target and its delay in
+one unsigned integer, and its weight is one fixed-point number for the whole
+group or a float32 per synapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kernels
+
+__all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PoissonInput", "CurrentInput"]
+
+
+@dataclass
+class NeuronBlock:
+    """Neurons ``lo .. hi-1`` (local indices) of one population and model."""
+
+    model: object  # module with step_block(), membrane_potential()
+    params: dict
+    const: dict
+    state: dict
+    lo: int
+    hi: int
+    ref_counts: int
+    rec_idx: np.ndarray  # block-relative indices recorded by voltmeters
+    rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.state.values())
+
+
+@dataclass
+class SynapseGroup:
+    """The synapses of one projection on this partition, in rows over presynaptic slots.
+
+    ``packed[j] = (target << shift) | (delay - d0)``; ``weights`` is a float32
+    array, or None with ``wfix`` the common weight in fixed point (2**-32 pA).
+    """
+
+    projection: int
+    row_ptr: np.ndarray
+    packed: np.ndarray
+    shift: object
+    dmask: object
+    d0: int
+    wfix: int = 0
+    weights: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.packed.shape[0])
+
+    def nbytes(self) -> int:
+        w = 0 if self.weights is None else self.weights.nbytes
+        return self.row_ptr.nbytes + self.packed.nbytes + w
+
+    def deliver(self, slots, steps, ring):
+        if self.weights is None:
+            kernels.deliver_uniform(slots, steps, self.row_ptr, self.packed, self.shift, self.dmask,
+                                    self.d0, self.wfix, ring)
+        else:
+            kernels.deliver_weighted(slots, steps, self.row_ptr, self.packed, self.shift, self.dmask,
+                                     self.d0, self.weights, ring)
+
+    def unpack(self):
+        """(slot, target, delay_steps, weight_pA) of every synapse (for inspection)."""
+        slot = np.repeat(np.arange(self.row_ptr.shape[0] - 1), np.diff(self.row_ptr))
+        target = (self.packed >> self.shift).astype(np.int64)
+        delay = self.d0 + (self.packed & self.dmask).astype(np.int64)
+        if self.weights is None:
+            weight = np.full(self.n, self.wfix / kernels.FIXED_SCALE)
+        else:
+            weight = self.weights.astype(np.float64)
+        return slot, target, delay, weight
+
+
+@dataclass
+class PoissonInput:
+    """Connections from poisson_generators: one independent train per connection."""
+
+    target: np.ndarray  # int64 local index
+    wfix: np.ndarray  # int64 fixed-point weight
+    delay: np.ndarray  # int64 steps
+    gen: np.ndarray  # int64 index into the tables
+    stream: np.ndarray  # uint64 per-connection stream
+    active_lo: np.ndarray  # int64 first active update step per table
+    active_hi: np.ndarray  # int64 one past the last
+    cdf: np.ndarray  # float64 concatenated cumulative tables (last entry of each is a sentinel)
+    cdf_start: np.ndarray
+    cdf_len: np.ndarray
+
+    def inject(self, first_step, n_steps, ring_syn):
+        kernels.poisson_input(first_step, n_steps, self.target, self.wfix, self.delay, self.gen,
+                              self.stream, self.active_lo, self.active_hi, self.cdf, self.cdf_start,
+                              self.cdf_len, ring_syn)
+
+
+@dataclass
+class CurrentInput:
+    """Connections from dc_generators: fixed-point current per connection."""
+
+    target: np.ndarray
+    value: np.ndarray
+    delay: np.ndarray
+    gen: np.ndarray
+    active_lo: np.ndarray
+    active_hi: np.ndarray
+
+    def inject(self, first_step, n_steps, ring_cur):
+        kernels.current_input(first_step, n_steps, self.target, self.value, self.delay, self.gen,
+                              self.active_lo, self.active_hi, ring_cur)
+
+
+@dataclass
+class Partition:
+    """State of the neurons a partition owns and of their incoming synapses."""
+
+    index: int
+    interval: int  # steps per exchange interval (the minimum delay)
+    local_gids: np.ndarray  # int64, sorted
+    image_gids: np.ndarray  # int64, sorted: remote neurons this partition needs
+    blocks: list
+    groups: list
+    ring_syn: np.ndarray  # (R, 2, n_local) int64
+    ring_cur: np.ndarray  # (R, n_local) int64
+    poisson: PoissonInput | None
+    currents: CurrentInput | None
+    device_steps: np.ndarray  # emission steps of device spikes, sorted
+    device_slots: np.ndarray
+    spike_masks: dict  # recorder gid -> bool mask over local neurons
+    voltmeters: dict  # voltmeter gid -> list of (block index, columns, gids)
+    step: int = 0
+    recorded_spikes: dict = field(default_factory=dict)  # recorder gid -> list of (gids, steps)
+    recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
+    spike_count: int = 0
+
+    def __post_init__(self):
+        cap = max(1, self.n_local * self.interval)
+        self._spk_idx = np.empty(cap, dtype=np.int64)
+        self._spk_step = np.empty(cap, dtype=np.int64)
+        for b in self.blocks:
+            b.rec_out = np.empty((self.interval, b.rec_idx.shape[0]), dtype=np.float64)
+
+    @property
+    def n_local(self) -> int:
+        return int(self.local_gids.shape[0])
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(g.n for g in self.groups)
+
+    def nbytes(self) -> dict:
+        """Bytes held, by kind."""
+        syn = sum(g.nbytes() for g in self.groups)
+        inputs = sum(a.nbytes for x in (self.poisson, self.currents) if x is not None
+                     for a in vars(x).values() if isinstance(a, np.ndarray))
+        return {
+            "synapses": syn,
+            "neurons": sum(b.nbytes() for b in self.blocks) + self.local_gids.nbytes,
+            "rings": self.ring_syn.nbytes + self.ring_cur.nbytes,
+            "inputs": inputs,
+            "images": self.image_gids.nbytes,
+        }
+
+    def advance(self, n_steps: int):
+        """Update all neurons by ``n_steps`` (<= interval) steps.
+
+        Returns ``(local_index, step)`` int64 arrays of the spikes emitted, a
+        spike of update step ``n`` being stamped ``n + 1`` as in NEST.
+        """
+        if not 0 < n_steps <= self.interval:
+            raise ValueError(f"n_steps must be in 1..{self.interval}, got {n_steps}")
+        first = self.step
+        a, b = np.searchsorted(self.device_steps, [first, first + n_steps])
+        if b > a:
+            self.deliver(self.device_slots[a:b], self.device_steps[a:b])
+        if self.poisson is not None:
+            self.poisson.inject(first, n_steps, self.ring_syn)
+        if self.currents is not None:
+            self.currents.inject(first, n_steps, self.ring_cur)
+        n = 0
+        for bi, blk in enumerate(self.blocks):
+            n = blk.model.step_block(blk, first, n_steps, self.ring_syn, self.ring_cur, blk.rec_out,
+                                     self._spk_idx, self._spk_step, n)
+            if blk.rec_idx.shape[0]:
+                self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].copy()))
+        idx = self._spk_idx[:n].copy()
+        steps = self._spk_step[:n].copy()
+        for gid, mask in self.spike_masks.items():
+            sel = mask[idx]
+            if sel.any():
+                self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
+        self.step += n_steps
+        self.spike_count += n
+        return idx, steps
+
+    def deliver(self, slots, steps):
+        """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""
+        if slots.shape[0] == 0:
+            return
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        steps = np.ascontiguousarray(steps, dtype=np.int64)
+        for g in self.groups:
+            g.deliver(slots, steps, self.ring_syn)

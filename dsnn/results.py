@@ -1,0 +1,83 @@
+"""Recorded data as pandas DataFrames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .build import NEVER, steps_of, time_ms
+
+__all__ = ["spikes_frame", "voltages_frame", "connections_frame"]
+
+
+def _window(params: dict, dt: float) -> tuple[int, int]:
+    origin = steps_of(params["origin"], dt)
+    lo = origin + steps_of(params["start"], dt)
+    hi = NEVER if np.isinf(params["stop"]) else origin + steps_of(params["stop"], dt)
+    return lo, hi
+
+
+def spikes_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
+    """Spikes from (gids, update steps) chunks, stamped step+1, within the recorder's window."""
+    if chunks:
+        gids = np.concatenate([g for g, _ in chunks])
+        stamps = np.concatenate([s for _, s in chunks]) + 1
+    else:
+        gids = stamps = np.zeros(0, dtype=np.int64)
+    lo, hi = _window(params, dt)
+    keep = (stamps > lo) & (stamps <= hi)
+    gids, stamps = gids[keep], stamps[keep]
+    order = np.lexsort((gids, stamps))
+    return pd.DataFrame({"sender": gids[order].astype(np.int64), "time": time_ms(stamps[order], dt)})
+
+
+def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
+    """V_m samples from (first update step, values (steps, neurons), gids) chunks.
+
+    The state after update step n is stamped n+1; a voltmeter samples the
+    stamps that are multiples of its interval within its window.
+    """
+    every = steps_of(params["interval"], dt)
+    lo, hi = _window(params, dt)
+    senders, stamps, values = [], [], []
+    for first, vals, gids in chunks:
+        st = first + 1 + np.arange(vals.shape[0])
+        rows = np.nonzero((st % every == 0) & (st > lo) & (st <= hi))[0]
+        if rows.size == 0:
+            continue
+        senders.append(np.tile(gids, rows.size))
+        stamps.append(np.repeat(st[rows], gids.shape[0]))
+        values.append(vals[rows].ravel())
+    if senders:
+        s, t, v = np.concatenate(senders), np.concatenate(stamps), np.concatenate(values)
+    else:
+        s = t = np.zeros(0, dtype=np.int64)
+        v = np.zeros(0)
+    order = np.lexsort((s, t))
+    return pd.DataFrame({"sender": s[order].astype(np.int64), "time": time_ms(t[order], dt), "V_m": v[order]})
+
+
+def connections_frame(partitions, network, projection=None) -> pd.DataFrame:
+    """All synapses as (source, target, weight, delay), sorted; optionally of one projection."""
+    cols = {"source": [], "target": [], "weight": [], "delay": []}
+    want = None if projection is None else projection.index
+    for part in partitions:
+        slot_gids = np.concatenate([part.local_gids, part.image_gids, _device_gids(network)])
+        for g in part.groups:
+            if want is not None and g.projection != want:
+                continue
+            slot, target, delay, weight = g.unpack()
+            cols["source"].append(slot_gids[slot])
+            cols["target"].append(part.local_gids[target])
+            cols["weight"].append(weight)
+            cols["delay"].append(time_ms(delay, network.dt))
+    data = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+    df = pd.DataFrame(data).astype({"source": np.int64, "target": np.int64})
+    return df.sort_values(["source", "target", "delay", "weight"], ignore_index=True)
+
+
+def _device_gids(network) -> np.ndarray:
+    pops = [p for p in network.populations if p.spec.kind == "spike_source"]
+    if not pops:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(p.first, p.first + p.n, dtype=np.int64) for p in pops])

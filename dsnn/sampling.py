@@ -1,0 +1,53 @@
+"""Draw values of a parameter (float or Distribution) from the counter-based RNG."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import rng
+from .distributions import Distribution
+
+__all__ = ["sample"]
+
+MAX_REDRAW_ROUNDS = 100_000
+
+
+def _draw(dist: Distribution, k: int, ids, round_: int, xp):
+    c = 2 * round_
+    u1 = rng.uniform(k, ids, c, xp)
+    if dist.kind == "uniform":
+        lo, hi = dist.p("min"), dist.p("max")
+        return lo + (hi - lo) * u1
+    if dist.kind == "exponential":
+        return -dist.p("beta") * xp.log1p(-u1)
+    u2 = rng.uniform(k, ids, c + 1, xp)
+    z = xp.sqrt(-2.0 * xp.log1p(-u1)) * xp.cos((2.0 * math.pi) * u2)
+    x = dist.p("mean") + dist.p("std") * z
+    return xp.exp(x) if dist.kind == "lognormal" else x
+
+
+def sample(value, k: int, ids, xp=np):
+    """Values of ``value`` for each of ``ids`` (uint64 identities), float64.
+
+    A float gives a constant array; a Distribution draws from stream ``k``
+    keyed by each id, so a value depends only on the seed and its identity.
+    """
+    ids = xp.asarray(ids)
+    if not isinstance(value, Distribution):
+        return xp.full(ids.shape, float(value), dtype=xp.float64)
+    out = _draw(value, k, ids, 0, xp)
+    if value.bound == "clip":
+        return xp.clip(out, value.low, value.high)
+    if value.bound == "redraw":
+        bad = xp.nonzero((out < value.low) | (out > value.high))[0]
+        round_ = 1
+        while bad.size:
+            new = _draw(value, k, ids[bad], round_, xp)
+            out[bad] = new
+            bad = bad[(new < value.low) | (new > value.high)]
+            round_ += 1
+            if round_ > MAX_REDRAW_ROUNDS:
+                raise RuntimeError(f"redrawing {value!r} did not end after {MAX_REDRAW_ROUNDS} rounds")
+    return out

@@ -1,0 +1,169 @@
+"""Simulation: run the partitions interval by interval and gather results.
+
+:meth:`Simulation.build_local` is the in-process runner: all partitions live
+in this process and exchange spikes each interval exactly as the distributed
+runner does (point-to-point through send maps, or one all-to-all phase
+filtered by image maps). It is the reference for the distributed runs.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+
+import numpy as np
+
+from .build import build_partition, steps_of, time_ms
+from .exchange import owner_of, route, send_maps
+from .network import Network, Population, on_grid
+from .results import spikes_frame, voltages_frame, connections_frame
+
+__all__ = ["Simulation"]
+
+
+class Simulation:
+    """A built network, ready to run.
+
+    Attributes
+    ----------
+    network : Network
+        The description it was built from.
+    partitions : list of Partition
+        The partitions (in-process runner).
+    exchange : str
+        ``"p2p"`` or ``"collective"``.
+    """
+
+    def __init__(self, network: Network, decomposition, exchange: str, partitions, maps, build_s: float):
+        self.network = network
+        self.decomposition = decomposition
+        self.exchange = exchange
+        self.partitions = partitions
+        self.maps = maps
+        self.build_seconds = build_s
+        self.step = 0
+        self.timers = {"update": 0.0, "exchange": 0.0, "deliver": 0.0}
+
+    @classmethod
+    def build_local(cls, net: Network, decomposition, exchange: str) -> "Simulation":
+        t0 = time.perf_counter()
+        parts = [build_partition(net, decomposition, p) for p in range(decomposition.n_partitions)]
+        maps = image_maps(parts)
+        return cls(net, decomposition, exchange, parts, maps, time.perf_counter() - t0)
+
+    # ----------------------------------------------------------------- running
+    @property
+    def time(self) -> float:
+        """Simulated time so far, in ms."""
+        return float(time_ms(self.step, self.network.dt))
+
+    @property
+    def interval(self) -> int:
+        """Steps per exchange interval (the minimum delay between neurons)."""
+        return self.partitions[0].interval
+
+    def run(self, t: float) -> None:
+        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on."""
+        dt = self.network.dt
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
+            raise ValueError(f"run: t must be a finite time >= 0 ms, got {t!r}")
+        if not on_grid(float(t), dt):
+            raise ValueError(f"run: t must be a multiple of dt={dt} ms, got {t!r}")
+        remaining = steps_of(float(t), dt)
+        L = self.interval
+        while remaining > 0:
+            n = min(L, remaining)
+            self._interval(n)
+            remaining -= n
+            self.step += n
+
+    def _interval(self, n_steps: int) -> None:
+        t0 = time.perf_counter()
+        out = [part.advance(n_steps) for part in self.partitions]
+        t1 = time.perf_counter()
+        incoming = [[(idx, steps)] for idx, steps in out]
+        if self.exchange == "p2p":
+            for p, maps in enumerate(self.maps):
+                for m in maps:
+                    incoming[m.receiver].append(route(m, *out[p]))
+        else:
+            gids = np.concatenate([part.local_gids[idx] for part, (idx, _) in zip(self.partitions, out)])
+            steps = np.concatenate([s for _, s in out])
+            owner = np.concatenate([np.full(idx.shape[0], p) for p, (idx, _) in enumerate(out)])
+            for q, part in enumerate(self.partitions):
+                incoming[q].append(filter_images(part.image_gids, part.n_local, gids[owner != q],
+                                                 steps[owner != q]))
+        t2 = time.perf_counter()
+        for part, parts_in in zip(self.partitions, incoming):
+            part.deliver(np.concatenate([s for s, _ in parts_in]), np.concatenate([t for _, t in parts_in]))
+        t3 = time.perf_counter()
+        self.timers["update"] += t1 - t0
+        self.timers["exchange"] += t2 - t1
+        self.timers["deliver"] += t3 - t2
+
+    # ----------------------------------------------------------------- results
+    def _device(self, dev, model: str, what: str) -> Population:
+        if not isinstance(dev, Population) or dev.network is not self.network or dev.model != model:
+            raise ValueError(f"{what}: expected a {model} of this network, got {dev!r}")
+        return dev
+
+    def spikes(self, recorder: Population):
+        """Spikes recorded by ``recorder``: DataFrame with columns sender (gid), time (ms)."""
+        rec = self._device(recorder, "spike_recorder", "spikes")
+        chunks = [c for part in self.partitions for c in part.recorded_spikes.get(rec.first, [])]
+        return spikes_frame(chunks, rec.params, self.network.dt)
+
+    def voltages(self, voltmeter: Population):
+        """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""
+        vm = self._device(voltmeter, "voltmeter", "voltages")
+        chunks = []
+        for part in self.partitions:
+            for bi, cols, gids in part.voltmeters.get(vm.first, []):
+                blk = part.blocks[bi]
+                for first, values in part.recorded_vm.get(bi, []):
+                    chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
+        return voltages_frame(chunks, vm.params, self.network.dt)
+
+    def connections(self, projection=None):
+        """Synapses (neuron and spike_generator sources): DataFrame source, target, weight (pA), delay (ms)."""
+        return connections_frame(self.partitions, self.network, projection)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.partitions)
+
+    def memory(self) -> dict:
+        """Bytes held by all partitions, by kind, and bytes per synapse."""
+        total: dict = {}
+        for part in self.partitions:
+            for k, v in part.nbytes().items():
+                total[k] = total.get(k, 0) + v
+        n = max(1, self.n_synapses)
+        total["bytes_per_synapse"] = sum(v for k, v in total.items()) / n
+        return total
+
+    def __repr__(self) -> str:
+        return (f"<dsnn.Simulation: {len(self.partitions)} partitions (in-process), exchange {self.exchange}, "
+                f"{self.n_synapses} synapses, t = {self.time} ms>")
+
+
+def image_maps(parts) -> list:
+    """Send maps of every partition, from the image gids every partition needs."""
+    firsts = np.array([p.local_gids[0] for p in parts])
+    needs = []
+    for q, part in enumerate(parts):
+        owners = owner_of(part.image_gids, firsts)
+        needs.append({p: part.image_gids[owners == p] for p in range(len(parts))})
+    return [send_maps(p, part.local_gids,
+                      {q: (parts[q].image_gids, parts[q].n_local, needs[q][p]) for q in range(len(parts))})
+            for p, part in enumerate(parts)]
+
+
+def filter_images(image_gids, first_slot: int, gids, steps):
+    """Of all spikes (gids, steps), those of this partition's images, as (slot, step)."""
+    if image_gids.shape[0] == 0 or gids.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(image_gids, gids), image_gids.shape[0] - 1)
+    hit = image_gids[pos] == gids
+    return first_slot + pos[hit], steps[hit]
