@@ -15,7 +15,7 @@ import numpy as np
 from . import rng
 from .connectivity import draw
 from .distributions import Distribution
-from .kernels import FIXED_SCALE, csr_by_slot, map_slots
+from .kernels import FIXED_SCALE, map_slots, pack_rows
 from .models import NEURON_KERNELS
 from .network import TICS_PER_MS, Network, _tics
 from .partition import CurrentInput, NeuronBlock, Partition, PoissonInput, SynapseGroup
@@ -99,7 +99,8 @@ def _draw_projection(net: Network, proj, pieces, local_gids):
     for pop, g0, g1 in pieces:
         t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
         if pop is post.root and t_lo < t_hi:
-            s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, post.first, post.n, t_lo, t_hi)
+            s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, post.first, post.n, t_lo, t_hi,
+                           want_keys=need_keys)
             srcs.append(s)
             t -= g0 - offset  # gid -> local index
             tgts.append(t)
@@ -118,7 +119,7 @@ def _draw_projection(net: Network, proj, pieces, local_gids):
         d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
         delay = np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
     else:
-        delay = np.full(n, steps_of(proj.delay, net.dt), dtype=np.int64)
+        delay = np.full(1 if proj.kind == "synapse" else n, steps_of(proj.delay, net.dt), dtype=np.int64)
     return src, tgt_local, key, w, delay
 
 
@@ -133,13 +134,14 @@ def _image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
 
 
 def _synapse_group(proj, slot, n_slots, tgt_local, weights, delay) -> SynapseGroup:
-    row_ptr, order = csr_by_slot(slot, n_slots)
     d0, d1 = int(delay.min()), int(delay.max())
     dbits = max(0, int(d1 - d0).bit_length())
-    n_local_bits = int(tgt_local.max()).bit_length() if tgt_local.size else 1
+    n_local_bits = max(1, int(tgt_local.max()).bit_length())
     dtype = np.uint32 if n_local_bits + dbits <= 32 else np.uint64
-    packed = ((tgt_local[order].astype(dtype) << dtype(dbits)) | (delay[order] - d0).astype(dtype))
+    packed = np.empty(slot.shape[0], dtype=dtype)
     homogeneous = not isinstance(proj.weight, Distribution)
+    order = np.empty(0 if homogeneous else slot.shape[0], dtype=np.int64)
+    row_ptr = pack_rows(slot, tgt_local, delay, n_slots, dbits, d0, packed, order)
     return SynapseGroup(
         projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(dbits),
         dmask=dtype((1 << dbits) - 1), d0=d0,

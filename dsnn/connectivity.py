@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rng
+from .kernels import indegree_sources
 from .rules import Rule
 
 __all__ = ["draw", "CHUNK"]
@@ -68,12 +69,13 @@ def _degree_rows(rule: Rule, k: int, rows, row_self, n_other: int, K: int, xp):
 
 
 def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
-         t_lo: int, t_hi: int, xp=np):
+         t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
     """Synapses of a projection onto target gids ``t_lo .. t_hi-1``.
 
     ``pre_first``/``n_pre`` and ``post_first``/``n_post`` give the source
     and target gid ranges. Returns ``(source_gid, target_gid, key)`` arrays
-    (int64, int64, uint64), one entry per synapse.
+    (int64, int64, uint64), one entry per synapse; ``key`` is None unless
+    ``want_keys``.
     """
     out_s, out_t, out_k = [], [], []
     same_pop = not rule.allow_autapses
@@ -100,10 +102,14 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
                 K = rule.value
                 if K == 0:
                     break
-                idx = _degree_rows(rule, k, tg, self_index(tg, pre_first, n_pre), n_pre, K, xp)
+                me = self_index(tg, pre_first, n_pre)
+                if xp is np and rule.allow_multapses:
+                    src = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
+                else:
+                    src = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
+                src += pre_first
                 rows = xp.repeat(tg, K)
-                cols = xp.tile(xp.arange(K, dtype=xp.int64), tg.shape[0])
-                src = pre_first + idx.ravel()
+                cols = xp.tile(xp.arange(K, dtype=xp.int64), tg.shape[0]) if want_keys else None
             else:
                 cand = xp.arange(n_pre, dtype=xp.int64)
                 mask = xp.ones((tg.shape[0], n_pre), dtype=bool)
@@ -117,7 +123,8 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
                 src = pre_first + cols
             out_s.append(src)
             out_t.append(rows)
-            out_k.append((rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64))
+            if want_keys:
+                out_k.append((rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64))
     elif name == "fixed_outdegree":
         K = rule.value
         per_chunk = max(1, CHUNK // max(1, K))
@@ -152,6 +159,7 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
     if not out_s:
         empty = xp.zeros(0, dtype=xp.int64)
         return empty, empty.copy(), xp.zeros(0, dtype=xp.uint64)
-    cat = (lambda a: a[0]) if len(out_s) == 1 else xp.concatenate
-    return (cat(out_s).astype(xp.int64, copy=False), cat(out_t).astype(xp.int64, copy=False),
-            cat(out_k).astype(xp.uint64, copy=False))
+    def cat(parts, dtype):
+        return (parts[0] if len(parts) == 1 else xp.concatenate(parts)).astype(dtype, copy=False)
+
+    return (cat(out_s, xp.int64), cat(out_t, xp.int64), cat(out_k, xp.uint64) if want_keys else None)

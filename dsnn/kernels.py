@@ -120,22 +120,6 @@ def current_input(first_step, n_steps, target, value, delay, gen, active_lo, act
 
 
 @numba.njit(cache=True, nogil=True)
-def csr_by_slot(slot, n_slots):
-    """Row pointers and a stable order that groups synapses by presynaptic slot."""
-    counts = np.zeros(n_slots + 1, dtype=np.int64)
-    for i in range(slot.shape[0]):
-        counts[slot[i] + 1] += 1
-    for s in range(n_slots):
-        counts[s + 1] += counts[s]
-    fill = counts[:-1].copy()
-    order = np.empty(slot.shape[0], dtype=np.int64)
-    for i in range(slot.shape[0]):
-        order[fill[slot[i]]] = i
-        fill[slot[i]] += 1
-    return counts, order
-
-
-@numba.njit(cache=True, nogil=True)
 def map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, first_image_slot):
     """Presynaptic slot of each source gid: local index if owned, else image slot.
 
@@ -155,3 +139,52 @@ def map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, first_image_slot)
             slot = first_image_slot + np.searchsorted(image_gids, g)
         out[i] = slot
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def indegree_sources(k, targets, K, n_pre, self_index):
+    """``K`` uniform source indices per target, as ``rng.integers(k, target, n_eff, j)``.
+
+    Row ``i`` (target gid ``targets[i]``) skips its own index ``self_index[i]``
+    (-1: none) by drawing among ``n_pre - 1`` and shifting; returns (T*K,) int64.
+    """
+    out = np.empty(targets.shape[0] * K, dtype=np.int64)
+    kk = np.uint64(k)
+    for i in range(targets.shape[0]):
+        h = _mix(kk + np.uint64(targets[i]) * _G)
+        me = self_index[i]
+        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        for j in range(K):
+            u = np.float64(_mix(h + (np.uint64(j) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+            s = np.int64(np.floor(u * n_eff))
+            if me >= 0 and s >= me:
+                s += 1
+            out[i * K + j] = s
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_rows(slot, target, delay, n_slots, dbits, d0, packed, order):
+    """Group synapses by slot into ``packed`` (target << dbits | delay - d0).
+
+    ``delay`` has one entry per synapse, or a single entry shared by all.
+    Returns ``row_ptr``: rows of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``.
+    If ``order`` is not empty, ``order[j]`` receives the input position of
+    packed synapse j (the grouping is stable).
+    """
+    row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    for i in range(slot.shape[0]):
+        row_ptr[slot[i] + 1] += 1
+    for s in range(n_slots):
+        row_ptr[s + 1] += row_ptr[s]
+    fill = row_ptr[:-1].copy()
+    shared = delay.shape[0] == 1
+    with_order = order.shape[0] > 0
+    for i in range(slot.shape[0]):
+        j = fill[slot[i]]
+        fill[slot[i]] += 1
+        if with_order:
+            order[j] = i
+        d = delay[0] if shared else delay[i]
+        packed[j] = (target[i] << dbits) | (d - d0)
+    return row_ptr
