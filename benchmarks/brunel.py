@@ -38,10 +38,7 @@ def run_dsnn(scale: float, t_ms: float, queue) -> None:
     import brunel  # examples/brunel.py
 
     net = brunel.network(scale=scale)
-    sim = net.build()  # warm the numba cache on a tiny copy first
-    del sim
-    small = brunel.network(scale=0.01)
-    small.build().run(2.0)
+    brunel.network(scale=0.01).build().run(2.0)  # load the compiled kernels on a tiny copy first
     rss0 = _rss_mb()
     t0 = time.perf_counter()
     sim = net.build()
@@ -92,6 +89,7 @@ def run_nest(scale: float, t_ms: float, queue) -> None:
     t3 = time.perf_counter()
     n_syn = nest.num_connections
     queue.put({
+        "threads": nest.local_num_threads,
         "construction_s": (t1 - t0) + (t2 - t1), "connect_s": t1 - t0, "prepare_s": t2 - t1,
         "simulation_s": t3 - t2, "synapses": n_syn,
         "rate_hz": sr.n_events / (NE + NI) / (t_ms / 1000.0),

@@ -24,6 +24,7 @@ from .sampling import sample
 __all__ = ["build_partition", "owned_pieces", "steps_of"]
 
 NEVER = np.iinfo(np.int64).max // 4
+GUIDE_BUCKETS = 1024
 
 
 def steps_of(ms: float, dt: float) -> int:
@@ -113,6 +114,9 @@ def _draw_projection(net: Network, proj, pieces, local_gids):
     n = src.shape[0]
     if isinstance(proj.weight, Distribution):
         w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
+        if w.size and np.abs(w).max() >= 2.0**31:
+            raise ValueError(f"syn_spec: weight of projection {proj.index} drew {np.abs(w).max():.3g} pA; "
+                             "weights must stay within ±2**31 pA (bound the distribution with dsnn.math.clip)")
     else:
         w = float(proj.weight)
     if isinstance(proj.delay, Distribution):
@@ -277,13 +281,15 @@ def _poisson_input(net: Network, poisson) -> PoissonInput:
         np.full(d[0].shape[0], _fixed(proj.weight, True)) if not isinstance(proj.weight, Distribution)
         else _fixed(d[3], False) for proj, d in poisson])
     lens = np.array([t.shape[0] for t in tables], dtype=np.int64)
+    edges = np.arange(GUIDE_BUCKETS) / GUIDE_BUCKETS
+    guide = np.stack([np.minimum(np.searchsorted(t, edges, side="right"), t.shape[0] - 1) for t in tables])
     return PoissonInput(
         target=np.concatenate([d[1] for _, d in poisson]).astype(np.int64), wfix=wfix.astype(np.int64),
         delay=np.concatenate([d[4] for _, d in poisson]), gen=gen, stream=np.concatenate(streams),
         active_lo=np.array([w[0] for w in windows], dtype=np.int64),
         active_hi=np.array([w[1] for w in windows], dtype=np.int64),
         cdf=np.concatenate(tables), cdf_start=np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
-        cdf_len=lens)
+        cdf_len=lens, guide=guide.astype(np.int64))
 
 
 def _current_input(net: Network, current) -> CurrentInput:

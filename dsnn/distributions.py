@@ -64,6 +64,8 @@ class Distribution:
             if x <= 0:
                 return 0.0
             m, s = self.p("mean"), self.p("std")
+            if s == 0:
+                return float(math.log(x) >= m)
             return 0.5 * math.erfc(-(math.log(x) - m) / (s * math.sqrt(2)))
         beta = self.p("beta")
         return 0.0 if x <= 0 else -math.expm1(-x / beta)
@@ -119,12 +121,18 @@ def exponential(beta: float = 1.0) -> Distribution:
     return _make("exponential", beta=beta)
 
 
+def _bound_number(where: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def _bounded(dist, low, high, bound: str) -> Distribution:
     where = f"dsnn.math.{bound}"
     if not isinstance(dist, Distribution) or dist.bound is not None:
         raise TypeError(f"{where}: first argument must be an unbounded dsnn.random distribution, got {dist!r}")
-    low = -math.inf if low is None else float(low)
-    high = math.inf if high is None else float(high)
+    low = -math.inf if low is None else _bound_number(where, "min", low)
+    high = math.inf if high is None else _bound_number(where, "max", high)
     if math.isnan(low) or math.isnan(high) or not low < high:
         raise ValueError(f"{where}: min must be < max, got min={low} and max={high}")
     out = Distribution(dist.kind, dist.params, low, high, bound)

@@ -80,32 +80,39 @@ def deliver_weighted(slots, steps, row_ptr, packed, shift, dmask, d0, weights, r
 
 @numba.njit(cache=True, nogil=True)
 def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_lo, active_hi,
-                  cdf, cdf_start, cdf_len, ring):
+                  cdf, cdf_start, cdf_len, guide, ring):
     """Independent Poisson input for each connection of a poisson_generator.
 
     The count of connection c at step n is drawn by inversion of the
     generator's cumulative table from the 53-bit uniform
     ``mix(stream[c] + (n+1)*GAMMA)`` (== ``rng.bits(k, key_c, n)``), so it
-    depends only on the seed, the synapse key and the step.
+    depends only on the seed, the synapse key and the step. The search starts
+    at ``guide[g, floor(u * G)]``, the count of table entries <= that bucket's
+    lower edge (Chen & Asau's guide table: exact, and almost always final).
+    Steps are the outer loop so that consecutive connections write
+    neighbouring targets.
     """
+    n_guide = guide.shape[1]
     R = ring.shape[0]
-    last = first_step + n_steps
-    for c in range(target.shape[0]):
-        g = gen[c]
-        lo = max(first_step, active_lo[g])
-        hi = min(last, active_hi[g])
-        start = cdf_start[g]
-        top = cdf_len[g] - 1
-        ch = 0 if wfix[c] > 0 else 1
-        h = stream[c]
-        tgt = target[c]
-        for n in range(lo, hi):
-            u = np.float64(_mix(h + (np.uint64(n) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
-            k = 0
+    for n in range(first_step, first_step + n_steps):
+        base = n % R
+        salt = (np.uint64(n) + _ONE) * _G
+        for c in range(target.shape[0]):
+            g = gen[c]
+            if n < active_lo[g] or n >= active_hi[g]:
+                continue
+            u = np.float64(_mix(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+            start = cdf_start[g]
+            top = cdf_len[g] - 1
+            k = guide[g, np.int64(u * n_guide)]
             while k < top and u >= cdf[start + k]:
                 k += 1
             if k:
-                ring[(n + delay[c]) % R, ch, tgt] += k * wfix[c]
+                slot = base + delay[c]
+                if slot >= R:
+                    slot -= R
+                w = wfix[c]
+                ring[slot, 0 if w > 0 else 1, target[c]] += k * w
 
 
 @numba.njit(cache=True, nogil=True)

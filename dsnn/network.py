@@ -220,8 +220,14 @@ class Network:
 
     def _check_array_param(self, spec, name, value) -> tuple:
         where = f"create({spec.name!r})"
+        if isinstance(value, (str, bytes, dict)):
+            raise TypeError(f"{where}: {name} must be a sequence of numbers, got {value!r}")
         try:
-            items = [float(v) if name == "spike_times" else v for v in list(value)]
+            items = list(value)
+            if name == "spike_times":
+                if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in items):
+                    raise TypeError
+                items = [float(v) for v in items]
         except (TypeError, ValueError):
             raise TypeError(f"{where}: {name} must be a sequence of numbers, got {value!r}") from None
         if name == "spike_times":
@@ -306,8 +312,9 @@ class Network:
             raise ValueError(f"syn_spec: receptor_type must be 0 (the receptor follows the sign of the weight), "
                              f"got {syn_spec['receptor_type']!r}")
         weight = distributions.parse(syn_spec.get("weight", 1.0), "syn_spec: weight")
-        if isinstance(weight, float) and abs(weight) >= 2.0**31:
-            raise ValueError(f"syn_spec: weight must be within ±2**31 pA, got {weight}")
+        bounds = weight.support() if isinstance(weight, Distribution) else (weight, weight)
+        if any(math.isfinite(b) and abs(b) >= 2.0**31 for b in bounds):
+            raise ValueError(f"syn_spec: weight must be within ±2**31 pA, got {weight!r}")
         delay = distributions.parse(syn_spec.get("delay", 1.0), "syn_spec: delay")
         if isinstance(delay, Distribution):
             lo, _ = delay.support()

@@ -101,11 +101,12 @@ class PoissonInput:
     cdf: np.ndarray  # float64 concatenated cumulative tables (last entry of each is a sentinel)
     cdf_start: np.ndarray
     cdf_len: np.ndarray
+    guide: np.ndarray  # (tables, buckets) int64: first candidate count per bucket of u
 
     def inject(self, first_step, n_steps, ring_syn):
         kernels.poisson_input(first_step, n_steps, self.target, self.wfix, self.delay, self.gen,
                               self.stream, self.active_lo, self.active_hi, self.cdf, self.cdf_start,
-                              self.cdf_len, ring_syn)
+                              self.cdf_len, self.guide, ring_syn)
 
 
 @dataclass

@@ -59,6 +59,12 @@ def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
 
 def connections_frame(partitions, network, projection=None) -> pd.DataFrame:
     """All synapses as (source, target, weight, delay), sorted; optionally of one projection."""
+    from .network import Projection
+
+    if projection is not None and not (isinstance(projection, Projection)
+                                       and projection.pre.network is network):
+        raise ValueError(f"connections: projection must be a Projection of this network "
+                         f"(returned by net.connect), got {projection!r}")
     cols = {"source": [], "target": [], "weight": [], "delay": []}
     want = None if projection is None else projection.index
     for part in partitions:

@@ -6,6 +6,7 @@ synapses it describes.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ def parse_conn_spec(conn_spec, n_pre: int, n_post: int, overlap: int) -> Rule:
         raise TypeError(f"conn_spec must be a dict or a rule name, got {type(conn_spec).__name__}")
     spec = dict(conn_spec)
     name = spec.pop("rule", "all_to_all")
-    if name not in RULES:
+    if not isinstance(name, str) or name not in RULES:
         raise ValueError(f"conn_spec: unknown rule {name!r}; allowed: {', '.join(RULES)}")
     autapses = _flag(spec, "allow_autapses")
     multapses = _flag(spec, "allow_multapses")
@@ -83,6 +84,8 @@ def parse_conn_spec(conn_spec, n_pre: int, n_post: int, overlap: int) -> Rule:
         value = spec[key]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"conn_spec: {key} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"conn_spec: {key} must be finite, got {value!r}")
         if kind is int:
             if value != int(value) or value < 0:
                 raise ValueError(f"conn_spec: {key} must be a whole number >= 0, got {value!r}")
@@ -100,25 +103,29 @@ def _check_sizes(rule: Rule, n_pre: int, n_post: int, overlap: int) -> None:
     no_self = not rule.allow_autapses and overlap > 0
     if rule.name == "one_to_one" and n_pre != n_post:
         raise ValueError(f"conn_spec: one_to_one needs pre and post of equal size, got {n_pre} and {n_post}")
-    if rule.name == "fixed_indegree" and not rule.allow_multapses:
-        limit = n_pre - (1 if no_self else 0)
-        if rule.value > limit:
-            raise ValueError(
-                f"conn_spec: indegree {rule.value} is more than the {limit} distinct sources available "
-                f"without multapses (allowed: indegree <= {limit}, or allow_multapses=True)")
-    if rule.name == "fixed_indegree" and no_self and n_pre == 1 and overlap == n_post and rule.value > 0:
-        raise ValueError("conn_spec: indegree > 0 needs a source other than the target itself with allow_autapses=False")
-    if rule.name == "fixed_outdegree":
+    if rule.name == "fixed_indegree" and rule.value > 0:
+        if not rule.allow_multapses:
+            limit = n_pre - (1 if no_self else 0)
+            if rule.value > limit:
+                raise ValueError(
+                    f"conn_spec: indegree {rule.value} is more than the {limit} distinct sources available "
+                    f"without multapses (allowed: indegree <= {limit}, or allow_multapses=True)")
+        if no_self and n_pre == 1:
+            raise ValueError("conn_spec: indegree > 0 with allow_autapses=False needs a source other than "
+                             "the target itself (pre has 1 neuron, which is also a target)")
+    if rule.name == "fixed_outdegree" and rule.value > 0:
         if not rule.allow_multapses:
             limit = n_post - (1 if no_self else 0)
             if rule.value > limit:
                 raise ValueError(
                     f"conn_spec: outdegree {rule.value} is more than the {limit} distinct targets available "
                     f"without multapses (allowed: outdegree <= {limit}, or allow_multapses=True)")
-        if no_self and n_post == 1 and overlap == n_pre and rule.value > 0:
-            raise ValueError("conn_spec: outdegree > 0 needs a target other than the source itself with allow_autapses=False")
+        if no_self and n_post == 1:
+            raise ValueError("conn_spec: outdegree > 0 with allow_autapses=False needs a target other than "
+                             "the source itself (post has 1 neuron, which is also a source)")
     if rule.name == "fixed_total_number":
         if not rule.allow_multapses:
             raise ValueError("conn_spec: fixed_total_number needs allow_multapses=True (as in NEST)")
-        if no_self and n_pre == 1 and n_post == 1 and rule.value > 0:
-            raise ValueError("conn_spec: fixed_total_number between a neuron and itself needs allow_autapses=True")
+        if no_self and n_pre == 1 and rule.value > 0:
+            raise ValueError("conn_spec: fixed_total_number with allow_autapses=False needs more than one "
+                             "source when the source is also a target")
