@@ -29,10 +29,15 @@ __all__ = ["draw", "CHUNK"]
 CHUNK = 1 << 22
 
 
-def _distinct_rows(k: int, row_ids, n_eff, K: int, xp):
-    """For each row, K distinct integers in [0, n_eff[row]) (rows sorted)."""
+def _distinct_rows(k: int, row_ids, n_eff, K: int, dense: bool, xp):
+    """For each row, K distinct integers in [0, n_eff[row]) (rows sorted).
+
+    ``dense`` picks the algorithm; it must depend only on the projection, never
+    on which rows are drawn together, or the result would depend on the
+    partitioning.
+    """
     T = row_ids.shape[0]
-    if 2 * K > int(n_eff.min()):
+    if dense:
         # dense: rank all candidates by a random key and keep the K smallest
         n_max = int(n_eff.max())
         cand = xp.arange(n_max, dtype=xp.uint64)
@@ -62,7 +67,7 @@ def _degree_rows(rule: Rule, k: int, rows, row_self, n_other: int, K: int, xp):
         cols = xp.arange(K, dtype=xp.int64)
         idx = rng.integers(k, rows[:, None], n_eff[:, None], cols[None, :], xp)
     else:
-        idx = _distinct_rows(k, rows, n_eff, K, xp)
+        idx = _distinct_rows(k, rows, n_eff, K, 2 * K > n_other - 1, xp)
     if bool(excl.any()):
         idx = idx + ((idx >= row_self[:, None]) & excl[:, None])
     return idx

@@ -1,0 +1,132 @@
+"""dsnn.sampling.sample: deterministic, keyed by ids, bounded as asked."""
+
+import math
+
+import numpy as np
+import pytest
+
+import dsnn
+from dsnn import rng
+from dsnn.distributions import parse
+from dsnn.sampling import sample
+
+K = rng.key(12345, "weight", 0)
+
+DISTS = {
+    "normal": dsnn.random.normal(mean=5.0, std=2.0),
+    "uniform": dsnn.random.uniform(min=-1.0, max=3.0),
+    "lognormal": dsnn.random.lognormal(mean=0.5, std=0.4),
+    "exponential": dsnn.random.exponential(beta=2.5),
+    # rejects ~93% of the draws: many ids need several redraw rounds
+    "redraw_tail": dsnn.math.redraw(dsnn.random.normal(mean=0.0, std=1.0), min=1.5),
+    "redraw_both": dsnn.math.redraw(dsnn.random.normal(mean=1.0, std=3.0), min=0.0, max=2.0),
+    "redraw_exp": dsnn.math.redraw(dsnn.random.exponential(beta=1.0), min=0.5, max=0.7),
+    "clip": dsnn.math.clip(dsnn.random.normal(mean=0.0, std=1.0), min=-0.5, max=0.5),
+    "clip_lognormal": dsnn.math.clip(dsnn.random.lognormal(mean=0.0, std=1.0), max=2.0),
+}
+
+
+@pytest.mark.parametrize("value", [3.5, -2.0, 0.0, 7])
+def test_float_gives_constant_array(value):
+    ids = np.arange(1000, dtype=np.uint64)
+    out = sample(value, K, ids)
+    assert out.shape == (1000,) and out.dtype == np.float64
+    assert np.all(out == float(value))
+    out2 = sample(value, K, np.arange(6).reshape(2, 3))
+    assert out2.shape == (2, 3) and np.all(out2 == float(value))
+
+
+@pytest.mark.parametrize("name", list(DISTS))
+def test_deterministic_and_keyed_by_ids(name):
+    dist = DISTS[name]
+    ids = np.arange(1000, dtype=np.uint64)
+    a = sample(dist, K, ids)
+    b = sample(dist, K, ids.copy())
+    assert a.dtype == np.float64 and a.shape == (1000,)
+    np.testing.assert_array_equal(a, b)
+    assert np.unique(a[(a > dist.low) & (a < dist.high)]).size > 100  # really random
+    # a value does not depend on which other ids are drawn with it
+    np.testing.assert_array_equal(sample(dist, K, ids[500:]), a[500:])
+    np.testing.assert_array_equal(sample(dist, K, ids[::-1]), a[::-1])
+    np.testing.assert_array_equal(sample(dist, K, ids[::7]), a[::7])
+    perm = np.random.default_rng(0).permutation(1000)
+    np.testing.assert_array_equal(sample(dist, K, ids[perm]), a[perm])
+    for i in (0, 1, 499, 999):
+        np.testing.assert_array_equal(sample(dist, K, ids[i:i + 1]), a[i:i + 1])
+    # large synapse keys as used by the connectivity ((target << 32) | column)
+    big = (np.arange(100, 300, dtype=np.uint64) << np.uint64(32)) | np.uint64(17)
+    c = sample(dist, K, big)
+    np.testing.assert_array_equal(sample(dist, K, big[50:]), c[50:])
+    # int64 and uint64 ids are the same ids
+    np.testing.assert_array_equal(sample(dist, K, np.arange(1000, dtype=np.int64)), a)
+
+
+@pytest.mark.parametrize("name", list(DISTS))
+def test_other_key_other_values(name):
+    dist = DISTS[name]
+    ids = np.arange(1000)
+    a = sample(dist, K, ids)
+    b = sample(dist, rng.key(12345, "weight", 1), ids)
+    c = sample(dist, rng.key(12346, "weight", 0), ids)
+    free = (a > dist.low) & (a < dist.high)  # clipped values may coincide at the bounds
+    assert np.mean(a[free] == b[free]) < 0.01
+    assert np.mean(a[free] == c[free]) < 0.01
+
+
+@pytest.mark.parametrize("name", list(DISTS))
+def test_values_inside_support(name):
+    dist = DISTS[name]
+    a = sample(dist, K, np.arange(20_000))
+    lo, hi = dist.support()
+    assert np.all(np.isfinite(a))
+    assert a.min() >= lo and a.max() <= hi
+    if dist.bound == "clip":
+        # the clip puts mass at the bounds
+        for b in (dist.low, dist.high):
+            if math.isfinite(b):
+                assert np.any(a == b)
+    if dist.bound == "redraw":
+        assert not np.any(a == dist.low) and not np.any(a == dist.high)
+
+
+def test_unbounded_draws_use_documented_transforms():
+    """uniform = min + (max-min) u, exponential = -beta log(1-u), normal by Box-Muller on (u1, u2)."""
+    ids = np.arange(500)
+    u1 = rng.uniform(K, ids, 0)
+    u2 = rng.uniform(K, ids, 1)
+    np.testing.assert_allclose(sample(dsnn.random.uniform(2.0, 6.0), K, ids), 2.0 + 4.0 * u1, rtol=1e-15)
+    np.testing.assert_allclose(sample(dsnn.random.exponential(3.0), K, ids), -3.0 * np.log1p(-u1), rtol=1e-15)
+    z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * math.pi * u2)
+    np.testing.assert_allclose(sample(dsnn.random.normal(1.0, 2.0), K, ids), 1.0 + 2.0 * z, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(sample(dsnn.random.lognormal(1.0, 2.0), K, ids), np.exp(1.0 + 2.0 * z), rtol=1e-14)
+
+
+def test_redraw_keeps_in_bound_first_draws_and_clip_equals_np_clip():
+    base = dsnn.random.normal(mean=0.0, std=1.0)
+    ids = np.arange(5000)
+    raw = sample(base, K, ids)
+    red = sample(dsnn.math.redraw(base, min=-1.0, max=1.0), K, ids)
+    inside = (raw >= -1.0) & (raw <= 1.0)
+    np.testing.assert_array_equal(red[inside], raw[inside])
+    assert np.all(red[~inside] != raw[~inside])
+    assert np.all(np.abs(red) <= 1.0)
+    cl = sample(dsnn.math.clip(base, min=-1.0, max=1.0), K, ids)
+    np.testing.assert_array_equal(cl, np.clip(raw, -1.0, 1.0))
+
+
+def test_nest2_dicts_sample_as_nest3_forms():
+    ids = np.arange(2000)
+    pairs = [
+        ({"distribution": "normal", "mu": 1.0, "sigma": 0.5}, dsnn.random.normal(1.0, 0.5)),
+        ({"distribution": "normal_clipped", "mu": 1.0, "sigma": 0.5, "low": 0.8, "high": 1.5},
+         dsnn.math.redraw(dsnn.random.normal(1.0, 0.5), min=0.8, max=1.5)),
+        ({"distribution": "normal_clipped_to_boundary", "mu": 1.0, "sigma": 0.5, "low": 0.8},
+         dsnn.math.clip(dsnn.random.normal(1.0, 0.5), min=0.8)),
+        ({"distribution": "lognormal", "mu": 0.2, "sigma": 0.3}, dsnn.random.lognormal(0.2, 0.3)),
+        ({"distribution": "exponential", "lambda": 4.0}, dsnn.random.exponential(beta=0.25)),
+        ({"distribution": "uniform", "low": -2.0, "high": 2.0}, dsnn.random.uniform(-2.0, 2.0)),
+    ]
+    for spec, dist in pairs:
+        parsed = parse(spec, "test")
+        assert parsed == dist, spec
+        np.testing.assert_array_equal(sample(parsed, K, ids), sample(dist, K, ids))
