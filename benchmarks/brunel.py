@@ -63,23 +63,9 @@ def run_nest(scale: float, t_ms: float, queue) -> None:
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.ResetKernel()
-    nest.resolution = 0.1
-    nest.local_num_threads = 1
-    NE, NI = int(10000 * scale), int(2500 * scale)
-    CE, CI = int(1000 * scale), int(250 * scale)
-    J = brunel.psp_to_pA(0.1, 20.0, 0.5, 250.0)
-    rate = 1000.0 * 2.0 * (20.0 / (0.1 * CE * 20.0)) * CE
-    E = nest.Create("iaf_psc_exp", NE, brunel.NEURON)
-    I = nest.Create("iaf_psc_exp", NI, brunel.NEURON)
-    pg = nest.Create("poisson_generator", params={"rate": rate})
-    sr = nest.Create("spike_recorder")
     rss0 = _rss_mb()
     t0 = time.perf_counter()
-    nest.Connect(E, E + I, {"rule": "fixed_indegree", "indegree": CE}, {"weight": J, "delay": 1.5})
-    nest.Connect(I, E + I, {"rule": "fixed_indegree", "indegree": CI}, {"weight": -5.0 * J, "delay": 1.5})
-    nest.Connect(pg, E + I, syn_spec={"weight": J, "delay": 1.5})
-    nest.Connect(E + I, sr)
+    sr, n_neurons = brunel.nest_network(nest, scale=scale)  # 1 thread: NEST's default
     t1 = time.perf_counter()
     nest.Prepare()
     nest.Run(0.1)  # NEST builds its presynaptic tables here
@@ -92,7 +78,7 @@ def run_nest(scale: float, t_ms: float, queue) -> None:
         "threads": nest.local_num_threads,
         "construction_s": (t1 - t0) + (t2 - t1), "connect_s": t1 - t0, "prepare_s": t2 - t1,
         "simulation_s": t3 - t2, "synapses": n_syn,
-        "rate_hz": sr.n_events / (NE + NI) / (t_ms / 1000.0),
+        "rate_hz": sr.n_events / n_neurons / (t_ms / 1000.0),
         "bytes_per_synapse": (_rss_mb() - rss0) * 2**20 / n_syn,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     })

@@ -53,6 +53,30 @@ def network(scale: float = 1.0, seed: int = 12345, eta: float = 2.0, g: float = 
     return net
 
 
+def nest_network(nest, scale: float = 1.0, seed: int = 12345, eta: float = 2.0, g: float = 5.0,
+                 J: float = 0.1, delay: float = 1.5):
+    """The same network in NEST (the reference): returns (spike_recorder, number of neurons).
+
+    ``nest`` is the imported NEST module; its kernel is reset first.
+    """
+    nest.ResetKernel()
+    nest.resolution = 0.1
+    nest.rng_seed = seed
+    NE, NI = int(10000 * scale), int(2500 * scale)
+    CE, CI = max(1, int(1000 * scale)), max(1, int(250 * scale))
+    J_ex = psp_to_pA(J, NEURON["tau_m"], NEURON["tau_syn_ex"], NEURON["C_m"])
+    rate = 1000.0 * eta * (NEURON["V_th"] - NEURON["E_L"]) / (J * CE * NEURON["tau_m"]) * CE
+    E = nest.Create("iaf_psc_exp", NE, NEURON)
+    I = nest.Create("iaf_psc_exp", NI, NEURON)
+    noise = nest.Create("poisson_generator", params={"rate": rate})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(E, E + I, {"rule": "fixed_indegree", "indegree": CE}, {"weight": J_ex, "delay": delay})
+    nest.Connect(I, E + I, {"rule": "fixed_indegree", "indegree": CI}, {"weight": -g * J_ex, "delay": delay})
+    nest.Connect(noise, E + I, syn_spec={"weight": J_ex, "delay": delay})
+    nest.Connect(E + I, sr)
+    return sr, NE + NI
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.2)

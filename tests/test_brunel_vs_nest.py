@@ -28,23 +28,9 @@ def rate_and_cv(senders, times, n_neurons, t_ms):
 
 
 def run_nest(nest, brunel, scale, t_ms, seed):
-    nest.ResetKernel()
-    nest.resolution = 0.1
-    nest.rng_seed = seed
-    NE, NI = int(10000 * scale), int(2500 * scale)
-    CE, CI = int(1000 * scale), int(250 * scale)
-    J = brunel.psp_to_pA(0.1, 20.0, 0.5, 250.0)
-    rate = 1000.0 * 2.0 * (20.0 / (0.1 * CE * 20.0)) * CE
-    E = nest.Create("iaf_psc_exp", NE, brunel.NEURON)
-    I = nest.Create("iaf_psc_exp", NI, brunel.NEURON)
-    pg = nest.Create("poisson_generator", params={"rate": rate})
-    sr = nest.Create("spike_recorder")
-    nest.Connect(E, E + I, {"rule": "fixed_indegree", "indegree": CE}, {"weight": J, "delay": 1.5})
-    nest.Connect(I, E + I, {"rule": "fixed_indegree", "indegree": CI}, {"weight": -5.0 * J, "delay": 1.5})
-    nest.Connect(pg, E + I, syn_spec={"weight": J, "delay": 1.5})
-    nest.Connect(E + I, sr)
+    sr, n_neurons = brunel.nest_network(nest, scale=scale, seed=seed)
     nest.Simulate(t_ms)
-    return rate_and_cv(sr.events["senders"], sr.events["times"], NE + NI, t_ms)
+    return rate_and_cv(sr.events["senders"], sr.events["times"], n_neurons, t_ms)
 
 
 @pytest.mark.nest
