@@ -37,9 +37,11 @@ def sample(value, k: int, ids, xp=np):
     ids = xp.asarray(ids)
     if not isinstance(value, Distribution):
         return xp.full(ids.shape, float(value), dtype=xp.float64)
+    shape = ids.shape
+    ids = ids.ravel()
     out = _draw(value, k, ids, 0, xp)
     if value.bound == "clip":
-        return xp.clip(out, value.low, value.high)
+        return xp.clip(out, value.low, value.high).reshape(shape)
     if value.bound == "redraw":
         bad = xp.nonzero((out < value.low) | (out > value.high))[0]
         round_ = 1
@@ -50,4 +52,4 @@ def sample(value, k: int, ids, xp=np):
             round_ += 1
             if round_ > MAX_REDRAW_ROUNDS:
                 raise RuntimeError(f"redrawing {value!r} did not end after {MAX_REDRAW_ROUNDS} rounds")
-    return out
+    return out.reshape(shape)

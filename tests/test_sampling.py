@@ -130,3 +130,17 @@ def test_nest2_dicts_sample_as_nest3_forms():
         parsed = parse(spec, "test")
         assert parsed == dist, spec
         np.testing.assert_array_equal(sample(parsed, K, ids), sample(dist, K, ids))
+
+
+@pytest.mark.parametrize("name", ["normal", "clip"])
+def test_multidimensional_ids_unbounded_and_clip(name):
+    ids = np.arange(60).reshape(6, 10)
+    out = sample(DISTS[name], K, ids)
+    assert out.shape == (6, 10)
+    np.testing.assert_array_equal(out, sample(DISTS[name], K, ids.ravel()).reshape(6, 10))
+
+
+def test_multidimensional_ids_redraw():
+    ids = np.arange(60).reshape(6, 10)
+    out = sample(DISTS["redraw_tail"], K, ids)
+    np.testing.assert_array_equal(out, sample(DISTS["redraw_tail"], K, ids.ravel()).reshape(6, 10))
