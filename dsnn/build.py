@@ -85,7 +85,7 @@ def _neuron_blocks(net: Network, pieces, local_gids):
     return blocks
 
 
-def _draw_projection(net: Network, proj, pieces, local_gids):
+def _draw_projection(net: Network, proj, pieces):
     """Synapses of ``proj`` onto the owned targets: (src_gid, tgt_local, key, weights, delays).
 
     ``key`` is None when nothing per synapse is random (homogeneous weight and
@@ -187,7 +187,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         if proj.kind == "record_vm":
             voltmeters.setdefault(proj.pre.first, []).append(proj.post)
             continue
-        drawn = _draw_projection(net, proj, pieces, local_gids)
+        drawn = _draw_projection(net, proj, pieces)
         if drawn is None:
             continue
         {"synapse": synaptic, "poisson": poisson, "current": current}[proj.kind].append((proj, drawn))
