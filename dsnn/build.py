@@ -9,13 +9,14 @@ live, so synapses never move. Everything it draws is keyed by global ids
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import rng
 from .connectivity import draw
 from .distributions import Distribution
-from .kernels import FIXED_SCALE, map_slots, pack_rows
+from .kernels import FIXED_SCALE, indegree_mark, indegree_pack, pack_rows
 from .models import NEURON_KERNELS
 from .network import TICS_PER_MS, Network, _tics
 from .partition import CurrentInput, NeuronBlock, Partition, PoissonInput, SynapseGroup
@@ -85,6 +86,45 @@ def _neuron_blocks(net: Network, pieces, local_gids):
     return blocks
 
 
+@dataclass
+class _InDegreeRows:
+    """A fixed in-degree projection with multapses and homogeneous weight and delay.
+
+    Its synapses are never materialised as (source, target) lists: the kernels
+    draw them straight into their rows (see :func:`dsnn.kernels.indegree_pack`).
+    """
+
+    k: int
+    targets: np.ndarray  # gids, contiguous
+    self_index: np.ndarray
+    local0: int
+    delay: np.ndarray  # (1,) steps
+
+    def mark_sources(self, proj, present):
+        indegree_mark(np.uint64(self.k), self.targets, proj.rule.value, proj.pre.n, self.self_index,
+                      proj.pre.first, present)
+
+
+def _in_place_rows(net: Network, proj, pieces):
+    """An :class:`_InDegreeRows` if ``proj`` qualifies and has targets here, else None."""
+    if not (proj.kind == "synapse" and proj.rule.name == "fixed_indegree" and proj.rule.allow_multapses
+            and proj.rule.value > 0 and not isinstance(proj.weight, Distribution)
+            and not isinstance(proj.delay, Distribution)):
+        return None
+    post, offset = proj.post, 0
+    for pop, g0, g1 in pieces:  # a population is one piece, so the targets are contiguous
+        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
+        if pop is post.root and t_lo < t_hi:
+            targets = np.arange(t_lo, t_hi, dtype=np.int64)
+            pre = proj.pre
+            inside = (not proj.rule.allow_autapses) & (targets >= pre.first) & (targets < pre.first + pre.n)
+            return _InDegreeRows(rng.key(net.seed, "conn", proj.index), targets,
+                                 np.where(inside, targets - pre.first, -1), t_lo - g0 + offset,
+                                 np.array([steps_of(proj.delay, net.dt)], dtype=np.int64))
+        offset += g1 - g0
+    return None
+
+
 def _draw_projection(net: Network, proj, pieces):
     """Synapses of ``proj`` onto the owned targets: (src_gid, tgt_local, key, weights, delays).
 
@@ -109,8 +149,8 @@ def _draw_projection(net: Network, proj, pieces):
         offset += g1 - g0
     if not srcs or sum(s.shape[0] for s in srcs) == 0:
         return None
-    src, tgt_local = np.concatenate(srcs), np.concatenate(tgts)
-    key = np.concatenate(keys) if need_keys else None
+    src, tgt_local = _joined(srcs), _joined(tgts)
+    key = _joined(keys) if need_keys else None
     n = src.shape[0]
     if isinstance(proj.weight, Distribution):
         w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
@@ -127,25 +167,42 @@ def _draw_projection(net: Network, proj, pieces):
     return src, tgt_local, key, w, delay
 
 
+def _joined(parts):
+    """``np.concatenate`` without the copy when there is one part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def _image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
     """Sorted gids of the remote neurons that are sources of local synapses."""
     present = np.zeros(net.n_nodes + 1, dtype=bool)
-    for proj, (src, *_) in synaptic:
-        if proj.pre.spec.is_neuron:
-            present[src] = True
+    for proj, drawn in synaptic:
+        if not proj.pre.spec.is_neuron:
+            continue
+        if isinstance(drawn, _InDegreeRows):
+            drawn.mark_sources(proj, present)
+        else:
+            present[drawn[0]] = True
     present[local_gids] = False
     return np.nonzero(present)[0].astype(np.int64)
 
 
-def _synapse_group(proj, slot, n_slots, tgt_local, weights, delay) -> SynapseGroup:
+def _synapse_group(proj, drawn, slot_of, n_slots, n_local) -> SynapseGroup:
+    if isinstance(drawn, _InDegreeRows):
+        dtype = np.uint32 if n_local < 2**32 else np.uint64
+        packed = np.empty(drawn.targets.shape[0] * proj.rule.value, dtype=dtype)
+        row_ptr = indegree_pack(np.uint64(drawn.k), drawn.targets, proj.rule.value, proj.pre.n,
+                                drawn.self_index, proj.pre.first, slot_of, n_slots, drawn.local0, packed)
+        return SynapseGroup(projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(0),
+                            dmask=dtype(0), d0=int(drawn.delay[0]), wfix=int(_fixed(proj.weight, True)))
+    src, tgt_local, _, weights, delay = drawn
     d0, d1 = int(delay.min()), int(delay.max())
     dbits = max(0, int(d1 - d0).bit_length())
     n_local_bits = max(1, int(tgt_local.max()).bit_length())
     dtype = np.uint32 if n_local_bits + dbits <= 32 else np.uint64
-    packed = np.empty(slot.shape[0], dtype=dtype)
+    packed = np.empty(src.shape[0], dtype=dtype)
     homogeneous = not isinstance(proj.weight, Distribution)
-    order = np.empty(0 if homogeneous else slot.shape[0], dtype=np.int64)
-    row_ptr = pack_rows(slot, tgt_local, delay, n_slots, dbits, d0, packed, order)
+    order = np.empty(0 if homogeneous else src.shape[0], dtype=np.int64)
+    row_ptr = pack_rows(src, slot_of, tgt_local, delay, n_slots, dbits, d0, packed, order)
     return SynapseGroup(
         projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(dbits),
         dmask=dtype((1 << dbits) - 1), d0=d0,
@@ -187,27 +244,24 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         if proj.kind == "record_vm":
             voltmeters.setdefault(proj.pre.first, []).append(proj.post)
             continue
-        drawn = _draw_projection(net, proj, pieces)
+        drawn = _in_place_rows(net, proj, pieces) or _draw_projection(net, proj, pieces)
         if drawn is None:
             continue
         {"synapse": synaptic, "poisson": poisson, "current": current}[proj.kind].append((proj, drawn))
 
     # presynaptic slots: local neurons, then images of remote neurons, then devices
-    piece_lo = np.array([g0 for _, g0, _ in pieces], dtype=np.int64)
-    piece_hi = np.array([g1 for _, _, g1 in pieces], dtype=np.int64)
-    piece_off = np.concatenate([[0], np.cumsum(piece_hi - piece_lo)[:-1]]).astype(np.int64)
     image_gids = _image_gids(net, synaptic, local_gids)
     n_images = image_gids.shape[0]
     n_slots = n_local + n_images + source_gids.shape[0]
+    slot_of = np.full(net.n_nodes + 1, -1, dtype=np.int32 if n_slots < 2**31 else np.int64)
+    for i, gids in enumerate((local_gids, image_gids, source_gids)):
+        first = (0, n_local, n_local + n_images)[i]
+        slot_of[gids] = np.arange(first, first + gids.shape[0])
 
-    def slots_of(proj, gids):
-        if proj.pre.spec.kind == "spike_source":
-            return n_local + n_images + np.searchsorted(source_gids, gids)
-        return map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, n_local)
-
-    groups = [_synapse_group(proj, slots_of(proj, src), n_slots, tgt, w, d)
-              for proj, (src, tgt, key, w, d) in synaptic]
-    max_delay = max([int(d.max()) for _, (*_, d) in synaptic + poisson + current] + [interval])
+    groups = [_synapse_group(proj, drawn, slot_of, n_slots, n_local) for proj, drawn in synaptic]
+    delays = [drawn.delay if isinstance(drawn, _InDegreeRows) else drawn[4]
+              for _, drawn in synaptic + poisson + current]
+    max_delay = max([int(d.max()) for d in delays] + [interval])
 
     # spikes of spike_generators, known in advance: stamp S is emitted in update step S-1
     dev_steps, dev_slots = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
@@ -222,7 +276,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         stamps = np.repeat(stamps[keep], mult[keep])
         for gid in range(pop.first, pop.first + pop.n):
             dev_steps.append(stamps - 1)
-            dev_slots.append(np.full(stamps.shape[0], n_local + n_images + np.searchsorted(source_gids, gid)))
+            dev_slots.append(np.full(stamps.shape[0], slot_of[gid], dtype=np.int64))
     dev_steps, dev_slots = np.concatenate(dev_steps), np.concatenate(dev_slots)
     order = np.argsort(dev_steps, kind="stable")
 

@@ -98,35 +98,40 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
         keep = ~((sg == tg) & same_pop)
         out_s, out_t = [sg[keep]], [tg[keep]]
         out_k = [tg[keep].astype(xp.uint64) << xp.uint64(32)]
-    elif name in ("all_to_all", "pairwise_bernoulli", "fixed_indegree"):
-        width = n_pre if name != "fixed_indegree" else max(1, rule.value)
-        per_chunk = max(1, CHUNK // width)
+    elif name == "fixed_indegree" and rule.value > 0:
+        # the output is allocated once and filled in chunks of targets (chunks
+        # bound the temporaries of the distinct-draw path, not the output)
+        K = rule.value
+        tg_all = xp.arange(t_lo, t_hi, dtype=xp.int64)
+        src = xp.empty(tg_all.shape[0] * K, dtype=xp.int64)
+        per_chunk = max(1, CHUNK // K)
+        for a in range(0, tg_all.shape[0], per_chunk):
+            tg = tg_all[a:a + per_chunk]
+            me = self_index(tg, pre_first, n_pre)
+            if xp is np and rule.allow_multapses:
+                part = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
+            else:
+                part = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
+            src[a * K:a * K + part.shape[0]] = part
+        src += pre_first
+        out_s, out_t = [src], [xp.repeat(tg_all, K)]
+        if want_keys:
+            cols = xp.tile(xp.arange(K, dtype=xp.uint64), tg_all.shape[0])
+            out_k = [(out_t[0].astype(xp.uint64) << xp.uint64(32)) | cols]
+    elif name in ("all_to_all", "pairwise_bernoulli"):
+        per_chunk = max(1, CHUNK // n_pre)
         for a in range(t_lo, t_hi, per_chunk):
             tg = xp.arange(a, min(t_hi, a + per_chunk), dtype=xp.int64)
-            if name == "fixed_indegree":
-                K = rule.value
-                if K == 0:
-                    break
-                me = self_index(tg, pre_first, n_pre)
-                if xp is np and rule.allow_multapses:
-                    src = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
-                else:
-                    src = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
-                src += pre_first
-                rows = xp.repeat(tg, K)
-                cols = xp.tile(xp.arange(K, dtype=xp.int64), tg.shape[0]) if want_keys else None
-            else:
-                cand = xp.arange(n_pre, dtype=xp.int64)
-                mask = xp.ones((tg.shape[0], n_pre), dtype=bool)
-                if name == "pairwise_bernoulli":
-                    threshold = xp.uint64(int(rule.value * 2.0**53))
-                    mask = (rng.bits(k, tg[:, None], cand[None, :], xp) >> xp.uint64(11)) < threshold
-                if same_pop:
-                    mask &= (pre_first + cand[None, :]) != tg[:, None]
-                r, cols = xp.nonzero(mask)
-                rows = tg[r]
-                src = pre_first + cols
-            out_s.append(src)
+            cand = xp.arange(n_pre, dtype=xp.int64)
+            mask = xp.ones((tg.shape[0], n_pre), dtype=bool)
+            if name == "pairwise_bernoulli":
+                threshold = xp.uint64(int(rule.value * 2.0**53))
+                mask = (rng.bits(k, tg[:, None], cand[None, :], xp) >> xp.uint64(11)) < threshold
+            if same_pop:
+                mask &= (pre_first + cand[None, :]) != tg[:, None]
+            r, cols = xp.nonzero(mask)
+            rows = tg[r]
+            out_s.append(pre_first + cols)
             out_t.append(rows)
             if want_keys:
                 out_k.append((rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64))

@@ -126,26 +126,14 @@ def current_input(first_step, n_steps, target, value, delay, gen, active_lo, act
             ring_cur[(n + delay[c]) % R, target[c]] += value[c]
 
 
-@numba.njit(cache=True, nogil=True)
-def map_slots(gids, piece_lo, piece_hi, piece_off, image_gids, first_image_slot):
-    """Presynaptic slot of each source gid: local index if owned, else image slot.
-
-    Owned gids are the ranges ``piece_lo[i] .. piece_hi[i]-1`` starting at
-    local index ``piece_off[i]``; other gids must be in ``image_gids`` (sorted).
-    """
-    out = np.empty(gids.shape[0], dtype=np.int64)
-    n_pieces = piece_lo.shape[0]
-    for i in range(gids.shape[0]):
-        g = gids[i]
-        slot = -1
-        for k in range(n_pieces):
-            if piece_lo[k] <= g < piece_hi[k]:
-                slot = piece_off[k] + g - piece_lo[k]
-                break
-        if slot < 0:
-            slot = first_image_slot + np.searchsorted(image_gids, g)
-        out[i] = slot
-    return out
+@numba.njit(inline="always")
+def _indegree_source(h, j, n_eff, me):
+    """Source index j of a target whose stream is ``h`` (``rng.integers``), skipping ``me``."""
+    u = np.float64(_mix(h + (np.uint64(j) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+    s = np.int64(np.floor(u * n_eff))
+    if me >= 0 and s >= me:
+        s += 1
+    return s
 
 
 @numba.njit(cache=True, nogil=True)
@@ -162,34 +150,75 @@ def indegree_sources(k, targets, K, n_pre, self_index):
         me = self_index[i]
         n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
         for j in range(K):
-            u = np.float64(_mix(h + (np.uint64(j) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
-            s = np.int64(np.floor(u * n_eff))
-            if me >= 0 and s >= me:
-                s += 1
-            out[i * K + j] = s
+            out[i * K + j] = _indegree_source(h, j, n_eff, me)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def pack_rows(slot, target, delay, n_slots, dbits, d0, packed, order):
-    """Group synapses by slot into ``packed`` (target << dbits | delay - d0).
+def indegree_mark(k, targets, K, n_pre, self_index, pre_first, present):
+    """Set ``present[gid]`` for every source gid drawn by :func:`indegree_sources`."""
+    kk = np.uint64(k)
+    for i in range(targets.shape[0]):
+        h = _mix(kk + np.uint64(targets[i]) * _G)
+        me = self_index[i]
+        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        for j in range(K):
+            present[pre_first + _indegree_source(h, j, n_eff, me)] = True
 
-    ``delay`` has one entry per synapse, or a single entry shared by all.
-    Returns ``row_ptr``: rows of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``.
-    If ``order`` is not empty, ``order[j]`` receives the input position of
+
+@numba.njit(cache=True, nogil=True)
+def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots, local0, packed):
+    """The rows of :func:`pack_rows` for a fixed in-degree projection, drawn in place.
+
+    Same result as packing :func:`indegree_sources`' output with target local
+    index ``local0 + i`` and one shared delay (``packed`` holds the target
+    alone), without storing the sources: they are drawn twice, once to count
+    the rows and once to fill them, which touches far less memory.
+    """
+    kk = np.uint64(k)
+    row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    for i in range(targets.shape[0]):
+        h = _mix(kk + np.uint64(targets[i]) * _G)
+        me = self_index[i]
+        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        for j in range(K):
+            row_ptr[slot_of[pre_first + _indegree_source(h, j, n_eff, me)] + 1] += 1
+    for s in range(n_slots):
+        row_ptr[s + 1] += row_ptr[s]
+    fill = row_ptr[:-1].copy()
+    for i in range(targets.shape[0]):
+        h = _mix(kk + np.uint64(targets[i]) * _G)
+        me = self_index[i]
+        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        for j in range(K):
+            s = slot_of[pre_first + _indegree_source(h, j, n_eff, me)]
+            packed[fill[s]] = local0 + i
+            fill[s] += 1
+    return row_ptr
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_rows(src, slot_of, target, delay, n_slots, dbits, d0, packed, order):
+    """Group synapses by presynaptic slot into ``packed`` (target << dbits | delay - d0).
+
+    ``src`` holds source gids and ``slot_of[gid]`` their slots; ``delay``
+    has one entry per synapse, or a single entry shared by all. Returns
+    ``row_ptr``: rows of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``. If
+    ``order`` is not empty, ``order[j]`` receives the input position of
     packed synapse j (the grouping is stable).
     """
     row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    for i in range(slot.shape[0]):
-        row_ptr[slot[i] + 1] += 1
+    for i in range(src.shape[0]):
+        row_ptr[slot_of[src[i]] + 1] += 1
     for s in range(n_slots):
         row_ptr[s + 1] += row_ptr[s]
     fill = row_ptr[:-1].copy()
     shared = delay.shape[0] == 1
     with_order = order.shape[0] > 0
-    for i in range(slot.shape[0]):
-        j = fill[slot[i]]
-        fill[slot[i]] += 1
+    for i in range(src.shape[0]):
+        s = slot_of[src[i]]
+        j = fill[s]
+        fill[s] += 1
         if with_order:
             order[j] = i
         d = delay[0] if shared else delay[i]

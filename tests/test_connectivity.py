@@ -376,19 +376,42 @@ def test_source_and_target_independent(spec):
     assert ok, info
 
 
-def test_fixed_indegree_draws_follow_the_documented_stream():
-    """Target t's sources are pre.first + rng.integers(key(seed, "conn", proj), t, n_pre, 0..K-1)."""
+@pytest.mark.parametrize("weight", [54.0, dsnn.random.uniform(1.0, 2.0)], ids=["fixed", "random"])
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_fixed_indegree_draws_follow_the_documented_stream(weight, partitions):
+    """Target t's sources are pre.first + rng.integers(key(seed, "conn", proj), t, n_pre, 0..K-1).
+
+    A fixed weight takes the path that draws straight into the rows, a random
+    one the path through explicit source lists; both must follow the stream.
+    """
     K = 25
     net = _net()
     A = net.create("iaf_psc_exp", 200)
     B = net.create("iaf_psc_exp", 100)
-    proj = net.connect(A, B, {"rule": "fixed_indegree", "indegree": K})
-    df = net.build().connections()
+    proj = net.connect(A, B, {"rule": "fixed_indegree", "indegree": K}, {"weight": weight})
+    df = net.build(partitions=partitions).connections()
     kc = rng.key(SEED, "conn", proj.index)
-    for t in list(B.gids)[:20]:
+    for t in list(B.gids)[::5]:
         want = np.sort(A.first + rng.integers(kc, t, A.n, np.arange(K)))
         got = np.sort(df.source[df.target == t].to_numpy())
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("weight", [54.0, dsnn.random.uniform(1.0, 2.0)], ids=["fixed", "random"])
+def test_fixed_indegree_without_autapses_follows_the_stream(weight):
+    """Without autapses, target t (index m in the source population) draws among n-1 and skips m."""
+    K, n = 30, 120
+    net = _net()
+    A = net.create("iaf_psc_exp", n)
+    proj = net.connect(A, A, {"rule": "fixed_indegree", "indegree": K, "allow_autapses": False},
+                       {"weight": weight})
+    df = net.build(partitions=2).connections()
+    kc = rng.key(SEED, "conn", proj.index)
+    for t in list(A.gids)[::7]:
+        m = t - A.first
+        draws = rng.integers(kc, t, n - 1, np.arange(K))
+        want = np.sort(A.first + draws + (draws >= m))
+        np.testing.assert_array_equal(np.sort(df.source[df.target == t].to_numpy()), want)
 
 
 # ============================================================ random weights
