@@ -94,25 +94,31 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
     """
     n_guide = guide.shape[1]
     R = ring.shape[0]
+    n_conn = target.shape[0]
     for n in range(first_step, first_step + n_steps):
         base = n % R
         salt = (np.uint64(n) + _ONE) * _G
-        for c in range(target.shape[0]):
+        c = 0
+        while c < n_conn:  # runs of connections of one generator share its table
             g = gen[c]
-            if n < active_lo[g] or n >= active_hi[g]:
-                continue
-            u = np.float64(_mix(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-            start = cdf_start[g]
-            top = cdf_len[g] - 1
-            k = guide[g, np.int64(u * n_guide)]
-            while k < top and u >= cdf[start + k]:
-                k += 1
-            if k:
-                slot = base + delay[c]
-                if slot >= R:
-                    slot -= R
-                w = wfix[c]
-                ring[slot, 0 if w > 0 else 1, target[c]] += k * w
+            c_end = c + 1
+            while c_end < n_conn and gen[c_end] == g:
+                c_end += 1
+            if active_lo[g] <= n < active_hi[g]:
+                top = cdf_len[g] - 1
+                table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
+                first = guide[g]
+                for cc in range(c, c_end):
+                    u = np.float64(_mix(stream[cc] + salt) >> _S11) * 1.1102230246251565e-16
+                    k = first[np.int64(u * n_guide)]
+                    while k < top and u >= table[k]:
+                        k += 1
+                    slot = base + delay[cc]
+                    if slot >= R:
+                        slot -= R
+                    w = wfix[cc]
+                    ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
+            c = c_end
 
 
 @numba.njit(cache=True, nogil=True)

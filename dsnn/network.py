@@ -329,7 +329,7 @@ class Network:
         return weight, delay
 
     # ------------------------------------------------------------------- build
-    def build(self, client=None, partitions=1, exchange: str = "p2p"):
+    def build(self, client=None, partitions=1, exchange: str = "p2p", device: str = "cpu"):
         """Build the network and return a :class:`~dsnn.simulation.Simulation`.
 
         Parameters
@@ -341,6 +341,10 @@ class Network:
             blocks in gid order), or the number of neurons of each partition.
         exchange : {"p2p", "collective"}
             How partitions exchange spikes.
+        device : {"cpu", "gpu", "auto"}
+            Where partitions keep their arrays and step: the CPU (NumPy and
+            numba), the CUDA GPU (CuPy kernels; same spikes bit for bit), or
+            the GPU where CuPy sees one, else the CPU.
         """
         from .decomposition import Decomposition
         from .simulation import Simulation
@@ -349,11 +353,17 @@ class Network:
             raise ValueError(f"build: exchange must be 'p2p' or 'collective', got {exchange!r}")
         if self.n_neurons == 0:
             raise ValueError("build: the network has no neurons; create some with net.create('iaf_psc_exp', n)")
+        if device not in ("cpu", "gpu", "auto"):
+            raise ValueError(f"build: device must be 'cpu', 'gpu' or 'auto', got {device!r}")
+        if device == "gpu":
+            from . import gpu
+
+            gpu.require()
         decomposition = Decomposition.from_partitions(partitions, self.n_neurons)
         if client is not None:
             raise NotImplementedError("build: distributed builds (client=...) are not available yet; "
                                       "use client=None for the in-process runner")
-        return Simulation.build_local(self, decomposition, exchange)
+        return Simulation.build_local(self, decomposition, exchange, device)
 
     @property
     def min_delay_steps(self) -> int:

@@ -7,6 +7,10 @@ returns the spikes of its own neurons, and takes spikes to deliver
 slots ``0 .. n_local-1``, the images of remote neurons it needs follow, and
 the replicated spike-emitting devices come last.
 
+A partition is built on the host (NumPy, numba kernels);
+:meth:`Partition.to_gpu` moves its arrays to the current CUDA device, after
+which the CuPy kernels of :mod:`dsnn.gpu` step it with the same results.
+
 Synapses are stored per projection (:class:`SynapseGroup`) in compressed
 rows over presynaptic slots; each synapse packs its target and its delay in
 one unsigned integer, and its weight is one fixed-point number for the whole
@@ -19,9 +23,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import kernels
+from . import gpu, kernels
 
 __all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PoissonInput", "CurrentInput"]
+
+
+def _host(a):
+    """A NumPy copy of a CuPy array, or the NumPy array itself."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _arrays_to(xp, obj):
+    """Replace every ndarray attribute of a dataclass instance by ``xp.asarray`` of it."""
+    for name, value in vars(obj).items():
+        if isinstance(value, np.ndarray):
+            setattr(obj, name, xp.asarray(value))
 
 
 @dataclass
@@ -37,6 +53,7 @@ class NeuronBlock:
     ref_counts: int
     rec_idx: np.ndarray  # block-relative indices recorded by voltmeters
     rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
+    rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.state.values())
@@ -76,14 +93,15 @@ class SynapseGroup:
                                      self.d0, self.weights, ring)
 
     def unpack(self):
-        """(slot, target, delay_steps, weight_pA) of every synapse (for inspection)."""
-        slot = np.repeat(np.arange(self.row_ptr.shape[0] - 1), np.diff(self.row_ptr))
-        target = (self.packed >> self.shift).astype(np.int64)
-        delay = self.d0 + (self.packed & self.dmask).astype(np.int64)
+        """(slot, target, delay_steps, weight_pA) of every synapse, host arrays (for inspection)."""
+        row_ptr, packed = _host(self.row_ptr), _host(self.packed)
+        slot = np.repeat(np.arange(row_ptr.shape[0] - 1), np.diff(row_ptr))
+        target = (packed >> self.shift).astype(np.int64)
+        delay = self.d0 + (packed & self.dmask).astype(np.int64)
         if self.weights is None:
             weight = np.full(self.n, self.wfix / kernels.FIXED_SCALE)
         else:
-            weight = self.weights.astype(np.float64)
+            weight = _host(self.weights).astype(np.float64)
         return slot, target, delay, weight
 
 
@@ -147,6 +165,7 @@ class Partition:
     recorded_spikes: dict = field(default_factory=dict)  # recorder gid -> list of (gids, steps)
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     spike_count: int = 0
+    gpu: bool = False  # arrays on the CUDA device (see to_gpu)
 
     def __post_init__(self):
         cap = max(1, self.n_local * self.interval)
@@ -167,7 +186,7 @@ class Partition:
         """Bytes held, by kind."""
         syn = sum(g.nbytes() for g in self.groups)
         inputs = sum(a.nbytes for x in (self.poisson, self.currents) if x is not None
-                     for a in vars(x).values() if isinstance(a, np.ndarray))
+                     for a in vars(x).values() if hasattr(a, "nbytes") and hasattr(a, "__len__"))
         return {
             "synapses": syn,
             "neurons": sum(b.nbytes() for b in self.blocks) + self.local_gids.nbytes,
@@ -188,6 +207,19 @@ class Partition:
         a, b = np.searchsorted(self.device_steps, [first, first + n_steps])
         if b > a:
             self.deliver(self.device_slots[a:b], self.device_steps[a:b])
+        if self.gpu:
+            idx, steps = self._update_gpu(first, n_steps)
+        else:
+            idx, steps = self._update_cpu(first, n_steps)
+        for gid, mask in self.spike_masks.items():
+            sel = mask[idx]
+            if sel.any():
+                self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
+        self.step += n_steps
+        self.spike_count += idx.shape[0]
+        return idx, steps
+
+    def _update_cpu(self, first, n_steps):
         if self.poisson is not None:
             self.poisson.inject(first, n_steps, self.ring_syn)
         if self.currents is not None:
@@ -198,21 +230,56 @@ class Partition:
                                      self._spk_idx, self._spk_step, n)
             if blk.rec_idx.shape[0]:
                 self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].copy()))
-        idx = self._spk_idx[:n].copy()
-        steps = self._spk_step[:n].copy()
-        for gid, mask in self.spike_masks.items():
-            sel = mask[idx]
-            if sel.any():
-                self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
-        self.step += n_steps
-        self.spike_count += n
-        return idx, steps
+        return self._spk_idx[:n].copy(), self._spk_step[:n].copy()
+
+    def _update_gpu(self, first, n_steps):
+        if self.poisson is not None:
+            gpu.poisson_input(self.poisson, first, n_steps, self.ring_syn)
+        if self.currents is not None:
+            gpu.current_input(self.currents, first, n_steps, self.ring_cur)
+        idx, steps = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for bi, blk in enumerate(self.blocks):
+            i, s = gpu.update_block(blk, first, n_steps, self.ring_syn, self.ring_cur, blk.rec_out)
+            idx.append(i)
+            steps.append(s)
+            if blk.rec_idx.shape[0]:
+                self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].get()))
+        return np.concatenate(idx), np.concatenate(steps)
 
     def deliver(self, slots, steps):
         """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""
         if slots.shape[0] == 0:
             return
+        if self.gpu:
+            cp = gpu.cupy()
+            slots, steps = cp.asarray(slots, dtype=cp.int64), cp.asarray(steps, dtype=cp.int64)
+            for g in self.groups:
+                gpu.deliver(g, slots, steps, self.ring_syn)
+            return
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
         for g in self.groups:
             g.deliver(slots, steps, self.ring_syn)
+
+    def to_gpu(self) -> "Partition":
+        """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.
+
+        Bookkeeping that the host needs every interval (gids, recording
+        masks, device spike schedules) stays on the host. Returns ``self``.
+        """
+        gpu.require()
+        cp = gpu.cupy()
+        if self.gpu:
+            return self
+        for blk in self.blocks:
+            blk.state = {k: cp.asarray(v) for k, v in blk.state.items()}
+            col = np.full(blk.hi - blk.lo, -1, dtype=np.int64)
+            col[blk.rec_idx] = np.arange(blk.rec_idx.shape[0])
+            blk.rec_col = cp.asarray(col)
+            blk.rec_out = cp.asarray(blk.rec_out)
+        for obj in [*self.groups, self.poisson, self.currents]:
+            if obj is not None:
+                _arrays_to(cp, obj)
+        self.ring_syn, self.ring_cur = cp.asarray(self.ring_syn), cp.asarray(self.ring_cur)
+        self.gpu = True
+        return self

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from . import gpu
 from .build import build_partition, steps_of, time_ms
 from .exchange import owner_of, route, send_maps
 from .network import Network, Population, on_grid
@@ -46,9 +47,11 @@ class Simulation:
         self.timers = {"update": 0.0, "exchange": 0.0, "deliver": 0.0}
 
     @classmethod
-    def build_local(cls, net: Network, decomposition, exchange: str) -> "Simulation":
+    def build_local(cls, net: Network, decomposition, exchange: str, device: str = "cpu") -> "Simulation":
         t0 = time.perf_counter()
         parts = [build_partition(net, decomposition, p) for p in range(decomposition.n_partitions)]
+        if device == "gpu" or (device == "auto" and gpu.available()):
+            parts = [part.to_gpu() for part in parts]
         maps = image_maps(parts)
         return cls(net, decomposition, exchange, parts, maps, time.perf_counter() - t0)
 

@@ -1,0 +1,331 @@
+"""GPU kernels (CuPy, CUDA C) mirroring :mod:`dsnn.kernels` and the neuron models' updates.
+
+Each kernel computes exactly what its CPU twin computes, bit for bit:
+
+- the neuron updates are one thread per neuron looping over the interval's
+  steps (neurons are independent within an interval, since every delay is at
+  least one interval long), with the same float64 operations in the same
+  order, compiled with ``--fmad=false`` so that no multiply-add is fused;
+- delivery, Poisson and current input add int64 fixed-point values with
+  64-bit ``atomicAdd`` (two's-complement addition wraps the same way for
+  signed and unsigned words), so the order of the atomic adds changes nothing;
+- spikes are appended through an atomic counter and then put into the CPU's
+  order (step, then local index) on the host.
+
+CuPy is imported lazily: importing this module never needs it. Use
+:func:`available` to ask whether a GPU can be used.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = ["available", "require", "cupy", "update_block", "deliver", "poisson_input", "current_input"]
+
+_SOURCE = r"""
+typedef long long i64;
+typedef unsigned long long u64;
+
+__device__ __forceinline__ u64 mix(u64 z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ void add_fixed(i64* p, i64 v) {
+    atomicAdd((u64*)p, (u64)v);
+}
+
+/* ring_syn is (R, 2, n_local), ring_cur (R, n_local), both int64 fixed point (2**-32 pA). */
+
+extern "C" __global__ void iaf_psc_exp_update(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    double* V, double* Iex, double* Iin, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
+    const double P11ex, const double P11in, const double P22, const double P21ex, const double P21in,
+    const double P20, const double I_e, const double theta, const double V_reset, const i64 ref_counts,
+    const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step, u64* n_spk)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const i64 j = lo + i;
+    const double scale = 2.3283064365386963e-10;  /* 2**-32 */
+    double v = V[i], iex = Iex[i], iin = Iin[i], i0 = I0[i];
+    i64 r = ref[i];
+    const i64 col = rec_col[i];
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        const i64 slot = step % R;
+        if (r == 0) {
+            v = v * P22 + iex * P21ex + iin * P21in + (I_e + i0) * P20;
+        } else {
+            r -= 1;
+        }
+        iex *= P11ex;
+        iin *= P11in;
+        i64* ex = ring_syn + (slot * 2 + 0) * n_local + j;
+        i64* in = ring_syn + (slot * 2 + 1) * n_local + j;
+        iex += (double)(*ex) * scale;
+        iin += (double)(*in) * scale;
+        *ex = 0;
+        *in = 0;
+        if (v >= theta) {
+            r = ref_counts;
+            v = V_reset;
+            const u64 pos = atomicAdd(n_spk, 1ULL);
+            spk_idx[pos] = j;
+            spk_step[pos] = step;
+        }
+        i64* cur = ring_cur + slot * n_local + j;
+        i0 = (double)(*cur) * scale;
+        *cur = 0;
+        if (col >= 0) rec_out[k * n_rec + col] = v;
+    }
+    V[i] = v; Iex[i] = iex; Iin[i] = iin; I0[i] = i0; ref[i] = r;
+}
+
+extern "C" __global__ void iaf_psc_alpha_update(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    double* V, double* Iex, double* dIex, double* Iin, double* dIin, double* I0, i64* ref,
+    i64* ring_syn, i64* ring_cur,
+    const double P11ex, const double P11in, const double P21ex, const double P21in, const double P30,
+    const double P31ex, const double P32ex, const double P31in, const double P32in,
+    const double expm1_tau_m, const double EPSC, const double IPSC, const double I_e,
+    const double theta, const double V_reset, const double V_min, const i64 ref_counts,
+    const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step, u64* n_spk)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const i64 j = lo + i;
+    const double scale = 2.3283064365386963e-10;
+    double v = V[i], iex = Iex[i], diex = dIex[i], iin = Iin[i], diin = dIin[i], y0 = I0[i];
+    i64 r = ref[i];
+    const i64 col = rec_col[i];
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        const i64 slot = step % R;
+        if (r == 0) {
+            v = P30 * (y0 + I_e) + P31ex * diex + P32ex * iex + P31in * diin + P32in * iin
+                + expm1_tau_m * v + v;
+            if (v < V_min) v = V_min;
+        } else {
+            r -= 1;
+        }
+        i64* ex = ring_syn + (slot * 2 + 0) * n_local + j;
+        i64* in = ring_syn + (slot * 2 + 1) * n_local + j;
+        iex = P21ex * diex + P11ex * iex;
+        diex *= P11ex;
+        diex += EPSC * ((double)(*ex) * scale);
+        iin = P21in * diin + P11in * iin;
+        diin *= P11in;
+        diin += IPSC * ((double)(*in) * scale);
+        *ex = 0;
+        *in = 0;
+        if (v >= theta) {
+            r = ref_counts;
+            v = V_reset;
+            const u64 pos = atomicAdd(n_spk, 1ULL);
+            spk_idx[pos] = j;
+            spk_step[pos] = step;
+        }
+        i64* cur = ring_cur + slot * n_local + j;
+        y0 = (double)(*cur) * scale;
+        *cur = 0;
+        if (col >= 0) rec_out[k * n_rec + col] = v;
+    }
+    V[i] = v; Iex[i] = iex; dIex[i] = diex; Iin[i] = iin; dIin[i] = diin; I0[i] = y0; ref[i] = r;
+}
+
+/* One thread block per spike; its threads stride over the spike's row. */
+template <typename P>
+__device__ void deliver_rows(const i64* slots, const i64* steps, const i64* row_ptr, const P* packed,
+                             const int shift, const P dmask, const i64 d0, const i64 wfix,
+                             const float* weights, i64* ring, const i64 R, const i64 n_local)
+{
+    const i64 s = slots[blockIdx.x];
+    const i64 base = steps[blockIdx.x] % R;
+    const i64 end = row_ptr[s + 1];
+    for (i64 jj = row_ptr[s] + threadIdx.x; jj < end; jj += blockDim.x) {
+        const P p = packed[jj];
+        i64 slot = base + d0 + (i64)(p & dmask);
+        if (slot >= R) slot -= R;
+        const i64 w = weights ? (i64)((double)weights[jj] * 4294967296.0) : wfix;
+        add_fixed(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + (i64)(p >> shift), w);
+    }
+}
+
+extern "C" __global__ void deliver32(const i64* slots, const i64* steps, const i64* row_ptr,
+                                     const unsigned int* packed, const int shift, const unsigned int dmask,
+                                     const i64 d0, const i64 wfix, const float* weights, i64* ring,
+                                     const i64 R, const i64 n_local)
+{
+    deliver_rows<unsigned int>(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, weights, ring, R, n_local);
+}
+
+extern "C" __global__ void deliver64(const i64* slots, const i64* steps, const i64* row_ptr,
+                                     const u64* packed, const int shift, const u64 dmask,
+                                     const i64 d0, const i64 wfix, const float* weights, i64* ring,
+                                     const i64 R, const i64 n_local)
+{
+    deliver_rows<u64>(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, weights, ring, R, n_local);
+}
+
+/* One thread per connection of a poisson_generator; see kernels.poisson_input. */
+extern "C" __global__ void poisson_input(
+    const i64 first_step, const i64 n_steps, const i64 n_conn, const i64* target, const i64* wfix,
+    const i64* delay, const i64* gen, const u64* stream, const i64* active_lo, const i64* active_hi,
+    const double* cdf, const i64* cdf_start, const i64* cdf_len, const i64* guide, const i64 n_guide,
+    i64* ring, const i64 R, const i64 n_local)
+{
+    const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_conn) return;
+    const i64 g = gen[c];
+    const u64 st = stream[c];
+    const i64 start = cdf_start[g], top = cdf_len[g] - 1;
+    const i64 w = wfix[c];
+    for (i64 n = first_step; n < first_step + n_steps; ++n) {
+        if (n < active_lo[g] || n >= active_hi[g]) continue;
+        const u64 salt = ((u64)n + 1ULL) * 0x9E3779B97F4A7C15ULL;
+        const double u = (double)(mix(st + salt) >> 11) * 1.1102230246251565e-16;
+        i64 k = guide[g * n_guide + (i64)(u * (double)n_guide)];
+        while (k < top && u >= cdf[start + k]) ++k;
+        if (k) {
+            i64 slot = n % R + delay[c];
+            if (slot >= R) slot -= R;
+            add_fixed(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + target[c], k * w);
+        }
+    }
+}
+
+/* One thread per connection of a dc_generator. */
+extern "C" __global__ void current_input(
+    const i64 first_step, const i64 n_steps, const i64 n_conn, const i64* target, const i64* value,
+    const i64* delay, const i64* gen, const i64* active_lo, const i64* active_hi,
+    i64* ring_cur, const i64 R, const i64 n_local)
+{
+    const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_conn) return;
+    const i64 g = gen[c];
+    const i64 lo = max(first_step, active_lo[g]), hi = min(first_step + n_steps, active_hi[g]);
+    for (i64 n = lo; n < hi; ++n)
+        add_fixed(ring_cur + ((n + delay[c]) % R) * n_local + target[c], value[c]);
+}
+"""
+
+#: nvrtc options: no fused multiply-add, so float64 results equal the CPU's
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++14")
+THREADS = 256
+
+
+def cupy():
+    """The ``cupy`` module; ImportError naming the extra if it is missing."""
+    try:
+        import cupy as cp
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise ImportError("the GPU path needs CuPy: pip install 'dsnn[gpu]'") from exc
+    return cp
+
+
+@functools.lru_cache(maxsize=None)
+def available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device."""
+    try:
+        import cupy as cp
+
+        return cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def require():
+    """Raise a clear error unless a GPU can be used."""
+    if not available():
+        raise RuntimeError("no CUDA GPU is usable here (needs CuPy and a CUDA device: pip install 'dsnn[gpu]')")
+
+
+@functools.lru_cache(maxsize=None)
+def _module():
+    cp = cupy()
+    return cp.RawModule(code=_SOURCE, options=COMPILE_OPTIONS, name_expressions=None)
+
+
+def _kernel(name: str):
+    return _module().get_function(name)
+
+
+def _blocks(n: int) -> tuple:
+    return ((int(n) + THREADS - 1) // THREADS,)
+
+
+def _i(x) -> np.int64:
+    return np.int64(x)
+
+
+def _f(x) -> np.float64:
+    return np.float64(x)
+
+
+def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out):
+    """Advance one neuron block on the GPU; returns host ``(local_index, step)`` in CPU order.
+
+    ``rec_out`` is a device array (interval, n_recorded) that receives V_m
+    relative to E_L of the recorded neurons (``block.rec_col``) after each step.
+    """
+    cp = cupy()
+    n = block.hi - block.lo
+    spk_idx = cp.empty(max(1, n * n_steps), dtype=cp.int64)
+    spk_step = cp.empty_like(spk_idx)
+    count = cp.zeros(1, dtype=cp.uint64)
+    R, n_local = ring_syn.shape[0], ring_syn.shape[2]
+    head = (_i(first_step), _i(n_steps), _i(block.lo), _i(n), _i(n_local), _i(R))
+    tail = (_i(block.ref_counts), block.rec_col, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
+    s, c = block.state, block.const
+    if block.model.SPEC.name == "iaf_psc_exp":
+        args = head + (s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"], ring_syn, ring_cur) + tuple(
+            _f(c[k]) for k in ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "theta", "V_reset")
+        ) + tail
+        _kernel("iaf_psc_exp_update")(_blocks(n), (THREADS,), args)
+    elif block.model.SPEC.name == "iaf_psc_alpha":
+        args = head + (s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"], s["I0"], s["ref"], ring_syn,
+                       ring_cur) + tuple(
+            _f(c[k]) for k in ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex", "P31in",
+                               "P32in", "expm1_tau_m", "EPSC", "IPSC", "I_e", "theta", "V_reset", "V_min")
+        ) + tail
+        _kernel("iaf_psc_alpha_update")(_blocks(n), (THREADS,), args)
+    else:  # pragma: no cover - every neuron model has a GPU kernel
+        raise NotImplementedError(f"no GPU kernel for {block.model.SPEC.name}")
+    k = int(count.get()[0])
+    idx, steps = spk_idx[:k].get(), spk_step[:k].get()
+    order = np.lexsort((idx, steps))
+    return idx[order], steps[order]
+
+
+def deliver(group, slots, steps, ring_syn):
+    """Deliver spikes (device int64 ``slots``, ``steps``) through one synapse group."""
+    if slots.shape[0] == 0:
+        return
+    wide = group.packed.dtype.itemsize == 8
+    dmask = np.uint64(group.dmask) if wide else np.uint32(group.dmask)
+    weights = group.weights if group.weights is not None else np.uintp(0)  # NULL: one shared weight
+    _kernel("deliver64" if wide else "deliver32")(
+        (int(slots.shape[0]),), (THREADS,),
+        (slots, steps, group.row_ptr, group.packed, np.int32(group.shift), dmask, _i(group.d0),
+         _i(group.wfix), weights, ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+def poisson_input(pin, first_step: int, n_steps: int, ring_syn):
+    n = pin.target.shape[0]
+    _kernel("poisson_input")(
+        _blocks(n), (THREADS,),
+        (_i(first_step), _i(n_steps), _i(n), pin.target, pin.wfix, pin.delay, pin.gen, pin.stream,
+         pin.active_lo, pin.active_hi, pin.cdf, pin.cdf_start, pin.cdf_len, pin.guide,
+         _i(pin.guide.shape[1]), ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+def current_input(cin, first_step: int, n_steps: int, ring_cur):
+    n = cin.target.shape[0]
+    _kernel("current_input")(
+        _blocks(n), (THREADS,),
+        (_i(first_step), _i(n_steps), _i(n), cin.target, cin.value, cin.delay, cin.gen, cin.active_lo,
+         cin.active_hi, ring_cur, _i(ring_cur.shape[0]), _i(ring_cur.shape[1])))
