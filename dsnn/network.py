@@ -329,7 +329,8 @@ class Network:
         return weight, delay
 
     # ------------------------------------------------------------------- build
-    def build(self, client=None, partitions=1, exchange: str = "p2p", device: str = "cpu"):
+    def build(self, client=None, partitions=1, exchange: str = "p2p", device: str = "cpu",
+              timeout: float = 20.0):
         """Build the network and return a :class:`~dsnn.simulation.Simulation`.
 
         Parameters
@@ -344,7 +345,12 @@ class Network:
         device : {"cpu", "gpu", "auto"}
             Where partitions keep their arrays and step: the CPU (NumPy and
             numba), the CUDA GPU (CuPy kernels; same spikes bit for bit), or
-            the GPU where CuPy sees one, else the CPU.
+            the GPU where CuPy sees one, else the CPU. On a cluster, each
+            worker decides for its own partition.
+        timeout : float
+            Cluster runs only: seconds a partition waits for one message from
+            a peer before the run fails (a lost worker is noticed sooner,
+            when its channels close).
         """
         from .decomposition import Decomposition
         from .simulation import Simulation
@@ -355,15 +361,34 @@ class Network:
             raise ValueError("build: the network has no neurons; create some with net.create('iaf_psc_exp', n)")
         if device not in ("cpu", "gpu", "auto"):
             raise ValueError(f"build: device must be 'cpu', 'gpu' or 'auto', got {device!r}")
-        if device == "gpu":
-            from . import gpu
-
-            gpu.require()
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+            raise ValueError(f"build: timeout must be a number of seconds > 0, got {timeout!r}")
         decomposition = Decomposition.from_partitions(partitions, self.n_neurons)
-        if client is not None:
-            raise NotImplementedError("build: distributed builds (client=...) are not available yet; "
-                                      "use client=None for the in-process runner")
-        return Simulation.build_local(self, decomposition, exchange, device)
+        if client is None:
+            if device == "gpu":
+                from . import gpu
+
+                gpu.require()
+            return Simulation.build_local(self, decomposition, exchange, device)
+        return self._build_on_cluster(client, decomposition, exchange, device, float(timeout))
+
+    def _build_on_cluster(self, client, decomposition, exchange, device, timeout):
+        from distributed import Client
+
+        from . import gpu
+        from .cluster_simulation import ClusterSimulation
+        from .construction import partition_workers
+
+        if not isinstance(client, Client):
+            raise TypeError(f"build: client must be a distributed.Client or None, got {type(client).__name__}")
+        workers = partition_workers(client, decomposition.n_partitions)  # checks the count
+        if device == "gpu":
+            usable = client.run(gpu.available, workers=workers)
+            missing = [w for w in workers if not usable.get(w)]
+            if missing:
+                raise RuntimeError(f"build: device='gpu' but workers {missing} have no usable CUDA GPU "
+                                   "(install dsnn[gpu] there and start one worker per GPU)")
+        return ClusterSimulation.build(client, self, decomposition, exchange, device, timeout)
 
     @property
     def min_delay_steps(self) -> int:

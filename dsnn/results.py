@@ -7,7 +7,7 @@ import pandas as pd
 
 from .build import NEVER, steps_of, time_ms
 
-__all__ = ["spikes_frame", "voltages_frame", "connections_frame"]
+__all__ = ["spikes_frame", "voltages_frame", "voltage_chunks", "connections_frame"]
 
 
 def _window(params: dict, dt: float) -> tuple[int, int]:
@@ -29,6 +29,16 @@ def spikes_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
     gids, stamps = gids[keep], stamps[keep]
     order = np.lexsort((gids, stamps))
     return pd.DataFrame({"sender": gids[order].astype(np.int64), "time": time_ms(stamps[order], dt)})
+
+
+def voltage_chunks(part, voltmeter_gid: int) -> list:
+    """(first step, absolute V_m (steps, neurons), gids) chunks a partition recorded for a voltmeter."""
+    chunks = []
+    for bi, cols, gids in part.voltmeters.get(voltmeter_gid, []):
+        blk = part.blocks[bi]
+        for first, values in part.recorded_vm.get(bi, []):
+            chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
+    return chunks
 
 
 def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:

@@ -16,11 +16,27 @@ import numpy as np
 
 from . import gpu
 from .build import build_partition, steps_of, time_ms
-from .exchange import owner_of, route, send_maps
+from .exchange import filter_images, needs_by_owner, route, send_map
 from .network import Network, Population, on_grid
-from .results import spikes_frame, voltages_frame, connections_frame
+from .results import connections_frame, spikes_frame, voltage_chunks, voltages_frame
 
 __all__ = ["Simulation"]
+
+
+def run_steps(t, dt: float) -> int:
+    """Steps in a run of ``t`` ms, validated: finite, >= 0 and a multiple of ``dt``."""
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
+        raise ValueError(f"run: t must be a finite time >= 0 ms, got {t!r}")
+    if not on_grid(float(t), dt):
+        raise ValueError(f"run: t must be a multiple of dt={dt} ms, got {t!r}")
+    return steps_of(float(t), dt)
+
+
+def check_device(sim, dev, model: str, what: str) -> Population:
+    """``dev`` if it is a ``model`` device of ``sim``'s network, else ValueError."""
+    if not isinstance(dev, Population) or dev.network is not sim.network or dev.model != model:
+        raise ValueError(f"{what}: expected a {model} of this network, got {dev!r}")
+    return dev
 
 
 class Simulation:
@@ -68,12 +84,7 @@ class Simulation:
 
     def run(self, t: float) -> None:
         """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on."""
-        dt = self.network.dt
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or t < 0:
-            raise ValueError(f"run: t must be a finite time >= 0 ms, got {t!r}")
-        if not on_grid(float(t), dt):
-            raise ValueError(f"run: t must be a multiple of dt={dt} ms, got {t!r}")
-        remaining = steps_of(float(t), dt)
+        remaining = run_steps(t, self.network.dt)
         L = self.interval
         while remaining > 0:
             n = min(L, remaining)
@@ -106,26 +117,16 @@ class Simulation:
         self.timers["deliver"] += t3 - t2
 
     # ----------------------------------------------------------------- results
-    def _device(self, dev, model: str, what: str) -> Population:
-        if not isinstance(dev, Population) or dev.network is not self.network or dev.model != model:
-            raise ValueError(f"{what}: expected a {model} of this network, got {dev!r}")
-        return dev
-
     def spikes(self, recorder: Population):
         """Spikes recorded by ``recorder``: DataFrame with columns sender (gid), time (ms)."""
-        rec = self._device(recorder, "spike_recorder", "spikes")
+        rec = check_device(self, recorder, "spike_recorder", "spikes")
         chunks = [c for part in self.partitions for c in part.recorded_spikes.get(rec.first, [])]
         return spikes_frame(chunks, rec.params, self.network.dt)
 
     def voltages(self, voltmeter: Population):
         """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""
-        vm = self._device(voltmeter, "voltmeter", "voltages")
-        chunks = []
-        for part in self.partitions:
-            for bi, cols, gids in part.voltmeters.get(vm.first, []):
-                blk = part.blocks[bi]
-                for first, values in part.recorded_vm.get(bi, []):
-                    chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
+        vm = check_device(self, voltmeter, "voltmeter", "voltages")
+        chunks = [c for part in self.partitions for c in voltage_chunks(part, vm.first)]
         return voltages_frame(chunks, vm.params, self.network.dt)
 
     def connections(self, projection=None):
@@ -152,21 +153,8 @@ class Simulation:
 
 
 def image_maps(parts) -> list:
-    """Send maps of every partition, from the image gids every partition needs."""
+    """Send maps of every partition, from what every partition needs of every other."""
     firsts = np.array([p.local_gids[0] for p in parts])
-    needs = []
-    for q, part in enumerate(parts):
-        owners = owner_of(part.image_gids, firsts)
-        needs.append({p: part.image_gids[owners == p] for p in range(len(parts))})
-    return [send_maps(p, part.local_gids,
-                      {q: (parts[q].image_gids, parts[q].n_local, needs[q][p]) for q in range(len(parts))})
+    needs = [needs_by_owner(part.image_gids, part.n_local, firsts) for part in parts]
+    return [[send_map(part.local_gids, q, *needs[q][p]) for q in range(len(parts)) if p in needs[q]]
             for p, part in enumerate(parts)]
-
-
-def filter_images(image_gids, first_slot: int, gids, steps):
-    """Of all spikes (gids, steps), those of this partition's images, as (slot, step)."""
-    if image_gids.shape[0] == 0 or gids.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(image_gids, gids), image_gids.shape[0] - 1)
-    hit = image_gids[pos] == gids
-    return first_slot + pos[hit], steps[hit]

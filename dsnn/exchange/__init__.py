@@ -4,6 +4,6 @@ The exchange layer moves arrays of (slot, step) between peers; it knows
 nothing of neuron models.
 """
 
-from .maps import SendMap, owner_of, route, send_maps
+from .maps import SendMap, filter_images, needs_by_owner, owner_of, route, send_map
 
-__all__ = ["SendMap", "send_maps", "owner_of", "route"]
+__all__ = ["SendMap", "needs_by_owner", "send_map", "owner_of", "route", "filter_images"]

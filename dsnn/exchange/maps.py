@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SendMap", "send_maps", "owner_of", "route"]
+__all__ = ["SendMap", "needs_by_owner", "send_map", "owner_of", "route", "filter_images"]
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,20 @@ def owner_of(gids, first_gids) -> np.ndarray:
     return np.searchsorted(first_gids, gids, side="right") - 1
 
 
-def send_maps(sender: int, sender_gids, receivers: dict) -> list[SendMap]:
-    """The send maps of ``sender`` (local gids ``sender_gids``, sorted).
+def needs_by_owner(image_gids, first_slot: int, first_gids) -> dict:
+    """What a receiver needs from each owner: ``{owner: (gids, receiver slots)}`` (sorted by gid).
 
-    ``receivers`` maps a receiver index to ``(image_gids, first_slot,
-    needed)``: all its image gids (sorted), the slot of its first image (its
-    number of local neurons), and the sorted gids it needs from this sender.
+    ``image_gids`` are the receiver's image gids (sorted), ``first_slot`` the
+    slot of the first image, ``first_gids`` every partition's first gid.
     """
-    out = []
-    for q, (image_gids, first_slot, needed) in receivers.items():
-        if q == sender or needed.shape[0] == 0:
-            continue
-        local = np.searchsorted(sender_gids, needed)
-        slots = first_slot + np.searchsorted(image_gids, needed)
-        out.append(SendMap(q, local.astype(np.int64), slots.astype(np.int64)))
-    return out
+    owners = owner_of(image_gids, first_gids)
+    slots = first_slot + np.arange(image_gids.shape[0], dtype=np.int64)
+    return {int(p): (image_gids[owners == p], slots[owners == p]) for p in np.unique(owners)}
+
+
+def send_map(sender_gids, receiver: int, gids, slots) -> SendMap:
+    """The send map to ``receiver`` from what it needs (``gids``, sorted, and its ``slots``)."""
+    return SendMap(receiver, np.searchsorted(sender_gids, gids).astype(np.int64), slots.astype(np.int64))
 
 
 def route(send_map: SendMap, spike_local, spike_step):
@@ -52,3 +51,12 @@ def route(send_map: SendMap, spike_local, spike_step):
     pos = np.minimum(pos, send_map.local.shape[0] - 1)
     hit = send_map.local[pos] == spike_local
     return send_map.slots[pos[hit]], spike_step[hit]
+
+
+def filter_images(image_gids, first_slot: int, gids, steps):
+    """Of all spikes (gids, steps), those of this partition's images, as (slot, step)."""
+    if image_gids.shape[0] == 0 or gids.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(image_gids, gids), image_gids.shape[0] - 1)
+    hit = image_gids[pos] == gids
+    return first_slot + pos[hit], steps[hit]
