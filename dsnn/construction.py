@@ -75,7 +75,10 @@ def _wait(client, futures: dict, workers: list, what: str, timeout: float):
     results = {}
     deadline = time.monotonic() + timeout
     while pending:
-        done, _ = wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
+        try:
+            done, _ = wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # distributed.wait raises instead of returning nothing done
+            done = set()
         for p, f in list(pending.items()):
             if f in done:
                 if f.status == "error":

@@ -1,0 +1,228 @@
+"""Distributed runs on a LocalCluster of worker processes: spikes really cross process boundaries.
+
+The in-process runner is the reference: every distributed run must give its
+spikes and synapses bit for bit.
+"""
+
+import importlib.util
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import dsnn
+
+distributed = pytest.importorskip("distributed")
+
+PROTOCOLS = ["tcp", pytest.param("ucx", marks=pytest.mark.skipif(
+    importlib.util.find_spec("distributed_ucxx") is None, reason="needs the ucx extra (pip install 'dsnn[ucx]')"))]
+
+
+def _cluster(n_workers, protocol="tcp"):
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       protocol=protocol, dashboard_address=None, host="127.0.0.1")
+    return cluster, distributed.Client(cluster)
+
+
+@pytest.fixture(scope="module", params=PROTOCOLS)
+def client(request):
+    cluster, client = _cluster(4, request.param)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _brunel_reference(brunel, partitions, t=200.0):
+    net = brunel.network(scale=0.1, seed=99)
+    sim = net.build(partitions=partitions)
+    sim.run(t)
+    return sim.spikes(net.populations[-1]), sim.connections()
+
+
+@pytest.fixture(scope="module")
+def brunel_reference(brunel):
+    return _brunel_reference(brunel, 1)
+
+
+@pytest.mark.parametrize("exchange", ["p2p", "collective"])
+@pytest.mark.parametrize("partitions", [1, 2, 3, 4])
+def test_cluster_equals_in_process(client, brunel, brunel_reference, partitions, exchange):
+    ref_spikes, ref_conns = brunel_reference
+    net = brunel.network(scale=0.1, seed=99)
+    sim = net.build(client, partitions=partitions, exchange=exchange)
+    try:
+        sim.run(120.0)
+        sim.run(80.0)  # runs go on where they stopped
+        spikes = sim.spikes(net.populations[-1])
+        assert len(set(sim.workers)) == partitions  # one partition per worker process
+        assert len(spikes) > 5000
+        assert spikes.equals(ref_spikes)
+        assert sim.connections().equals(ref_conns)
+        counters = sim.counters()
+        assert [c["step"] for c in counters] == [2000] * partitions
+        if partitions > 1:
+            assert all(c["bytes_sent"] > 0 for c in counters)  # spikes really crossed processes
+    finally:
+        sim.close()
+
+
+def _areas(n_areas=4, n=300, seed=5):
+    """Areas of n neurons, dense inside, and sparse between: only each area's first 15 neurons
+    project to the next area."""
+    net = dsnn.Network(seed=seed, dt=0.1)
+    params = {"V_m": dsnn.random.uniform(-70.0, -55.0)}
+    areas = [net.create("iaf_psc_exp", n, params, label=f"A{i}") for i in range(n_areas)]
+    pg = net.create("poisson_generator", params={"rate": 15000.0})
+    sr = net.create("spike_recorder")
+    for i, a in enumerate(areas):
+        net.connect(a, a, {"rule": "fixed_indegree", "indegree": 50}, {"weight": 30.0, "delay": 1.5})
+        net.connect(a[0:15], areas[(i + 1) % n_areas], {"rule": "fixed_indegree", "indegree": 3},
+                    {"weight": 40.0, "delay": 3.0})
+        net.connect(pg, a, syn_spec={"weight": 87.8, "delay": 1.5})
+        net.connect(a, sr)
+    return net, sr, [n] * n_areas
+
+
+def test_area_structured_network_p2p_moves_fewer_bytes(client):
+    moved, spikes = {}, {}
+    for exchange in ("p2p", "collective"):
+        net, sr, sizes = _areas()
+        sim = net.build(client, partitions=sizes, exchange=exchange)
+        try:
+            sim.run(200.0)
+            spikes[exchange] = sim.spikes(sr)
+            moved[exchange] = sim.exchanged_bytes()
+        finally:
+            sim.close()
+    net, sr, sizes = _areas()
+    ref = net.build(partitions=sizes)
+    ref.run(200.0)
+    want = ref.spikes(sr)
+    assert len(want) > 1000
+    assert spikes["p2p"].equals(want) and spikes["collective"].equals(want)
+    assert 0 < moved["p2p"] < moved["collective"] / 3, moved
+
+
+def test_build_moves_no_synapses(client, brunel):
+    """Bytes moved between workers during build: the image maps and little else."""
+
+    def moved(dask_worker):
+        return dask_worker.transfer_outgoing_bytes_total
+
+    before = sum(client.run(moved).values())
+    net = brunel.network(scale=0.1, seed=99)
+    sim = net.build(client, partitions=4)
+    try:
+        after = sum(client.run(moved).values())
+        info = sim.info()
+        image_map_bytes = sum(i["n_images"] for i in info) * 16  # gid and slot, int64 each
+        synapse_bytes = sum(i["nbytes"]["synapses"] for i in info)
+        assert image_map_bytes > 0 and synapse_bytes > 10 * image_map_bytes
+        assert after - before <= 2 * image_map_bytes + 16 * 1024, (after - before, image_map_bytes)
+    finally:
+        sim.close()
+
+
+def test_invalid_build_submits_nothing(client, brunel):
+    def n_tasks(dask_scheduler):
+        return len(dask_scheduler.tasks)
+
+    net = brunel.network(scale=0.05)
+    before = client.run_on_scheduler(n_tasks)
+    with pytest.raises(ValueError, match=r"partitions \(5\) must not exceed the cluster's workers \(4\)"):
+        net.build(client, partitions=5)
+    with pytest.raises(ValueError, match="exchange must be"):
+        net.build(client, partitions=2, exchange="ring")
+    with pytest.raises(ValueError, match="timeout must be"):
+        net.build(client, partitions=2, timeout=0)
+    with pytest.raises(TypeError, match="client must be a distributed.Client"):
+        net.build(client="tcp://127.0.0.1:8786", partitions=2)
+    assert client.run_on_scheduler(n_tasks) == before
+
+
+def test_killed_worker_fails_the_run_clearly(brunel):
+    cluster, client = _cluster(2)
+    try:
+        net = brunel.network(scale=0.1, seed=1)
+        sim = net.build(client, partitions=2, timeout=10.0)
+        sim.run(10.0)
+        pids = client.run(os.getpid)
+        victim = sim.workers[1]
+        killer = threading.Timer(1.0, os.kill, (pids[victim], signal.SIGKILL))
+        killer.start()
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError, match="partition 1") as info:
+            sim.run(1_000_000.0)  # far longer than the test: only the failure can end it
+        assert time.monotonic() - t0 < 30.0
+        assert "lost partition 1" in str(info.value) or victim in str(info.value)
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3  # the client still answers
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_message_for_the_wrong_interval_raises():
+    """Channels check the interval of every message (exercised over a real TCP listener)."""
+    import asyncio
+
+    from dsnn.exchange.channels import Channels, ExchangeError
+
+    async def scenario():
+        a, b = Channels(0, timeout=2.0), Channels(1, timeout=0.5)
+        addr = await b.listen("tcp://127.0.0.1:0")
+        await a.connect({1: addr})
+        await a.send(1, 7, 0, np.arange(4, dtype=np.int64))
+        data, _ = await b.receive(0, 7, 0)
+        assert data.tolist() == [0, 1, 2, 3]
+        await a.send(1, 9, 0, np.zeros(0, dtype=np.int64))
+        with pytest.raises(ExchangeError, match="expected interval 8 .* got interval 9"):
+            await b.receive(0, 8, 0)
+        with pytest.raises(ExchangeError, match="received nothing from partition 0 for interval 10"):
+            await b.receive(0, 10, 0)
+        await a.close()
+        with pytest.raises(ExchangeError, match="lost partition 0"):
+            await b.receive(0, 11, 0)
+        await b.close()
+
+    asyncio.run(scenario())
+
+
+class _MemoryChannels:
+    """Channels between ranks of one process (asyncio queues), with the interface of Channels."""
+
+    def __init__(self, rank, queues, sent):
+        self.rank, self.queues, self.sent = rank, queues, sent
+
+    async def send(self, peer, interval, tag, data, extra=None):
+        self.sent[self.rank] += 1
+        await self.queues[(self.rank, peer)].put((interval, tag, data, extra))
+
+    async def receive(self, peer, interval, tag):
+        k, t, data, extra = await self.queues[(peer, self.rank)].get()
+        assert (k, t) == (interval, tag)
+        return data, extra
+
+
+@pytest.mark.parametrize("P", range(1, 14))
+def test_bruck_allgather_gives_everyone_every_block_in_log_rounds(P):
+    import asyncio
+
+    from dsnn.exchange.algorithms import bruck_allgather
+
+    async def scenario():
+        queues = {(a, b): asyncio.Queue() for a in range(P) for b in range(P)}
+        sent = [0] * P
+        blocks = [np.stack([np.arange(r + 1) + 100 * r, np.full(r + 1, r)]) for r in range(P)]  # sizes differ
+        got = await asyncio.gather(*(bruck_allgather(_MemoryChannels(r, queues, sent), 3, r, P, blocks[r])
+                                     for r in range(P)))
+        for r in range(P):
+            assert len(got[r]) == P
+            for i, b in enumerate(got[r]):
+                np.testing.assert_array_equal(b, blocks[(r + i) % P])
+        rounds = 0 if P == 1 else int(np.ceil(np.log2(P)))
+        assert sent == [rounds] * P
+
+    asyncio.run(scenario())
