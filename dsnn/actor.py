@@ -1,10 +1,12 @@
 """The Partition actor: one per worker, stepping its partition and exchanging spikes by itself.
 
 The client calls :meth:`PartitionActor.run` once per ``sim.run``; the actor
-then loops over the min-delay intervals on its own. Numerics run in a
-dedicated thread (the kernels release the GIL) while messages go through the
-worker's event loop, which therefore stays free for heartbeats and the
-dashboard during long runs.
+then loops over the min-delay intervals on its own, on the worker's event
+loop, which it yields at every message. Numerics of an interval that took
+longer than :data:`INLINE_S` last time run in a dedicated thread instead (the
+kernels release the GIL), so the loop stays free for heartbeats and the
+dashboard however large the partition; short ones run inline, since handing
+work to a thread costs ~0.2 ms here, more than a small interval's compute.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from .exchange.algorithms import bruck_allgather, bruck_peers, point_to_point
 from .exchange.channels import Channels
 from .results import connections_frame, voltage_chunks
 
-__all__ = ["PartitionActor"]
+__all__ = ["PartitionActor", "INLINE_S"]
+
+#: numerics that took less than this (seconds) run on the event loop itself
+INLINE_S = 0.002
 
 
 class PartitionActor:
@@ -43,6 +48,7 @@ class PartitionActor:
         self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"dsnn-partition-{self.rank}")
         self.failed = None
+        self._last: dict = {}  # seconds the last update / deliver took
 
     # ------------------------------------------------------------ channels
     async def open(self, address: str) -> str:
@@ -81,7 +87,7 @@ class PartitionActor:
     async def _interval(self, loop, n: int) -> None:
         k = self.interval_index
         t0 = time.perf_counter()
-        outgoing, block = await loop.run_in_executor(self._pool, self._update, n)
+        outgoing, block = await self._compute(loop, "update", self._update, n)
         t1 = time.perf_counter()
         if self.exchange == "p2p":
             received = await point_to_point(self.channels, k, outgoing, self.in_peers)
@@ -90,12 +96,23 @@ class PartitionActor:
             received = [np.concatenate(blocks[1:], axis=-1)] if len(blocks) > 1 else []
         t2 = time.perf_counter()
         if received:
-            await loop.run_in_executor(self._pool, self._deliver, received)
+            await self._compute(loop, "deliver", self._deliver, received)
         t3 = time.perf_counter()
         self.timers["update"] += t1 - t0
         self.timers["exchange"] += t2 - t1
         self.timers["deliver"] += t3 - t2
         self.interval_index += 1
+
+    async def _compute(self, loop, what: str, fn, arg):
+        if self._last.get(what, 0.0) < INLINE_S:
+            t0 = time.perf_counter()
+            out = fn(arg)
+            self._last[what] = time.perf_counter() - t0
+            return out
+        t0 = time.perf_counter()
+        out = await loop.run_in_executor(self._pool, fn, arg)
+        self._last[what] = time.perf_counter() - t0
+        return out
 
     def _update(self, n: int):
         """Advance, deliver the partition's own spikes, and prepare what goes out."""

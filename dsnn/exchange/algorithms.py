@@ -14,8 +14,6 @@ interval costs ceil(log2 P) latencies instead of the P - 1 of a ring.
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 
 __all__ = ["point_to_point", "bruck_peers", "bruck_allgather"]
@@ -23,7 +21,8 @@ __all__ = ["point_to_point", "bruck_peers", "bruck_allgather"]
 
 async def point_to_point(channels, interval: int, outgoing: dict, in_peers) -> list:
     """Send ``outgoing[q]`` (int64 arrays) to each q, then receive one array from each in-peer."""
-    await asyncio.gather(*(channels.send(q, interval, 0, data) for q, data in outgoing.items()))
+    for q, data in outgoing.items():  # a send only waits when the peer's socket buffer is full
+        await channels.send(q, interval, 0, data)
     received = []
     for q in in_peers:
         data, _ = await channels.receive(q, interval, 0)
