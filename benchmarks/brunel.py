@@ -58,14 +58,14 @@ def run_dsnn(scale: float, t_ms: float, queue) -> None:
     })
 
 
-def run_nest(scale: float, t_ms: float, queue) -> None:
+def run_nest(scale: float, t_ms: float, queue, threads: int = 1) -> None:
     import brunel
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
     rss0 = _rss_mb()
     t0 = time.perf_counter()
-    sr, n_neurons = brunel.nest_network(nest, scale=scale)  # 1 thread: NEST's default
+    sr, n_neurons = brunel.nest_network(nest, scale=scale, threads=threads)
     t1 = time.perf_counter()
     nest.Prepare()
     nest.Run(0.1)  # NEST builds its presynaptic tables here
@@ -84,10 +84,10 @@ def run_nest(scale: float, t_ms: float, queue) -> None:
     })
 
 
-def in_process(target, *args) -> dict:
+def in_process(target, *args, **kwargs) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
+    proc = ctx.Process(target=target, args=(*args, queue), kwargs=kwargs)
     proc.start()
     result = queue.get()
     proc.join()

@@ -25,7 +25,7 @@ from .results import connections_frame, voltage_chunks
 __all__ = ["PartitionActor", "INLINE_S"]
 
 #: numerics that took less than this (seconds) run on the event loop itself
-INLINE_S = 0.002
+INLINE_S = 0.05
 
 
 class PartitionActor:

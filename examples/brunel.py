@@ -54,12 +54,14 @@ def network(scale: float = 1.0, seed: int = 12345, eta: float = 2.0, g: float = 
 
 
 def nest_network(nest, scale: float = 1.0, seed: int = 12345, eta: float = 2.0, g: float = 5.0,
-                 J: float = 0.1, delay: float = 1.5):
+                 J: float = 0.1, delay: float = 1.5, threads: int = 1):
     """The same network in NEST (the reference): returns (spike_recorder, number of neurons).
 
-    ``nest`` is the imported NEST module; its kernel is reset first.
+    ``nest`` is the imported NEST module; its kernel is reset first and runs
+    ``threads`` threads.
     """
     nest.ResetKernel()
+    nest.local_num_threads = threads
     nest.resolution = 0.1
     nest.rng_seed = seed
     NE, NI = int(10000 * scale), int(2500 * scale)

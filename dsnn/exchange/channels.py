@@ -1,14 +1,17 @@
 """Direct channels between partitions, opened once at build time.
 
 Each partition listens on one address of its worker's protocol and opens one
-connection to every peer it sends to. Over ``tcp://`` a channel is a plain
-asyncio stream with a fixed 48-byte header and the raw array bytes (no
-serialisation layer: distributed's comms cost about 0.5 ms a message here);
-over other protocols (``ucx://``) it is distributed's comm layer, which runs
-UCX through ucxx. A message is the header (the interval number, a tag such as
-the collective's round, the sender, sizes) and int64 arrays; a per-peer
-reader task puts messages into a queue, so a receive is a queue get with a
-timeout.
+connection to every peer it sends to. A message is a fixed 48-byte header
+(the interval number, a tag such as the collective's round, the sender,
+sizes) and the raw int64 array bytes, with no serialisation layer
+(distributed's comms cost about 0.5 ms a message here):
+
+- over ``tcp://`` a channel is a plain asyncio stream;
+- over ``ucx://`` it is a ucxx endpoint: the header and then the body, each
+  a tag-matched send received into a preallocated buffer.
+
+A per-peer reader task puts messages into a queue, so a receive is a queue
+get with a timeout.
 
 Every receive checks that the message is for the interval and tag expected:
 a late, early or duplicate message raises :class:`ExchangeError`, a closed
@@ -49,15 +52,8 @@ class _StreamComm:
         self.reader, self.writer = reader, writer
 
     async def write_arrays(self, interval, tag, sender, data, extra) -> None:
-        n_data = 0 if data is None else data.size
-        n_extra = -1 if extra is None else extra.size
-        rows = data.shape[0] if data is not None and data.ndim == 2 else 0
-        head = np.array([interval, tag, sender, rows, n_data, n_extra], dtype=np.int64)
-        parts = [head.tobytes()]
-        for a in (data, extra):
-            if a is not None and a.size:
-                parts.append(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-        self.writer.write(b"".join(parts))
+        head, body = _frame(interval, tag, sender, data, extra)
+        self.writer.write(head.tobytes() + body.tobytes() if body.size else head.tobytes())
         await self.writer.drain()
 
     async def close(self) -> None:
@@ -69,6 +65,56 @@ class _StreamComm:
 
     def abort(self) -> None:
         self.writer.transport.abort()
+
+
+def _frame(interval, tag, sender, data, extra):
+    """(header, body): the int64 header and the data and extra arrays end to end."""
+    n_data = 0 if data is None else data.size
+    n_extra = -1 if extra is None else extra.size
+    rows = data.shape[0] if data is not None and data.ndim == 2 else 0
+    head = np.array([interval, tag, sender, rows, n_data, n_extra], dtype=np.int64)
+    parts = [np.ravel(a).astype(np.int64, copy=False) for a in (data, extra) if a is not None and a.size]
+    body = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0, dtype=np.int64))
+    return head, np.ascontiguousarray(body)
+
+
+def _message(head, body) -> dict:
+    """The message of a header and its body (inverse of :func:`_frame`)."""
+    k, tag, sender, rows, n_data, n_extra = (int(x) for x in head)
+    data = body[:n_data]
+    if rows:
+        data = data.reshape(rows, n_data // rows)
+    return {"k": k, "tag": tag, "from": sender, "data": data, "extra": None if n_extra < 0 else body[n_data:]}
+
+
+class _UcxComm:
+    """One direction of a ucxx channel: header, then body, as two tag-matched messages."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+
+    async def write_arrays(self, interval, tag, sender, data, extra) -> None:
+        head, body = _frame(interval, tag, sender, data, extra)
+        await self.endpoint.send(head)
+        if body.size:
+            await self.endpoint.send(body)
+
+    async def read_header(self) -> np.ndarray:
+        head = np.empty(6, dtype=np.int64)
+        await self.endpoint.recv(head)
+        return head
+
+    async def read_body(self, head) -> dict:
+        body = np.empty(int(head[4]) + max(int(head[5]), 0), dtype=np.int64)
+        if body.size:
+            await self.endpoint.recv(body)
+        return _message(head, body)
+
+    async def close(self) -> None:
+        await self.endpoint.close()
+
+    def abort(self) -> None:
+        self.endpoint.abort()
 
 
 class Channels:
@@ -102,11 +148,30 @@ class Channels:
             self._listener = await asyncio.start_server(self._accept_stream, host.strip("[]"), int(port))
             bound = self._listener.sockets[0].getsockname()
             return f"tcp://{rest.rsplit(':', 1)[0]}:{bound[1]}"
-        from distributed.comm import listen
+        if scheme in ("ucx", "ucxx"):
+            import ucxx
 
-        self._listener = listen(address, self._accept, deserialize=True)
-        await self._listener.start()
-        return self._listener.contact_address
+            host = rest.rsplit(":", 1)[0]
+            self._listener = ucxx.create_listener(self._accept_ucx)
+            return f"{scheme}://{host}:{self._listener.port}"
+        raise ValueError(f"dsnn channels support tcp:// and ucx:// addresses, got {address!r}")
+
+    async def _accept_ucx(self, endpoint) -> None:
+        comm = _UcxComm(endpoint)
+        self._comms_in.append(comm)
+        queue = None
+        try:
+            head = await comm.read_header()
+            queue = self._queue(int(head[2]))
+            while True:
+                head = await comm.read_header()
+                queue.put_nowait(await comm.read_body(head))
+        except asyncio.CancelledError:
+            if queue is not None:
+                queue.put_nowait(_Closed("channel closed"))
+        except Exception as exc:  # ucxx reports a closed or reset endpoint with its own exceptions
+            if queue is not None:
+                queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
 
     async def _accept_stream(self, reader, writer) -> None:
         self._comms_in.append(_StreamComm(reader, writer))
@@ -116,42 +181,18 @@ class Channels:
             queue = self._queue(int(head[2]))
             while True:
                 head = np.frombuffer(await reader.readexactly(_HEADER.nbytes), dtype=np.int64)
-                k, tag, sender, rows, n_data, n_extra = (int(x) for x in head)
-                size = 8 * (n_data + max(n_extra, 0))
+                size = 8 * (int(head[4]) + max(int(head[5]), 0))
                 body = np.frombuffer(await reader.readexactly(size), dtype=np.int64).copy()  # writable
-                data = body[:n_data]
-                if rows:
-                    data = data.reshape(rows, n_data // rows)
-                extra = None if n_extra < 0 else body[n_data:]
-                queue.put_nowait({"k": k, "tag": tag, "from": sender, "data": data, "extra": extra})
+                queue.put_nowait(_message(head, body))
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             if queue is not None:
                 queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the loop is shutting down: end quietly
             if queue is not None:
                 queue.put_nowait(_Closed("channel closed"))
-            raise
-
-    async def _accept(self, comm) -> None:
-        from distributed.comm.core import CommClosedError
-
-        hello = await comm.read()
-        peer = int(hello["from"])
-        self._comms_in.append(comm)
-        queue = self._queue(peer)
-        try:
-            while True:
-                queue.put_nowait(await comm.read())
-        except (CommClosedError, OSError) as exc:
-            queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
-        except asyncio.CancelledError:
-            queue.put_nowait(_Closed("channel closed"))
-            raise
 
     async def connect(self, peers: dict) -> None:
         """Open one connection to each peer: ``{rank: contact address}``."""
-        from distributed.comm import connect
-
         for peer, address in peers.items():
             if peer in self._out:
                 continue
@@ -161,30 +202,26 @@ class Channels:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(host.strip("[]"), int(port)), self.timeout)
                 comm = _StreamComm(reader, writer)
-                await comm.write_arrays(-1, -1, self.rank, None, None)
             else:
-                comm = await connect(address, timeout=self.timeout)
-                await comm.write({"from": self.rank})
+                import ucxx
+
+                host, port = rest.rsplit(":", 1)
+                endpoint = await asyncio.wait_for(ucxx.create_endpoint(host.strip("[]"), int(port)),
+                                                  self.timeout)
+                comm = _UcxComm(endpoint)
+            await comm.write_arrays(-1, -1, self.rank, None, None)
             self._out[int(peer)] = comm
 
     async def send(self, peer: int, interval: int, tag: int, data: np.ndarray, extra=None) -> None:
         """Send ``data`` (an int64 array, any shape) to ``peer`` for ``interval`` and ``tag``."""
-        from distributed.comm.core import CommClosedError
-        from distributed.protocol import to_serialize
-
+        comm = self._out.get(peer)
+        if comm is None:
+            raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}")
         try:
-            comm = self._out[peer]
-            if isinstance(comm, _StreamComm):
-                await comm.write_arrays(interval, tag, self.rank, data, extra)
-            else:
-                msg = {"k": int(interval), "tag": int(tag), "from": self.rank, "data": to_serialize(data)}
-                if extra is not None:
-                    msg["extra"] = to_serialize(extra)
-                await comm.write(msg)
-        except KeyError:
-            raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}") from None
-        except (CommClosedError, ConnectionError, OSError) as exc:
-            raise ExchangeError(f"lost partition {peer}: sending to it failed ({exc})") from None
+            await comm.write_arrays(interval, tag, self.rank, data, extra)
+        except Exception as exc:  # noqa: BLE001 - any transport failure means the peer is gone
+            raise ExchangeError(f"lost partition {peer}: sending to it failed "
+                                f"({type(exc).__name__}: {exc})") from None
         self.bytes_sent += data.nbytes + (0 if extra is None else extra.nbytes)
         self.messages_sent += 1
 
@@ -213,12 +250,10 @@ class Channels:
         for comm in list(self._out.values()) + self._comms_in:
             try:
                 await comm.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing a broken channel: drop it hard
                 comm.abort()
         self._out.clear()
+        self._comms_in.clear()
         if self._listener is not None:
-            if isinstance(self._listener, asyncio.AbstractServer):
-                self._listener.close()
-            else:
-                self._listener.stop()
+            self._listener.close()  # an asyncio server or a ucxx listener
             self._listener = None
