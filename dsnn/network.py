@@ -337,9 +337,13 @@ class Network:
         ----------
         client : distributed.Client or None
             None builds and runs every partition in this process.
-        partitions : int or sequence of int
+        partitions : int, sequence of int, or sequence of populations
             Number of partitions (neurons split into near-equal contiguous
-            blocks in gid order), or the number of neurons of each partition.
+            blocks in gid order), the number of neurons of each partition,
+            or an explicit placement: for each partition, the populations
+            (or population slices) it owns, e.g. ``[[V1_E, V1_I], [V2_E,
+            V2_I]]`` to put one area on one partition. Together they must
+            cover every neuron once, in the order the neurons were created.
         exchange : {"p2p", "collective"}
             How partitions exchange spikes.
         device : {"cpu", "gpu", "auto"}
@@ -363,7 +367,7 @@ class Network:
             raise ValueError(f"build: device must be 'cpu', 'gpu' or 'auto', got {device!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
             raise ValueError(f"build: timeout must be a number of seconds > 0, got {timeout!r}")
-        decomposition = Decomposition.from_partitions(partitions, self.n_neurons)
+        decomposition = Decomposition.from_partitions(self._placement_sizes(partitions), self.n_neurons)
         if client is None:
             if device == "gpu":
                 from . import gpu
@@ -389,6 +393,42 @@ class Network:
                 raise RuntimeError(f"build: device='gpu' but workers {missing} have no usable CUDA GPU "
                                    "(install dsnn[gpu] there and start one worker per GPU)")
         return ClusterSimulation.build(client, self, decomposition, exchange, device, timeout)
+
+    def _placement_sizes(self, partitions):
+        """Partition sizes of an explicit placement (lists of populations); other forms unchanged."""
+        if isinstance(partitions, (str, bytes)) or not hasattr(partitions, "__iter__"):
+            return partitions
+        groups = list(partitions)
+        if not any(isinstance(g, Population) or (hasattr(g, "__iter__") and not isinstance(g, (str, bytes)))
+                   for g in groups):
+            return groups
+        position, offset = {}, 0  # first gid of each neuron population -> its position in the neuron order
+        for pop in self.neuron_populations:
+            position[pop.first] = offset
+            offset += pop.n
+        sizes, expected = [], 0
+        for i, group in enumerate(groups):
+            members = [group] if isinstance(group, Population) else list(group) if hasattr(group, "__iter__") else None
+            if not members or not all(isinstance(m, Population) for m in members):
+                raise TypeError(f"build: partitions[{i}] must be a population or a list of populations, "
+                                f"got {group!r}")
+            size = 0
+            for m in members:
+                if m.network is not self or not m.spec.is_neuron:
+                    raise ValueError(f"build: partitions[{i}] holds {m!r}, which is not a neuron population "
+                                     "of this network")
+                start = position[m.root.first] + (m.first - m.root.first)
+                if start != expected:
+                    raise ValueError(f"build: the placement must cover the neurons in the order they were "
+                                     f"created, each once; partitions[{i}] has {m!r} where neuron "
+                                     f"{expected} of {self.n_neurons} comes next")
+                expected += m.n
+                size += m.n
+            sizes.append(size)
+        if expected != self.n_neurons:
+            raise ValueError(f"build: the placement covers {expected} of the {self.n_neurons} neurons; "
+                             "every neuron population must be placed")
+        return sizes
 
     @property
     def min_delay_steps(self) -> int:

@@ -83,22 +83,22 @@ def _areas(n_areas=4, n=300, seed=5):
                     {"weight": 40.0, "delay": 3.0})
         net.connect(pg, a, syn_spec={"weight": 87.8, "delay": 1.5})
         net.connect(a, sr)
-    return net, sr, [n] * n_areas
+    return net, sr, [[a] for a in areas]  # one area per partition
 
 
 def test_area_structured_network_p2p_moves_fewer_bytes(client):
     moved, spikes = {}, {}
     for exchange in ("p2p", "collective"):
-        net, sr, sizes = _areas()
-        sim = net.build(client, partitions=sizes, exchange=exchange)
+        net, sr, placement = _areas()
+        sim = net.build(client, partitions=placement, exchange=exchange)
         try:
             sim.run(200.0)
             spikes[exchange] = sim.spikes(sr)
             moved[exchange] = sim.exchanged_bytes()
         finally:
             sim.close()
-    net, sr, sizes = _areas()
-    ref = net.build(partitions=sizes)
+    net, sr, placement = _areas()
+    ref = net.build(partitions=placement)
     ref.run(200.0)
     want = ref.spikes(sr)
     assert len(want) > 1000

@@ -100,3 +100,54 @@ def test_initial_state_distribution_is_partition_invariant():
     one, three = run(1), run(3)
     np.testing.assert_array_equal(one, three)
     assert one.std() > 2.0  # really drawn, not constant
+
+
+def _three_pops():
+    net = dsnn.Network(seed=4, dt=0.1)
+    a = net.create("iaf_psc_exp", 30, {"I_e": 380.0})
+    b = net.create("iaf_psc_exp", 20, {"I_e": 390.0})
+    net.create("poisson_generator", params={"rate": 1000.0})  # devices are not placed
+    c = net.create("iaf_psc_alpha", 25, {"I_e": 400.0})
+    net.connect(a, c, {"rule": "fixed_indegree", "indegree": 5}, {"weight": 20.0, "delay": 1.0})
+    net.connect(c, a, {"rule": "fixed_indegree", "indegree": 5}, {"weight": -20.0, "delay": 1.0})
+    return net, a, b, c
+
+
+def test_explicit_placement_of_populations():
+    """Populations (or slices) per partition: the partition sizes follow, and the spikes do not change."""
+    net, a, b, c = _three_pops()
+    sr = net.create("spike_recorder")
+    for p in (a, b, c):
+        net.connect(p, sr)
+    sim = net.build(partitions=[[a], [b, c[0:10]], [c[10:25]]])
+    assert [p.n_local for p in sim.partitions] == [30, 30, 15]
+    assert list(sim.partitions[1].local_gids) == list(b.gids) + list(c.gids)[:10]
+    sim.run(100.0)
+    ref = net.build(partitions=1)
+    ref.run(100.0)
+    assert len(ref.spikes(sr)) > 20
+    assert sim.spikes(sr).equals(ref.spikes(sr))
+
+
+@pytest.mark.parametrize("placement,error,match", [
+    (lambda a, b, c: [[b], [a], [c]], ValueError, "order they were created"),
+    (lambda a, b, c: [[a], [c]], ValueError, "order they were created"),
+    (lambda a, b, c: [[a, b]], ValueError, r"covers 50 of the 75 neurons"),
+    (lambda a, b, c: [[a], [b, b], [c]], ValueError, "order they were created"),
+    (lambda a, b, c: [[a], [b, "c"]], TypeError, r"partitions\[1\] must be a population"),
+    (lambda a, b, c: [[a], [], [b, c]], TypeError, r"partitions\[1\] must be a population"),
+])
+def test_bad_placement_is_refused(placement, error, match):
+    net, a, b, c = _three_pops()
+    with pytest.raises(error, match=match):
+        net.build(partitions=placement(a, b, c))
+
+
+def test_placement_of_a_device_or_another_network_is_refused():
+    net, a, b, c = _three_pops()
+    other, *_ = _three_pops()
+    pg = [p for p in net.populations if p.model == "poisson_generator"][0]
+    with pytest.raises(ValueError, match="not a neuron population of this network"):
+        net.build(partitions=[[a, pg], [b, c]])
+    with pytest.raises(ValueError, match="not a neuron population of this network"):
+        net.build(partitions=[[other.populations[0]], [b, c]])
