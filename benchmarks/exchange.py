@@ -123,10 +123,17 @@ def main(argv=None) -> dict:
                "cpus": mp.cpu_count(), "interval_cost": []}
     for protocol in protocols:
         for P in args.partitions:
-            results["interval_cost"].extend(interval_cost(P, protocol, args.intervals))
+            try:
+                results["interval_cost"].extend(interval_cost(P, protocol, args.intervals))
+            except Exception as exc:  # noqa: BLE001 - report the configuration that failed and go on
+                results["interval_cost"].append({"protocol": protocol, "partitions": P, "exchange": "-",
+                                                 "error": f"{type(exc).__name__}: {exc}"})
     print(f"Per-interval exchange cost ({args.intervals} intervals, {mp.cpu_count()} cores)")
     print(f"{'protocol':10s}{'P':>4s}{'exchange':>12s}{'us/interval':>14s}{'in exchange':>14s}{'msgs':>8s}")
     for r in results["interval_cost"]:
+        if "error" in r:
+            print(f"{r['protocol']:10s}{r['partitions']:4d}  failed: {r['error']}")
+            continue
         print(f"{r['protocol']:10s}{r['partitions']:4d}{r['exchange']:>12s}{r['us_per_interval']:14.0f}"
               f"{r['exchange_us_per_interval']:14.0f}{r['messages_per_interval']:8.1f}")
 

@@ -142,6 +142,12 @@ def _indegree_source(h, j, n_eff, me):
     return s
 
 
+@numba.njit(inline="always")
+def _row(kk, target, me, n_pre):
+    """Stream, skipped index and number of candidates of a target's fixed in-degree draws."""
+    return _mix(kk + np.uint64(target) * _G), me, np.float64(n_pre - 1 if me >= 0 else n_pre)
+
+
 @numba.njit(cache=True, nogil=True)
 def indegree_sources(k, targets, K, n_pre, self_index):
     """``K`` uniform source indices per target, as ``rng.integers(k, target, n_eff, j)``.
@@ -152,9 +158,7 @@ def indegree_sources(k, targets, K, n_pre, self_index):
     out = np.empty(targets.shape[0] * K, dtype=np.int64)
     kk = np.uint64(k)
     for i in range(targets.shape[0]):
-        h = _mix(kk + np.uint64(targets[i]) * _G)
-        me = self_index[i]
-        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        h, me, n_eff = _row(kk, targets[i], self_index[i], n_pre)
         for j in range(K):
             out[i * K + j] = _indegree_source(h, j, n_eff, me)
     return out
@@ -165,9 +169,7 @@ def indegree_mark(k, targets, K, n_pre, self_index, pre_first, present):
     """Set ``present[gid]`` for every source gid drawn by :func:`indegree_sources`."""
     kk = np.uint64(k)
     for i in range(targets.shape[0]):
-        h = _mix(kk + np.uint64(targets[i]) * _G)
-        me = self_index[i]
-        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        h, me, n_eff = _row(kk, targets[i], self_index[i], n_pre)
         for j in range(K):
             present[pre_first + _indegree_source(h, j, n_eff, me)] = True
 
@@ -184,18 +186,14 @@ def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots,
     kk = np.uint64(k)
     row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
     for i in range(targets.shape[0]):
-        h = _mix(kk + np.uint64(targets[i]) * _G)
-        me = self_index[i]
-        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        h, me, n_eff = _row(kk, targets[i], self_index[i], n_pre)
         for j in range(K):
             row_ptr[slot_of[pre_first + _indegree_source(h, j, n_eff, me)] + 1] += 1
     for s in range(n_slots):
         row_ptr[s + 1] += row_ptr[s]
     fill = row_ptr[:-1].copy()
     for i in range(targets.shape[0]):
-        h = _mix(kk + np.uint64(targets[i]) * _G)
-        me = self_index[i]
-        n_eff = np.float64(n_pre - 1 if me >= 0 else n_pre)
+        h, me, n_eff = _row(kk, targets[i], self_index[i], n_pre)
         for j in range(K):
             s = slot_of[pre_first + _indegree_source(h, j, n_eff, me)]
             packed[fill[s]] = local0 + i
