@@ -23,6 +23,13 @@ __all__ = ["ClusterSimulation"]
 POLL_S = 0.05
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an actor call failed because its worker is gone (not because the actor raised)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, (CommClosedError, ConnectionError)) or "Unable to contact Actor's worker" in str(exc)
+
+
 class ClusterSimulation:
     """A built network on a Dask cluster, ready to run (same methods as the in-process Simulation).
 
@@ -91,6 +98,11 @@ class ClusterSimulation:
                 break  # the others are waiting on the failed one: no need to wait for their timeouts
             time.sleep(POLL_S)
         if errors:
+            gone = [p for p, e in errors.items() if _unreachable(e)]
+            if gone:
+                p = gone[0]
+                raise RuntimeError(f"{what}: lost partition {p}: its worker {self.workers[p]} cannot be "
+                                   f"reached ({errors[p]})") from errors[p]
             root = [p for p, e in errors.items() if "lost partition" not in str(e)]
             p = root[0] if root else min(errors)
             raise RuntimeError(f"{what}: partition {p} failed: {errors[p]}") from errors[p]

@@ -157,7 +157,7 @@ def test_killed_worker_fails_the_run_clearly(brunel):
         with pytest.raises(RuntimeError, match="partition 1") as info:
             sim.run(1_000_000.0)  # far longer than the test: only the failure can end it
         assert time.monotonic() - t0 < 30.0
-        assert "lost partition 1" in str(info.value) or victim in str(info.value)
+        assert "lost partition 1" in str(info.value)
         assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3  # the client still answers
     finally:
         client.close()
