@@ -4,7 +4,9 @@ NE = 10,000 excitatory and NI = 2,500 inhibitory iaf_psc_exp neurons, each
 receiving CE = 1,000 excitatory and CI = 250 inhibitory synapses (fixed
 in-degree), J = 0.1 mV PSP (54.96 pA), g = 5, external Poisson drive eta = 2
 (20 kHz per neuron), delay 1.5 ms. Parameters as in the benchmark of
-../shared/REFERENCES.md. Run: ``python examples/brunel.py [--scale 0.2] [--time 1000]``.
+../shared/REFERENCES.md. Run:
+``python examples/brunel.py [--scale 0.2] [--time 1000] [--partitions 2 [--cluster]]``
+(``--cluster``: on a local Dask cluster, one worker process per partition).
 """
 
 from __future__ import annotations
@@ -84,10 +86,18 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=0.2)
     parser.add_argument("--time", type=float, default=500.0, help="simulated time in ms")
     parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--cluster", action="store_true",
+                        help="run on a local Dask cluster, one worker process per partition")
+    parser.add_argument("--exchange", choices=["p2p", "collective"], default="p2p")
     args = parser.parse_args(argv)
     net = network(scale=args.scale)
+    client = None
+    if args.cluster:
+        from distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=args.partitions, threads_per_worker=1, dashboard_address=None))
     t0 = time.perf_counter()
-    sim = net.build(partitions=args.partitions)
+    sim = net.build(client, partitions=args.partitions, exchange=args.exchange)
     t1 = time.perf_counter()
     sim.run(args.time)
     t2 = time.perf_counter()
@@ -95,10 +105,15 @@ def main(argv=None):
     spikes = sim.spikes(sr)
     rate = len(spikes) / net.n_neurons / (args.time / 1000.0)
     print(f"Brunel network, scale {args.scale}: {net.n_neurons} neurons, {sim.n_synapses:,} synapses "
-          f"on {args.partitions} partition(s)")
+          f"on {args.partitions} partition(s){' (Dask cluster)' if client else ''}")
     print(f"  construction {t1 - t0:.2f} s, simulation of {args.time:g} ms {t2 - t1:.2f} s "
           f"(real-time factor {(t2 - t1) / (args.time / 1000):.2f})")
     print(f"  {len(spikes):,} spikes, mean rate {rate:.2f} spikes/s")
+    if client is not None:
+        sim.close()
+        cluster = client.cluster
+        client.close()
+        cluster.close()
     return sim, spikes
 
 
