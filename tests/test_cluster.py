@@ -164,17 +164,28 @@ def test_killed_worker_fails_the_run_clearly(brunel):
         cluster.close()
 
 
-def test_message_for_the_wrong_interval_raises():
-    """Channels check the interval of every message (exercised over a real TCP listener)."""
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_channels_deliver_and_check_every_message(protocol):
+    """Messages of any size arrive whole and in order; the interval of every message is
+    checked, silence times out, a closed peer is reported (over a real listener)."""
     import asyncio
 
-    from dsnn.exchange.channels import Channels, ExchangeError
+    from dsnn.exchange.channels import UCX_INLINE_WORDS, Channels, ExchangeError
 
     async def scenario():
         a, b = Channels(0, timeout=2.0), Channels(1, timeout=0.5)
-        addr = await b.listen("tcp://127.0.0.1:0")
+        addr = await b.listen(f"{protocol}://127.0.0.1:0")
         await a.connect({1: addr})
+        big = np.arange(2 * (UCX_INLINE_WORDS + 5), dtype=np.int64).reshape(2, -1)  # header + body sends
+        sizes = np.array([3, 7], dtype=np.int64)
+        await a.send(1, 5, 2, big, extra=sizes)
+        await a.send(1, 6, 0, np.zeros((2, 0), dtype=np.int64))
         await a.send(1, 7, 0, np.arange(4, dtype=np.int64))
+        data, extra = await b.receive(0, 5, 2)
+        np.testing.assert_array_equal(data, big)
+        np.testing.assert_array_equal(extra, sizes)
+        data, extra = await b.receive(0, 6, 0)
+        assert data.shape == (2, 0) and extra is None
         data, _ = await b.receive(0, 7, 0)
         assert data.tolist() == [0, 1, 2, 3]
         await a.send(1, 9, 0, np.zeros(0, dtype=np.int64))

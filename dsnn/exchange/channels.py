@@ -7,8 +7,9 @@ sizes) and the raw int64 array bytes, with no serialisation layer
 (distributed's comms cost about 0.5 ms a message here):
 
 - over ``tcp://`` a channel is a plain asyncio stream;
-- over ``ucx://`` it is a ucxx endpoint: the header and then the body, each
-  a tag-matched send received into a preallocated buffer.
+- over ``ucx://`` it is a ucxx endpoint: one tag-matched send received into
+  a preallocated buffer (header and body together, up to 64 KiB; larger
+  bodies follow their header as a second send).
 
 A per-peer reader task puts messages into a queue, so a receive is a queue
 get with a timeout.
@@ -29,6 +30,9 @@ __all__ = ["Channels", "ExchangeError", "RECEIVE_TIMEOUT_S"]
 
 #: default seconds a partition waits for one message before giving up
 RECEIVE_TIMEOUT_S = 20.0
+
+#: over UCX, messages up to this many int64 words (header included) go as one send
+UCX_INLINE_WORDS = 8192
 
 
 class ExchangeError(RuntimeError):
@@ -88,27 +92,38 @@ def _message(head, body) -> dict:
 
 
 class _UcxComm:
-    """One direction of a ucxx channel: header, then body, as two tag-matched messages."""
+    """One direction of a ucxx channel.
+
+    A message whose header and body fit in :data:`UCX_INLINE_WORDS` int64
+    words is one tag-matched send, received into a preallocated buffer of
+    that size (UCX accepts a shorter message than the buffer); a longer one
+    is the header alone, then the body.
+    """
 
     def __init__(self, endpoint):
         self.endpoint = endpoint
+        self._buffer = None
 
     async def write_arrays(self, interval, tag, sender, data, extra) -> None:
         head, body = _frame(interval, tag, sender, data, extra)
-        await self.endpoint.send(head)
-        if body.size:
+        if head.size + body.size <= UCX_INLINE_WORDS:
+            await self.endpoint.send(np.concatenate([head, body]) if body.size else head)
+        else:
+            await self.endpoint.send(head)
             await self.endpoint.send(body)
 
-    async def read_header(self) -> np.ndarray:
-        head = np.empty(6, dtype=np.int64)
-        await self.endpoint.recv(head)
-        return head
-
-    async def read_body(self, head) -> dict:
-        body = np.empty(int(head[4]) + max(int(head[5]), 0), dtype=np.int64)
-        if body.size:
-            await self.endpoint.recv(body)
-        return _message(head, body)
+    async def read_message(self) -> tuple:
+        """(header, body) of the next message."""
+        if self._buffer is None:
+            self._buffer = np.empty(UCX_INLINE_WORDS, dtype=np.int64)
+        await self.endpoint.recv(self._buffer)
+        head = self._buffer[:6].copy()
+        n = int(head[4]) + max(int(head[5]), 0)
+        if 6 + n <= UCX_INLINE_WORDS:
+            return head, self._buffer[6:6 + n].copy()
+        body = np.empty(n, dtype=np.int64)
+        await self.endpoint.recv(body)
+        return head, body
 
     async def close(self) -> None:
         await self.endpoint.close()
@@ -161,11 +176,10 @@ class Channels:
         self._comms_in.append(comm)
         queue = None
         try:
-            head = await comm.read_header()
+            head, _ = await comm.read_message()
             queue = self._queue(int(head[2]))
             while True:
-                head = await comm.read_header()
-                queue.put_nowait(await comm.read_body(head))
+                queue.put_nowait(_message(*await comm.read_message()))
         except asyncio.CancelledError:
             if queue is not None:
                 queue.put_nowait(_Closed("channel closed"))
