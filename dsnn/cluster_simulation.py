@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .build import time_ms
+from .construction import worker_addresses
 from .network import Network
 from .results import spikes_frame, voltages_frame
 from .simulation import check_device, run_steps
@@ -90,7 +91,7 @@ class ClusterSimulation:
             now = time.monotonic()
             if now >= next_check and len(results) + len(errors) < len(futures):
                 next_check = now + 0.5
-                alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+                alive = worker_addresses(self.client)
                 for p, w in enumerate(self.workers):
                     if w not in alive and p not in results:
                         raise RuntimeError(f"{what}: lost partition {p}: its worker {w} left the cluster")

@@ -25,7 +25,16 @@ import numpy as np
 from .build import build_partition, owned_pieces
 from .exchange import needs_by_owner, send_map
 
-__all__ = ["build_on_cluster", "partition_workers"]
+__all__ = ["build_on_cluster", "partition_workers", "worker_addresses"]
+
+
+def worker_addresses(client) -> set:
+    """Addresses of the workers the scheduler knows now.
+
+    Asks the scheduler directly: ``Client.scheduler_info()`` returns a cached
+    identity that a background refresh may replace by one without workers.
+    """
+    return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
 
 def partition_workers(client, n_partitions: int) -> list:
@@ -33,7 +42,7 @@ def partition_workers(client, n_partitions: int) -> list:
 
     Raises ValueError if the cluster has fewer workers than partitions.
     """
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    workers = sorted(worker_addresses(client))
     if n_partitions > len(workers):
         raise ValueError(f"build: partitions ({n_partitions}) must not exceed the cluster's workers "
                          f"({len(workers)}); start more workers or build fewer partitions")
@@ -86,7 +95,7 @@ def _wait(client, futures: dict, workers: list, what: str, timeout: float):
                 results[p] = f
                 del pending[p]
         if pending:
-            alive = set(client.scheduler_info(n_workers=-1)["workers"])
+            alive = worker_addresses(client)
             lost = sorted(p for p in pending if workers[p] not in alive)
             if lost:
                 raise RuntimeError(f"build: lost partition {lost[0]}: its worker {workers[lost[0]]} left the "
