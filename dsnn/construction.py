@@ -107,7 +107,7 @@ def _wait(client, futures: dict, workers: list, what: str, timeout: float):
 
 def build_on_cluster(client, net, decomposition, exchange: str, device: str, timeout: float,
                      build_timeout: float = 3600.0):
-    """Run the construction graph; returns (actors, workers, keys, build info)."""
+    """Run the construction graph; returns (actors by partition, worker addresses, build info)."""
     from .actor import PartitionActor
 
     P = decomposition.n_partitions
