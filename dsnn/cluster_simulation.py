@@ -15,7 +15,7 @@ import pandas as pd
 from .build import time_ms
 from .construction import worker_addresses
 from .network import Network
-from .results import spikes_frame, voltages_frame
+from .results import memory_totals, sorted_connections, spikes_frame, voltages_frame
 from .simulation import check_device, run_steps
 
 __all__ = ["ClusterSimulation"]
@@ -148,8 +148,7 @@ class ClusterSimulation:
     def connections(self, projection=None):
         """Synapses gathered from every partition: DataFrame source, target, weight (pA), delay (ms)."""
         frames = self._call("connections", "connections", self.network, projection)
-        df = pd.concat(frames, ignore_index=True)
-        return df.sort_values(["source", "target", "delay", "weight"], ignore_index=True)
+        return sorted_connections(pd.concat(frames, ignore_index=True))
 
     def info(self) -> list:
         """Per partition: neurons, images, synapses, bytes held, whether on a GPU."""
@@ -162,12 +161,7 @@ class ClusterSimulation:
     def memory(self) -> dict:
         """Bytes held by all partitions, by kind, and bytes per synapse."""
         infos = self.info()
-        total: dict = {}
-        for i in infos:
-            for k, v in i["nbytes"].items():
-                total[k] = total.get(k, 0) + v
-        total["bytes_per_synapse"] = sum(total.values()) / max(1, sum(i["n_synapses"] for i in infos))
-        return total
+        return memory_totals([i["nbytes"] for i in infos], sum(i["n_synapses"] for i in infos))
 
     def exchanged_bytes(self) -> int:
         """Payload bytes all partitions sent to each other so far."""

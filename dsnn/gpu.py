@@ -40,6 +40,43 @@ __device__ __forceinline__ void add_fixed(i64* p, i64 v) {
 
 /* ring_syn is (R, 2, n_local), ring_cur (R, n_local), both int64 fixed point (2**-32 pA). */
 
+#define SCALE 2.3283064365386963e-10  /* 2**-32 */
+
+/* Take (and clear) the synaptic input of neuron j at ring slot `slot`, in pA. */
+__device__ __forceinline__ void take_synaptic(i64* ring_syn, const i64 slot, const i64 n_local, const i64 j,
+                                              double* ex, double* in)
+{
+    i64* e = ring_syn + (slot * 2 + 0) * n_local + j;
+    i64* h = ring_syn + (slot * 2 + 1) * n_local + j;
+    *ex = (double)(*e) * SCALE;
+    *in = (double)(*h) * SCALE;
+    *e = 0;
+    *h = 0;
+}
+
+/* Take (and clear) the current input of neuron j at ring slot `slot`, in pA. */
+__device__ __forceinline__ double take_current(i64* ring_cur, const i64 slot, const i64 n_local, const i64 j)
+{
+    i64* c = ring_cur + slot * n_local + j;
+    const double value = (double)(*c) * SCALE;
+    *c = 0;
+    return value;
+}
+
+/* If v crossed theta: reset, start the refractory count, and append (j, step) to the spikes. */
+__device__ __forceinline__ void fire(double* v, i64* r, const double theta, const double V_reset,
+                                     const i64 ref_counts, const i64 j, const i64 step,
+                                     i64* spk_idx, i64* spk_step, u64* n_spk)
+{
+    if (*v >= theta) {
+        *r = ref_counts;
+        *v = V_reset;
+        const u64 pos = atomicAdd(n_spk, 1ULL);
+        spk_idx[pos] = j;
+        spk_step[pos] = step;
+    }
+}
+
 extern "C" __global__ void iaf_psc_exp_update(
     const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
     double* V, double* Iex, double* Iin, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
@@ -50,8 +87,7 @@ extern "C" __global__ void iaf_psc_exp_update(
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const i64 j = lo + i;
-    const double scale = 2.3283064365386963e-10;  /* 2**-32 */
-    double v = V[i], iex = Iex[i], iin = Iin[i], i0 = I0[i];
+    double v = V[i], iex = Iex[i], iin = Iin[i], i0 = I0[i], in_ex, in_in;
     i64 r = ref[i];
     const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
@@ -64,22 +100,11 @@ extern "C" __global__ void iaf_psc_exp_update(
         }
         iex *= P11ex;
         iin *= P11in;
-        i64* ex = ring_syn + (slot * 2 + 0) * n_local + j;
-        i64* in = ring_syn + (slot * 2 + 1) * n_local + j;
-        iex += (double)(*ex) * scale;
-        iin += (double)(*in) * scale;
-        *ex = 0;
-        *in = 0;
-        if (v >= theta) {
-            r = ref_counts;
-            v = V_reset;
-            const u64 pos = atomicAdd(n_spk, 1ULL);
-            spk_idx[pos] = j;
-            spk_step[pos] = step;
-        }
-        i64* cur = ring_cur + slot * n_local + j;
-        i0 = (double)(*cur) * scale;
-        *cur = 0;
+        take_synaptic(ring_syn, slot, n_local, j, &in_ex, &in_in);
+        iex += in_ex;
+        iin += in_in;
+        fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
+        i0 = take_current(ring_cur, slot, n_local, j);
         if (col >= 0) rec_out[k * n_rec + col] = v;
     }
     V[i] = v; Iex[i] = iex; Iin[i] = iin; I0[i] = i0; ref[i] = r;
@@ -98,8 +123,7 @@ extern "C" __global__ void iaf_psc_alpha_update(
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const i64 j = lo + i;
-    const double scale = 2.3283064365386963e-10;
-    double v = V[i], iex = Iex[i], diex = dIex[i], iin = Iin[i], diin = dIin[i], y0 = I0[i];
+    double v = V[i], iex = Iex[i], diex = dIex[i], iin = Iin[i], diin = dIin[i], y0 = I0[i], in_ex, in_in;
     i64 r = ref[i];
     const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
@@ -112,26 +136,15 @@ extern "C" __global__ void iaf_psc_alpha_update(
         } else {
             r -= 1;
         }
-        i64* ex = ring_syn + (slot * 2 + 0) * n_local + j;
-        i64* in = ring_syn + (slot * 2 + 1) * n_local + j;
+        take_synaptic(ring_syn, slot, n_local, j, &in_ex, &in_in);
         iex = P21ex * diex + P11ex * iex;
         diex *= P11ex;
-        diex += EPSC * ((double)(*ex) * scale);
+        diex += EPSC * in_ex;
         iin = P21in * diin + P11in * iin;
         diin *= P11in;
-        diin += IPSC * ((double)(*in) * scale);
-        *ex = 0;
-        *in = 0;
-        if (v >= theta) {
-            r = ref_counts;
-            v = V_reset;
-            const u64 pos = atomicAdd(n_spk, 1ULL);
-            spk_idx[pos] = j;
-            spk_step[pos] = step;
-        }
-        i64* cur = ring_cur + slot * n_local + j;
-        y0 = (double)(*cur) * scale;
-        *cur = 0;
+        diin += IPSC * in_in;
+        fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
+        y0 = take_current(ring_cur, slot, n_local, j);
         if (col >= 0) rec_out[k * n_rec + col] = v;
     }
     V[i] = v; Iex[i] = iex; dIex[i] = diex; Iin[i] = iin; dIin[i] = diin; I0[i] = y0; ref[i] = r;

@@ -7,7 +7,8 @@ import pandas as pd
 
 from .build import NEVER, steps_of, time_ms
 
-__all__ = ["spikes_frame", "voltages_frame", "voltage_chunks", "connections_frame"]
+__all__ = ["spikes_frame", "voltages_frame", "voltage_chunks", "connections_frame", "sorted_connections",
+           "memory_totals"]
 
 
 def _window(params: dict, dt: float) -> tuple[int, int]:
@@ -88,8 +89,22 @@ def connections_frame(partitions, network, projection=None) -> pd.DataFrame:
             cols["weight"].append(weight)
             cols["delay"].append(time_ms(delay, network.dt))
     data = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
-    df = pd.DataFrame(data).astype({"source": np.int64, "target": np.int64})
+    return sorted_connections(pd.DataFrame(data).astype({"source": np.int64, "target": np.int64}))
+
+
+def sorted_connections(df: pd.DataFrame) -> pd.DataFrame:
+    """Synapses in dsnn's canonical order (source, target, delay, weight), whatever partition held them."""
     return df.sort_values(["source", "target", "delay", "weight"], ignore_index=True)
+
+
+def memory_totals(nbytes_per_partition, n_synapses: int) -> dict:
+    """Bytes held by all partitions, by kind (summed ``Partition.nbytes()`` dicts), and bytes per synapse."""
+    total: dict = {}
+    for nbytes in nbytes_per_partition:
+        for k, v in nbytes.items():
+            total[k] = total.get(k, 0) + v
+    total["bytes_per_synapse"] = sum(total.values()) / max(1, n_synapses)
+    return total
 
 
 def _device_gids(network) -> np.ndarray:

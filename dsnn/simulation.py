@@ -18,7 +18,7 @@ from . import gpu
 from .build import build_partition, steps_of, time_ms
 from .exchange import filter_images, needs_by_owner, route, send_map
 from .network import Network, Population, on_grid
-from .results import connections_frame, spikes_frame, voltage_chunks, voltages_frame
+from .results import connections_frame, memory_totals, spikes_frame, voltage_chunks, voltages_frame
 
 __all__ = ["Simulation"]
 
@@ -139,13 +139,7 @@ class Simulation:
 
     def memory(self) -> dict:
         """Bytes held by all partitions, by kind, and bytes per synapse."""
-        total: dict = {}
-        for part in self.partitions:
-            for k, v in part.nbytes().items():
-                total[k] = total.get(k, 0) + v
-        n = max(1, self.n_synapses)
-        total["bytes_per_synapse"] = sum(v for k, v in total.items()) / n
-        return total
+        return memory_totals([part.nbytes() for part in self.partitions], self.n_synapses)
 
     def __repr__(self) -> str:
         return (f"<dsnn.Simulation: {len(self.partitions)} partitions (in-process), exchange {self.exchange}, "

@@ -46,7 +46,8 @@ class _Closed:
         self.reason = reason
 
 
-_HEADER = np.zeros(6, dtype=np.int64)  # interval, tag, sender, rows (0: 1-D), data items, extra items (-1: none)
+#: header: interval, tag, sender, rows (0: 1-D), data items, extra items (-1: none), as int64
+_HEADER_BYTES = 6 * 8
 
 
 class _StreamComm:
@@ -59,6 +60,12 @@ class _StreamComm:
         head, body = _frame(interval, tag, sender, data, extra)
         self.writer.write(head.tobytes() + body.tobytes() if body.size else head.tobytes())
         await self.writer.drain()
+
+    async def read_message(self) -> tuple:
+        """(header, body) of the next message."""
+        head = np.frombuffer(await self.reader.readexactly(_HEADER_BYTES), dtype=np.int64)
+        size = 8 * (int(head[4]) + max(int(head[5]), 0))
+        return head, np.frombuffer(await self.reader.readexactly(size), dtype=np.int64).copy()  # writable
 
     async def close(self) -> None:
         self.writer.close()
@@ -172,38 +179,26 @@ class Channels:
         raise ValueError(f"dsnn channels support tcp:// and ucx:// addresses, got {address!r}")
 
     async def _accept_ucx(self, endpoint) -> None:
-        comm = _UcxComm(endpoint)
+        await self._serve(_UcxComm(endpoint))
+
+    async def _accept_stream(self, reader, writer) -> None:
+        await self._serve(_StreamComm(reader, writer))
+
+    async def _serve(self, comm) -> None:
+        """Read one peer's messages into its queue until the channel closes (then queue a _Closed)."""
         self._comms_in.append(comm)
         queue = None
         try:
-            head, _ = await comm.read_message()
+            head, _ = await comm.read_message()  # hello: who is at the other end
             queue = self._queue(int(head[2]))
             while True:
                 queue.put_nowait(_message(*await comm.read_message()))
-        except asyncio.CancelledError:
-            if queue is not None:
-                queue.put_nowait(_Closed("channel closed"))
-        except Exception as exc:  # ucxx reports a closed or reset endpoint with its own exceptions
-            if queue is not None:
-                queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
-
-    async def _accept_stream(self, reader, writer) -> None:
-        self._comms_in.append(_StreamComm(reader, writer))
-        queue = None
-        try:
-            head = np.frombuffer(await reader.readexactly(_HEADER.nbytes), dtype=np.int64)
-            queue = self._queue(int(head[2]))
-            while True:
-                head = np.frombuffer(await reader.readexactly(_HEADER.nbytes), dtype=np.int64)
-                size = 8 * (int(head[4]) + max(int(head[5]), 0))
-                body = np.frombuffer(await reader.readexactly(size), dtype=np.int64).copy()  # writable
-                queue.put_nowait(_message(head, body))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
-            if queue is not None:
-                queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
         except asyncio.CancelledError:  # the loop is shutting down: end quietly
             if queue is not None:
                 queue.put_nowait(_Closed("channel closed"))
+        except Exception as exc:  # noqa: BLE001 - asyncio and ucxx report a closed peer with their own errors
+            if queue is not None:
+                queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
 
     async def connect(self, peers: dict) -> None:
         """Open one connection to each peer: ``{rank: contact address}``."""
