@@ -1,39 +1,63 @@
 """The Partition actor: one per worker, stepping its partition and exchanging spikes by itself.
 
 The client calls :meth:`PartitionActor.run` once per ``sim.run``; the actor
-then loops over the min-delay intervals on its own, on the worker's event
-loop, which it yields at every message. Numerics of an interval that took
-longer than :data:`INLINE_S` last time run in a dedicated thread instead (the
-kernels release the GIL), so the loop stays free for heartbeats and the
-dashboard however large the partition; short ones run inline, since handing
-work to a thread costs ~0.2 ms here, more than a small interval's compute.
+then loops over the min-delay intervals on its own. Over TCP the whole loop
+runs in a dedicated thread: numerics (the kernels release the GIL) and the
+exchange over the partition's direct sockets (:mod:`dsnn.exchange.channels`),
+so the worker's event loop stays free for heartbeats and the dashboard
+however large the partition, and nothing is handed between threads per
+interval. Over UCX the endpoints live on the event loop, so the loop runs
+there, exchanging on the loop and moving numerics to the thread only when
+they are long enough to delay the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .exchange import filter_images, route
-from .exchange.algorithms import bruck_allgather, bruck_peers, point_to_point
+from .exchange.algorithms import bruck_allgather, bruck_peers, point_to_point, run_blocking
 from .exchange.channels import Channels
 from .results import connections_frame, voltage_chunks
 
 __all__ = ["PartitionActor", "INLINE_S"]
 
-#: numerics that took less than this (seconds) run on the event loop itself
+#: over ucx, numerics that took less than this (seconds) run on the event loop itself: handing work
+#: to a thread costs ~0.2 ms there, more than a small interval's compute
 INLINE_S = 0.05
+
+
+#: seconds a waiting partition polls its sockets before it sleeps, where it has a core of its own
+SPIN_S = 50e-6
+
+
+def _spin_s(partitions_on_host: int) -> float:
+    """:data:`SPIN_S` if this host has a core for each of its partitions, else 0 (spinning would
+    take the core of the partition being waited for)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return SPIN_S if partitions_on_host <= cores else 0.0
+
+
+def _advance(steps, got):
+    """Send ``got`` into the generator ``steps``: ``(True, None)`` when it finished, else ``(False, request)``."""
+    try:
+        return False, steps.send(got)
+    except StopIteration:
+        return True, None
 
 
 class PartitionActor:
     """Holds one built :class:`~dsnn.partition.Partition` on its worker and runs it.
 
     ``plan`` gives ``rank``, ``n_partitions``, ``exchange`` ("p2p" or
-    "collective"), ``in_peers`` (ranks that send to this one in p2p) and
-    ``timeout`` (seconds a receive may wait).
+    "collective"), ``in_peers`` (ranks that send to this one in p2p),
+    ``timeout`` (seconds a receive may wait) and ``partitions_on_host``
+    (how many partitions share this worker's host).
     """
 
     def __init__(self, partition, send_maps, plan: dict):
@@ -43,12 +67,11 @@ class PartitionActor:
         self.P = int(plan["n_partitions"])
         self.exchange = plan["exchange"]
         self.in_peers = list(plan["in_peers"])
-        self.channels = Channels(self.rank, plan["timeout"])
+        self.channels = Channels(self.rank, plan["timeout"], spin_s=_spin_s(plan.get("partitions_on_host", 1)))
         self.interval_index = 0
         self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"dsnn-partition-{self.rank}")
         self.failed = None
-        self._last: dict = {}  # seconds the last update / deliver took
 
     # ------------------------------------------------------------ channels
     async def open(self, address: str) -> str:
@@ -60,10 +83,17 @@ class PartitionActor:
             return [m.receiver for m in self.send_maps]
         return sorted(set(bruck_peers(self.rank, self.P)[0]))
 
+    def _receive_peers(self) -> list:
+        if self.exchange == "p2p":
+            return self.in_peers
+        return sorted(set(bruck_peers(self.rank, self.P)[1]))
+
     async def connect(self, addresses: list) -> list:
-        """Open channels to the peers this partition sends to (``addresses`` by rank)."""
+        """Open channels to the peers this partition sends to (``addresses`` by rank) and wait for the
+        peers it receives from to connect."""
         peers = {q: addresses[q] for q in self.out_peers()}
         await self.channels.connect(peers)
+        await self.channels.wait_accepted(self._receive_peers())
         return sorted(peers)
 
     # ------------------------------------------------------------ running
@@ -71,48 +101,65 @@ class PartitionActor:
         """Advance by ``n_steps`` steps, exchanging spikes once per interval; returns counters."""
         if self.failed:
             raise RuntimeError(f"partition {self.rank} failed earlier: {self.failed}")
-        loop = asyncio.get_running_loop()
-        L = self.partition.interval
         try:
-            while n_steps > 0:
-                n = min(L, n_steps)
-                await self._interval(loop, n)
-                n_steps -= n
+            if self.channels.on_loop:
+                await self._run_on_loop(n_steps)
+            else:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self._run_in_thread, n_steps)
         except BaseException as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
             await self.channels.close()  # peers see the channel close at once instead of waiting
             raise
         return self.counters()
 
-    async def _interval(self, loop, n: int) -> None:
+    def _lengths(self, n_steps: int):
+        """Steps of each interval of a run of ``n_steps`` steps."""
+        L = self.partition.interval
+        while n_steps > 0:
+            yield min(L, n_steps)
+            n_steps -= L
+
+    def _run_in_thread(self, n_steps: int) -> None:
+        for n in self._lengths(n_steps):
+            run_blocking(self._interval(n), self.channels)
+
+    async def _run_on_loop(self, n_steps: int) -> None:
+        """The run loop for channels that live on the event loop (ucx): exchanges there, numerics inline
+        while they are short, in the partition's thread once one step took longer than INLINE_S."""
+        loop = asyncio.get_running_loop()
+        slow = False
+        for n in self._lengths(n_steps):
+            steps, got = self._interval(n), None
+            while True:
+                t0 = time.perf_counter()
+                if slow:
+                    done, request = await loop.run_in_executor(self._pool, _advance, steps, got)
+                else:
+                    done, request = _advance(steps, got)
+                slow = time.perf_counter() - t0 > INLINE_S
+                if done:
+                    break
+                got = await self.channels.exchange_async(*request)
+
+    def _interval(self, n: int):
+        """One interval of ``n`` steps: update, exchange (a generator of exchange steps), deliver."""
         k = self.interval_index
         t0 = time.perf_counter()
-        outgoing, block = await self._compute(loop, "update", self._update, n)
+        outgoing, block = self._update(n)
         t1 = time.perf_counter()
         if self.exchange == "p2p":
-            received = await point_to_point(self.channels, k, outgoing, self.in_peers)
+            received = yield from point_to_point(k, outgoing, self.in_peers)
         else:
-            blocks = await bruck_allgather(self.channels, k, self.rank, self.P, block)
+            blocks = yield from bruck_allgather(k, self.rank, self.P, block)
             received = [np.concatenate(blocks[1:], axis=-1)] if len(blocks) > 1 else []
         t2 = time.perf_counter()
         if received:
-            await self._compute(loop, "deliver", self._deliver, received)
+            self._deliver(received)
         t3 = time.perf_counter()
         self.timers["update"] += t1 - t0
         self.timers["exchange"] += t2 - t1
         self.timers["deliver"] += t3 - t2
         self.interval_index += 1
-
-    async def _compute(self, loop, what: str, fn, arg):
-        if self._last.get(what, 0.0) < INLINE_S:
-            t0 = time.perf_counter()
-            out = fn(arg)
-            self._last[what] = time.perf_counter() - t0
-            return out
-        t0 = time.perf_counter()
-        out = await loop.run_in_executor(self._pool, fn, arg)
-        self._last[what] = time.perf_counter() - t0
-        return out
 
     def _update(self, n: int):
         """Advance, deliver the partition's own spikes, and prepare what goes out."""
@@ -136,7 +183,14 @@ class PartitionActor:
         part = self.partition
         return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
                 "bytes_sent": self.channels.bytes_sent, "messages_sent": self.channels.messages_sent,
-                "timers": dict(self.timers)}
+                "timers": self.time_split()}
+
+    def time_split(self) -> dict:
+        """Seconds spent so far in update, deliver, exchange (framing, sending, reading) and wait (blocked
+        for peers: their compute time beyond ours, and the transport's latency)."""
+        wait = self.channels.wait_s
+        return {"update": self.timers["update"], "deliver": self.timers["deliver"],
+                "exchange": max(self.timers["exchange"] - wait, 0.0), "wait": wait}
 
     def info(self) -> dict:
         part = self.partition

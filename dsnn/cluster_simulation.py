@@ -125,7 +125,7 @@ class ClusterSimulation:
 
     @property
     def timers(self) -> list:
-        """Per partition: seconds spent in update, exchange (incl. waiting) and deliver."""
+        """Per partition: seconds spent in update, deliver, exchange and wait (see PartitionActor.time_split)."""
         return [c["timers"] for c in self.counters()]
 
     def counters(self) -> list:

@@ -137,7 +137,8 @@ def build_on_cluster(client, net, decomposition, exchange: str, device: str, tim
     actors = {}
     for p in range(P):
         plan = {"rank": p, "n_partitions": P, "exchange": exchange, "timeout": timeout,
-                "in_peers": sorted(q for q in range(P) if counts[p].get(q, 0) > 0)}
+                "in_peers": sorted(q for q in range(P) if counts[p].get(q, 0) > 0),
+                "partitions_on_host": sum(_host(w) == _host(workers[p]) for w in workers)}
         actors[p] = submit(PartitionActor, parts[p], maps[p], plan, key=f"dsnn-actor-{p}", p=p, actor=True)
     actors = [f.result() for _, f in sorted(_wait(client, actors, workers, "actor creation", timeout).items())]
 

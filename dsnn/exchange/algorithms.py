@@ -1,5 +1,10 @@
 """The two exchange modes, as one interval's worth of messages over :class:`Channels`.
 
+Each mode is a generator that yields exchange steps ``(interval, sends,
+receives)`` (the arguments of :meth:`Channels.exchange`) and is sent back
+what arrived, so the same algorithm runs blocking in a thread (tcp) or as a
+coroutine on the event loop (ucx): see :func:`run_blocking`.
+
 Point-to-point: a partition sends one message to each out-neighbour (an
 empty one where none of the neurons it needs spiked) and waits for one
 from each in-neighbour.
@@ -16,18 +21,26 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["point_to_point", "bruck_peers", "bruck_allgather"]
+__all__ = ["point_to_point", "bruck_peers", "bruck_allgather", "run_blocking"]
 
 
-async def point_to_point(channels, interval: int, outgoing: dict, in_peers) -> list:
-    """Send ``outgoing[q]`` (int64 arrays) to each q, then receive one array from each in-peer."""
-    for q, data in outgoing.items():  # a send only waits when the peer's socket buffer is full
-        await channels.send(q, interval, 0, data)
-    received = []
-    for q in in_peers:
-        data, _ = await channels.receive(q, interval, 0)
-        received.append(data)
-    return received
+def run_blocking(steps, channels):
+    """Drive a generator of exchange steps with blocking :meth:`Channels.exchange` calls; returns its result."""
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(channels.exchange(*request))
+    except StopIteration as done:
+        return done.value
+
+
+def point_to_point(interval: int, outgoing: dict, in_peers):
+    """Send ``outgoing[q]`` (int64 arrays) to each q and receive one array from each in-peer.
+
+    A generator of exchange steps; returns the arrays received, in the order of ``in_peers``.
+    """
+    got = yield interval, {q: (0, data, None) for q, data in outgoing.items()}, {q: 0 for q in in_peers}
+    return [got[q][0] for q in in_peers]
 
 
 def bruck_peers(rank: int, P: int) -> tuple[list, list]:
@@ -40,15 +53,19 @@ def bruck_peers(rank: int, P: int) -> tuple[list, list]:
     return to, frm
 
 
-async def bruck_allgather(channels, interval: int, rank: int, P: int, block: np.ndarray) -> list:
-    """Every partition's block (int64 arrays of shape (rows, n)); element i is partition (rank + i) % P's."""
+def bruck_allgather(interval: int, rank: int, P: int, block: np.ndarray):
+    """Gather every partition's block (int64 arrays of shape (rows, n)).
+
+    A generator of exchange steps, one per round; returns the list of
+    blocks whose element i is partition (rank + i) % P's.
+    """
     blocks = [block]
     to, frm = bruck_peers(rank, P)
     for r, (dst, src) in enumerate(zip(to, frm)):
         count = min(1 << r, P - (1 << r))
         sizes = np.array([b.shape[-1] for b in blocks[:count]], dtype=np.int64)
         data = np.concatenate(blocks[:count], axis=-1) if count > 1 else blocks[0]
-        await channels.send(dst, interval, r, data, extra=sizes)
-        data, sizes = await channels.receive(src, interval, r)
+        got = yield interval, {dst: (r, data, sizes)}, {src: r}
+        data, sizes = got[src]
         blocks.extend(np.split(data, np.cumsum(sizes)[:-1], axis=-1))
     return blocks
