@@ -15,8 +15,8 @@ import pandas as pd
 from .build import time_ms
 from .construction import worker_addresses
 from .network import Network
-from .results import memory_totals, sorted_connections, spikes_frame, voltages_frame
-from .simulation import check_device, run_steps
+from .results import memory_totals, sorted_connections, voltages_frame
+from .simulation import check_device, collect_spikes, run_steps
 
 __all__ = ["ClusterSimulation"]
 
@@ -133,11 +133,11 @@ class ClusterSimulation:
         return self._call("counters", "counters")
 
     # ----------------------------------------------------------------- results
-    def spikes(self, recorder):
-        """Spikes recorded by ``recorder``: DataFrame with columns sender (gid), time (ms)."""
-        rec = check_device(self, recorder, "spike_recorder", "spikes")
-        chunks = [c for part in self._call("spikes", "spikes", rec.first) for c in part]
-        return spikes_frame(chunks, rec.params, self.network.dt)
+    def spikes(self, recorder=None):
+        """Spikes recorded by ``recorder`` (default: every spike_recorder): DataFrame with columns sender
+        (gid), time (ms) and population (its label)."""
+        return collect_spikes(self, recorder, lambda gid: [c for part in self._call("spikes", "spikes", gid)
+                                                           for c in part])
 
     def voltages(self, voltmeter):
         """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""

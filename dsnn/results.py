@@ -8,7 +8,54 @@ import pandas as pd
 from .build import NEVER, steps_of, time_ms
 
 __all__ = ["spikes_frame", "voltages_frame", "voltage_chunks", "connections_frame", "sorted_connections",
-           "memory_totals"]
+           "memory_totals", "population_name", "label_spikes", "spike_recorders", "recorded_neurons",
+           "population_rates", "save_run", "load_run"]
+
+
+def population_name(pop) -> str:
+    """A population's label, or ``<model>-<index>`` where it has none."""
+    root = pop.root
+    return root.label or f"{root.model}-{root.index}"
+
+
+def label_spikes(frame: pd.DataFrame, network) -> pd.DataFrame:
+    """``frame`` (with a ``sender`` column of gids) with a categorical ``population`` column added."""
+    pops = network.populations
+    firsts = np.array([p.first for p in pops], dtype=np.int64)
+    names = [population_name(p) for p in pops]
+    codes = np.searchsorted(firsts, frame["sender"].to_numpy(), side="right") - 1
+    out = frame.copy()
+    categories = list(dict.fromkeys(names))  # two populations may share a label
+    code_of = np.array([categories.index(n) for n in names], dtype=np.int64)
+    out["population"] = pd.Categorical.from_codes(code_of[codes], categories=categories)
+    return out
+
+
+def spike_recorders(network) -> list:
+    """The network's spike_recorder populations, in creation order."""
+    return [p for p in network.populations if p.model == "spike_recorder"]
+
+
+def recorded_neurons(network) -> dict:
+    """Population name -> number of its neurons recorded by any spike_recorder (recorded populations only)."""
+    gids: dict = {}
+    for proj in network.projections:
+        if proj.kind == "record_spikes":
+            name = population_name(proj.pre)
+            gids.setdefault(name, set()).update(proj.pre.gids)
+    return {name: len(g) for name, g in gids.items()}
+
+
+def population_rates(spikes: pd.DataFrame, network, t_ms: float) -> dict:
+    """Population name -> mean rate (spikes/s) of its recorded neurons over ``t_ms`` of simulated time.
+
+    ``spikes`` has ``sender`` and ``population`` columns; a spike recorded by
+    two recorders counts once.
+    """
+    if t_ms <= 0:
+        raise ValueError(f"t_ms must be positive, got {t_ms!r}")
+    counts = spikes.drop_duplicates(["sender", "time"])["population"].value_counts()
+    return {name: float(counts.get(name, 0)) / n / (t_ms / 1000.0) for name, n in recorded_neurons(network).items()}
 
 
 def _window(params: dict, dt: float) -> tuple[int, int]:
@@ -112,3 +159,23 @@ def _device_gids(network) -> np.ndarray:
     if not pops:
         return np.zeros(0, dtype=np.int64)
     return np.concatenate([np.arange(p.first, p.first + p.n, dtype=np.int64) for p in pops])
+
+
+def save_run(directory, spikes: pd.DataFrame, summary: dict) -> None:
+    """Write ``spikes.parquet`` and ``summary.json`` into ``directory`` (created if needed)."""
+    import json
+    from pathlib import Path
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    spikes.to_parquet(out / "spikes.parquet", index=False)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+
+
+def load_run(directory) -> tuple[pd.DataFrame, dict]:
+    """``(spikes, summary)`` of a run written by :func:`save_run` (or ``python -m dsnn run --out``)."""
+    import json
+    from pathlib import Path
+
+    src = Path(directory)
+    return pd.read_parquet(src / "spikes.parquet"), json.loads((src / "summary.json").read_text())

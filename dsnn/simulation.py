@@ -13,12 +13,14 @@ import numbers
 import time
 
 import numpy as np
+import pandas as pd
 
 from . import gpu
 from .build import build_partition, steps_of, time_ms
 from .exchange import filter_images, needs_by_owner, route, send_map
 from .network import Network, Population, on_grid
-from .results import connections_frame, memory_totals, spikes_frame, voltage_chunks, voltages_frame
+from .results import (connections_frame, label_spikes, memory_totals, spike_recorders, spikes_frame, voltage_chunks,
+                      voltages_frame)
 
 __all__ = ["Simulation"]
 
@@ -30,6 +32,20 @@ def run_steps(t, dt: float) -> int:
     if not on_grid(float(t), dt):
         raise ValueError(f"run: t must be a multiple of dt={dt} ms, got {t!r}")
     return steps_of(float(t), dt)
+
+
+def collect_spikes(sim, recorder, chunks_of) -> pd.DataFrame:
+    """Spikes of ``recorder`` (or of every spike_recorder where None) as a DataFrame sender, time (ms),
+    population; ``chunks_of(recorder_gid)`` gives the recorded (gids, steps) chunks."""
+    recorders = spike_recorders(sim.network) if recorder is None else [
+        check_device(sim, recorder, "spike_recorder", "spikes")]
+    frames = [spikes_frame(chunks_of(rec.first), rec.params, sim.network.dt) for rec in recorders]
+    if not frames:
+        frames = [spikes_frame([], {"origin": 0.0, "start": 0.0, "stop": np.inf}, sim.network.dt)]
+    spikes = frames[0]
+    if len(frames) > 1:  # a neuron two recorders record counts once
+        spikes = pd.concat(frames).drop_duplicates().sort_values(["time", "sender"], ignore_index=True)
+    return label_spikes(spikes, sim.network)
 
 
 def check_device(sim, dev, model: str, what: str) -> Population:
@@ -117,11 +133,11 @@ class Simulation:
         self.timers["deliver"] += t3 - t2
 
     # ----------------------------------------------------------------- results
-    def spikes(self, recorder: Population):
-        """Spikes recorded by ``recorder``: DataFrame with columns sender (gid), time (ms)."""
-        rec = check_device(self, recorder, "spike_recorder", "spikes")
-        chunks = [c for part in self.partitions for c in part.recorded_spikes.get(rec.first, [])]
-        return spikes_frame(chunks, rec.params, self.network.dt)
+    def spikes(self, recorder: Population | None = None):
+        """Spikes recorded by ``recorder`` (default: every spike_recorder): DataFrame with columns sender
+        (gid), time (ms) and population (its label)."""
+        return collect_spikes(self, recorder, lambda gid: [c for part in self.partitions
+                                                           for c in part.recorded_spikes.get(gid, [])])
 
     def voltages(self, voltmeter: Population):
         """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""

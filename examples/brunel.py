@@ -30,7 +30,7 @@ def psp_to_pA(J_mV: float, tau_m: float, tau_syn: float, C_m: float) -> float:
 
 
 def network(scale: float = 1.0, seed: int = 12345, eta: float = 2.0, g: float = 5.0, J: float = 0.1,
-            delay: float = 1.5, record: bool = True, **_) -> dsnn.Network:
+            delay: float = 1.5, record: bool = True) -> dsnn.Network:
     """The Brunel network; ``scale`` multiplies the neuron numbers and in-degrees."""
     NE, NI = int(10000 * scale), int(2500 * scale)
     CE, CI = max(1, int(1000 * scale)), max(1, int(250 * scale))

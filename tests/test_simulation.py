@@ -68,7 +68,8 @@ def test_spike_recorder_window_and_senders():
     expected = full[(full.sender >= n.first + 5) & (full.sender < n.first + 10)
                     & (full.time > 50.0) & (full.time <= 80.0)].reset_index(drop=True)
     assert part.equals(expected)
-    assert list(full.columns) == ["sender", "time"]
+    assert list(full.columns) == ["sender", "time", "population"]
+    assert set(full.population) == {"iaf_psc_exp-0"}  # no label given: model and creation index
 
 
 def test_voltmeter_interval_and_columns():

@@ -98,8 +98,32 @@ def _split_address(address: str) -> tuple[str, str, int]:
     return scheme, host.strip("[]"), int(port)
 
 
+class _Transport:
+    """What both transports share: counters, and waiting until the expected peers have connected."""
+
+    def __init__(self, rank: int, timeout: float):
+        self.rank, self.timeout = rank, timeout
+        self.wait_s = 0.0
+        self._connected: set = set()  # peers that opened their channel to us
+        self._arrived = None  # asyncio.Event, set whenever a peer connects
+
+    def _peer_connected(self, peer: int) -> None:
+        self._connected.add(peer)
+        self._arrived.set()
+
+    async def wait_accepted(self, peers) -> None:
+        deadline = time.monotonic() + self.timeout
+        while missing := [q for q in peers if q not in self._connected]:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), max(deadline - time.monotonic(), 0.0))
+            except asyncio.TimeoutError:
+                raise ExchangeError(f"partition {missing[0]} never connected to partition {self.rank} "
+                                    f"within {self.timeout:g} s") from None
+
+
 # ---------------------------------------------------------------------- TCP
-class _TcpTransport:
+class _TcpTransport(_Transport):
     """Sockets of one partition: accepted on the event loop, then driven by a selector in the run thread.
 
     While waiting, it polls for ``spin_s`` seconds before it sleeps in the
@@ -108,12 +132,11 @@ class _TcpTransport:
     """
 
     def __init__(self, rank: int, timeout: float, spin_s: float = 0.0):
-        self.rank, self.timeout, self.spin_s = rank, timeout, spin_s
-        self.wait_s = 0.0
+        super().__init__(rank, timeout)
+        self.spin_s = spin_s
         self._selector = selectors.DefaultSelector()
         self._listener = None
         self._accepting = None
-        self._arrived = None  # asyncio.Event, set whenever a peer connects
         self._in: dict = {}  # peer -> socket it sends to us on
         self._buffers: dict = {}  # peer -> bytes received and not yet taken
         self._closed: dict = {}  # peer -> why its channel closed
@@ -148,17 +171,7 @@ class _TcpTransport:
             self._in[peer] = conn
             self._buffers[peer] = bytearray()
             self._selector.register(conn, selectors.EVENT_READ, ("r", peer))
-            self._arrived.set()
-
-    async def wait_accepted(self, peers) -> None:
-        deadline = time.monotonic() + self.timeout
-        while missing := [q for q in peers if q not in self._in]:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), max(deadline - time.monotonic(), 0.0))
-            except asyncio.TimeoutError:
-                raise ExchangeError(f"partition {missing[0]} never connected to partition {self.rank} "
-                                    f"within {self.timeout:g} s") from None
+            self._peer_connected(peer)
 
     async def connect(self, peer: int, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -328,18 +341,16 @@ class _UcxComm:
             self.endpoint.abort()
 
 
-class _UcxTransport:
+class _UcxTransport(_Transport):
     """ucxx endpoints on the worker's event loop; :meth:`exchange` hands each exchange to that loop."""
 
     def __init__(self, rank: int, timeout: float, spin_s: float = 0.0):
-        self.rank, self.timeout = rank, timeout  # ucxx's own progress mode decides about polling
-        self.wait_s = 0.0
+        super().__init__(rank, timeout)  # no spin_s: ucxx's own progress mode decides about polling
         self._loop = None
         self._listener = None
         self._out: dict = {}
         self._queues: dict = {}
         self._comms_in: list = []
-        self._arrived = None
 
     def _queue(self, peer: int) -> asyncio.Queue:
         if peer not in self._queues:
@@ -361,8 +372,9 @@ class _UcxTransport:
         queue = None
         try:
             head, _ = await comm.read()  # hello: who is at the other end
-            queue = self._queue(int(head[2]))
-            self._arrived.set()
+            peer = int(head[2])
+            queue = self._queue(peer)
+            self._peer_connected(peer)
             while True:
                 queue.put_nowait(await comm.read())
         except asyncio.CancelledError:  # the loop is shutting down: end quietly
@@ -371,16 +383,6 @@ class _UcxTransport:
         except Exception as exc:  # noqa: BLE001 - ucxx reports a closed peer with its own errors
             if queue is not None:
                 queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
-
-    async def wait_accepted(self, peers) -> None:
-        deadline = time.monotonic() + self.timeout
-        while missing := [q for q in peers if q not in self._queues]:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), max(deadline - time.monotonic(), 0.0))
-            except asyncio.TimeoutError:
-                raise ExchangeError(f"partition {missing[0]} never connected to partition {self.rank} "
-                                    f"within {self.timeout:g} s") from None
 
     async def connect(self, peer: int, host: str, port: int) -> None:
         import ucxx
@@ -406,33 +408,38 @@ class _UcxTransport:
         return asyncio.run_coroutine_threadsafe(self.exchange_async(interval, frames, wanted), self._loop).result()
 
     async def exchange_async(self, interval: int, frames: dict, wanted) -> dict:
-        async def send(peer, head, parts):
-            try:
-                await self._out[peer].write(head, parts)
-            except Exception as exc:  # noqa: BLE001 - any transport failure means the peer is gone
-                raise ExchangeError(f"lost partition {peer}: sending to it failed "
-                                    f"({type(exc).__name__}: {exc})") from None
-
         t0 = time.perf_counter()
-        sends = asyncio.gather(*(send(q, h, b) for q, (h, b) in frames.items()))
-        got = {}
         try:
-            for peer in wanted:
+            for peer, (head, parts) in frames.items():  # the peers' reader tasks always have a receive posted
+                write = self._out[peer].write(head, parts)
                 try:
-                    msg = await asyncio.wait_for(self._queue(peer).get(), self.timeout)
+                    if sum(a.size for a in parts) + _HEADER_WORDS <= UCX_INLINE_WORDS:
+                        await write  # small: eager, completes locally
+                    else:  # rendezvous: waits for the peer
+                        await asyncio.wait_for(write, self.timeout)
                 except asyncio.TimeoutError:
-                    raise _silent(self.rank, peer, interval, self.timeout) from None
+                    raise ExchangeError(f"partition {peer} took no data from partition {self.rank} for "
+                                        f"{self.timeout:g} s (lost partition {peer}?)") from None
+                except Exception as exc:  # noqa: BLE001 - any transport failure means the peer is gone
+                    raise ExchangeError(f"lost partition {peer}: sending to it failed "
+                                        f"({type(exc).__name__}: {exc})") from None
+            got = {}
+            for peer in wanted:
+                queue = self._queue(peer)
+                if queue.empty():
+                    try:
+                        msg = await asyncio.wait_for(queue.get(), self.timeout)
+                    except asyncio.TimeoutError:
+                        raise _silent(self.rank, peer, interval, self.timeout) from None
+                else:
+                    msg = queue.get_nowait()
                 if isinstance(msg, _Closed):
-                    self._queue(peer).put_nowait(msg)  # every later receive fails the same way
+                    queue.put_nowait(msg)  # every later receive fails the same way
                     raise _lost(self.rank, peer, msg.reason)
                 got[peer] = msg
-            await asyncio.wait_for(sends, self.timeout)
-        except BaseException:
-            sends.cancel()
-            raise
+            return got
         finally:
             self.wait_s += time.perf_counter() - t0  # all of it: the loop is free meanwhile
-        return got
 
     async def close(self) -> None:
         for comm in list(self._out.values()) + self._comms_in:

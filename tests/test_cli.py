@@ -1,0 +1,124 @@
+"""The command line, end to end: a run on a local cluster of 2 worker processes, its files, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsnn.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+BRUNEL = ROOT / "examples" / "brunel.py"
+
+
+def _load_brunel():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("brunel_cli_test", BRUNEL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _python_m_dsnn(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "dsnn", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_cli_run_on_two_partitions_writes_consistent_results(tmp_path):
+    out = tmp_path / "run"
+    proc = _python_m_dsnn("run", str(BRUNEL), "--partitions", "2", "--time", "200", "--seed", "7",
+                          "--param", "scale=0.05", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("spikes.parquet", "summary.json", "raster.png", "rates.png", "time_split.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    spikes = pd.read_parquet(out / "spikes.parquet")
+    assert list(spikes.columns) == ["sender", "time", "population"]
+    assert summary["partitions"] == 2 and summary["protocol"] == "tcp" and summary["seed"] == 7
+    assert summary["spikes"] == len(spikes) > 0
+    # rates recomputed from the saved spikes and the model's population sizes (E 500, I 125 at scale 0.05)
+    sizes = {"E": 500, "I": 125}
+    for name, n in sizes.items():
+        rate = (spikes["population"] == name).sum() / n / 0.2
+        assert summary["rates"][name] == pytest.approx(rate, rel=1e-12)
+    assert set(summary["rates"]) == set(sizes)
+    assert summary["rtf"] == pytest.approx(summary["simulation_s"] / 0.2)
+    assert len(summary["time_split"]) == 2
+    assert all(set(t) == {"update", "deliver", "exchange", "wait"} for t in summary["time_split"])
+    assert summary["synapses"] > 0 and 0 < summary["bytes_per_synapse"] < 64
+    for name, rate in summary["rates"].items():  # the printed table carries the same rates
+        assert f"{rate:.3f}" in proc.stdout
+    # the same spikes as the in-process runner on the same network
+    net = _load_brunel().network(scale=0.05)
+    net.seed = 7
+    sim = net.build()
+    sim.run(200.0)
+    want = sim.spikes()
+    pd.testing.assert_frame_equal(spikes.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_categorical=False)
+
+
+def test_cli_in_process_run_matches_the_api(tmp_path, capsys):
+    out = tmp_path / "inproc"
+    assert main(["run", str(BRUNEL), "--in-process", "--partitions", "3", "--time", "50",
+                 "--param", "scale=0.02", "--out", str(out), "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["protocol"] is None and summary["partitions"] == 3
+    assert not (out / "raster.png").exists()
+    net = _load_brunel().network(scale=0.02)
+    sim = net.build(partitions=1)
+    sim.run(50.0)
+    assert summary["spikes"] == len(sim.spikes())
+    assert "E" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "no_such_model.py"], "model file 'no_such_model.py' not found"),
+    (["run", str(BRUNEL), "--param", "scale"], "--param expects KEY=VALUE"),
+    (["run", str(BRUNEL), "--param", "sclae=0.1", "--in-process"], "does not accept the parameters ['sclae']"),
+    (["run", str(BRUNEL), "--time", "-5", "--in-process"], "--time must be a positive number"),
+    (["run", str(BRUNEL), "--in-process", "--param", "scale=0.01", "--time", "0.05"], "multiple of dt"),
+])
+def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
+    assert main(args + ["--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("dsnn: error:")
+
+
+def test_cli_model_without_network_function(tmp_path, capsys):
+    model = tmp_path / "empty_model.py"
+    model.write_text("x = 1\n")
+    assert main(["run", str(model), "--in-process"]) == 2
+    assert "must define a function network(**params)" in capsys.readouterr().err
+
+
+def test_cli_unreachable_scheduler_and_too_many_partitions(tmp_path, capsys):
+    import socket
+
+    from distributed import LocalCluster
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["run", str(BRUNEL), "--scheduler", f"tcp://127.0.0.1:{port}", "--param", "scale=0.01"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert main(["run", str(BRUNEL), "--scheduler", cluster.scheduler_address, "--partitions", "3",
+                     "--param", "scale=0.01", "--out", str(tmp_path / "y")]) == 2
+        err = capsys.readouterr().err
+        assert "partitions" in err and "worker" in err and err.count("\n") == 1
+
+
+def test_missing_extra_names_it():
+    from dsnn.cluster import ClusterError, require
+
+    with pytest.raises(ClusterError, match=r"pip install 'dsnn\[ucx\]'"):
+        require("no_such_module_for_dsnn", "ucx", "protocol='ucx'")
