@@ -6,12 +6,14 @@
 """
 
 from . import math, random
+from .cluster import local_cluster
 from .decomposition import Decomposition
 from .distributions import Distribution
 from .models import MODELS
 from .network import Network, Population, Projection
+from .results import load_run, save_run
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "Population", "Projection", "Decomposition", "Distribution", "MODELS",
-           "random", "math", "__version__"]
+           "local_cluster", "save_run", "load_run", "random", "math", "__version__"]

@@ -192,6 +192,10 @@ class PartitionActor:
         return {"update": self.timers["update"], "deliver": self.timers["deliver"],
                 "exchange": max(self.timers["exchange"] - wait, 0.0), "wait": wait}
 
+    def progress(self) -> tuple:
+        """(step, spikes so far): read while a run goes on, for the client's progress bar."""
+        return int(self.partition.step), int(self.partition.spike_count)
+
     def info(self) -> dict:
         part = self.partition
         return {"n_local": part.n_local, "n_images": int(part.image_gids.shape[0]),

@@ -16,6 +16,7 @@ from .build import time_ms
 from .construction import worker_addresses
 from .network import Network
 from .results import memory_totals, sorted_connections, voltages_frame
+from .progress import RunProgress
 from .simulation import check_device, collect_spikes, run_steps
 
 __all__ = ["ClusterSimulation"]
@@ -68,11 +69,12 @@ class ClusterSimulation:
                    time.perf_counter() - t0)
 
     # ----------------------------------------------------------------- calls
-    def _call(self, what: str, method: str, *args) -> list:
+    def _call(self, what: str, method: str, *args, on_poll=None) -> list:
         """Call ``method`` on every actor and wait for all, failing clearly if one fails or is lost.
 
         A failed partition's own error is raised in preference to the
-        "lost partition" errors it causes in its peers.
+        "lost partition" errors it causes in its peers. ``on_poll()`` is
+        called at every check while waiting.
         """
         futures = [getattr(a, method)(*args) for a in self.actors]
         results: dict = {}
@@ -97,6 +99,8 @@ class ClusterSimulation:
                         raise RuntimeError(f"{what}: lost partition {p}: its worker {w} left the cluster")
             if first_error_at is not None and now - first_error_at > 5.0:
                 break  # the others are waiting on the failed one: no need to wait for their timeouts
+            if on_poll is not None and not errors:
+                on_poll()
             time.sleep(POLL_S)
         if errors:
             gone = [p for p, e in errors.items() if _unreachable(e)]
@@ -115,13 +119,36 @@ class ClusterSimulation:
         """Simulated time so far, in ms."""
         return float(time_ms(self.step, self.network.dt))
 
-    def run(self, t: float) -> None:
-        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on."""
+    def run(self, t: float, progress: bool | None = None) -> None:
+        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
+
+        ``progress``: show a progress bar (default: where someone watches, see
+        :mod:`dsnn.progress`); it asks the actors for their step a few times
+        a second, never per interval.
+        """
         n_steps = run_steps(t, self.network.dt)
         if n_steps == 0:
             return
-        self.last_counters = self._call("run", "run", n_steps)
+        bar = RunProgress(t, sum(c["spikes"] for c in self.last_counters), progress)
+        polls: list = []
+
+        def poll():
+            nonlocal polls
+            if polls and all(f.done() for f in polls):
+                done = [f.result() for f in polls]
+                step = min(d[0] for d in done) - self.step
+                bar.update(float(time_ms(max(step, 0), self.network.dt)), sum(d[1] for d in done))
+                polls = []
+            if not polls and bar.due():
+                polls = [a.progress() for a in self.actors]
+
+        try:
+            self.last_counters = self._call("run", "run", n_steps, on_poll=poll if bar.enabled else None)
+        except BaseException:
+            bar.close()
+            raise
         self.step += n_steps
+        bar.close(float(t), sum(c["spikes"] for c in self.last_counters))
 
     @property
     def timers(self) -> list:

@@ -19,6 +19,7 @@ from . import gpu
 from .build import build_partition, steps_of, time_ms
 from .exchange import filter_images, needs_by_owner, route, send_map
 from .network import Network, Population, on_grid
+from .progress import RunProgress
 from .results import (connections_frame, label_spikes, memory_totals, spike_recorders, spikes_frame, voltage_chunks,
                       voltages_frame)
 
@@ -98,15 +99,31 @@ class Simulation:
         """Steps per exchange interval (the minimum delay between neurons)."""
         return self.partitions[0].interval
 
-    def run(self, t: float) -> None:
-        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on."""
-        remaining = run_steps(t, self.network.dt)
+    def run(self, t: float, progress: bool | None = None) -> None:
+        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
+
+        ``progress``: show a progress bar (default: where someone watches, see :mod:`dsnn.progress`).
+        """
+        total = remaining = run_steps(t, self.network.dt)
+        bar = RunProgress(t, self.spike_count, progress)
         L = self.interval
-        while remaining > 0:
-            n = min(L, remaining)
-            self._interval(n)
-            remaining -= n
-            self.step += n
+        try:
+            while remaining > 0:
+                n = min(L, remaining)
+                self._interval(n)
+                remaining -= n
+                self.step += n
+                if bar.due():
+                    bar.update(float(time_ms(total - remaining, self.network.dt)), self.spike_count)
+        except BaseException:
+            bar.close()
+            raise
+        bar.close(float(t), self.spike_count)
+
+    @property
+    def spike_count(self) -> int:
+        """Spikes emitted by all neurons so far."""
+        return sum(int(part.spike_count) for part in self.partitions)
 
     def _interval(self, n_steps: int) -> None:
         t0 = time.perf_counter()

@@ -290,3 +290,23 @@ def test_partitions_spin_only_where_each_has_a_core():
     assert _spin_s(1) == SPIN_S > 0
     assert _spin_s(cores) == SPIN_S
     assert _spin_s(cores + 1) == 0.0
+
+
+def test_cluster_run_progress_bar_counts_every_spike(client, brunel, capsys):
+    """The bar polls the actors while they run and ends at the run's time and spike count."""
+    import re
+
+    net = brunel.network(scale=0.1, seed=5)
+    sim = net.build(client, partitions=2)
+    try:
+        t0 = time.perf_counter()
+        sim.run(300.0, progress=True)
+        wall = time.perf_counter() - t0
+        err = capsys.readouterr().err
+        assert "300.0/300.0 ms" in err
+        rate = float(re.findall(r"spikes/s=([0-9.e+]+)", err)[-1])
+        n_spikes = len(sim.spikes())
+        assert n_spikes > 0
+        assert rate == pytest.approx(n_spikes / wall, rel=0.5)  # spikes over the run's wall time
+    finally:
+        sim.close()
