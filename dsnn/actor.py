@@ -180,8 +180,11 @@ class PartitionActor:
 
     # ------------------------------------------------------------ results
     def counters(self) -> dict:
+        """Step, spikes (in all and per population index), bytes and messages sent, time split; also read
+        while a run goes on (by progress bars and live views)."""
         part = self.partition
         return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
+                "populations": part.population_spikes(),
                 "bytes_sent": self.channels.bytes_sent, "messages_sent": self.channels.messages_sent,
                 "timers": self.time_split()}
 
@@ -191,10 +194,6 @@ class PartitionActor:
         wait = self.channels.wait_s
         return {"update": self.timers["update"], "deliver": self.timers["deliver"],
                 "exchange": max(self.timers["exchange"] - wait, 0.0), "wait": wait}
-
-    def progress(self) -> tuple:
-        """(step, spikes so far): read while a run goes on, for the client's progress bar."""
-        return int(self.partition.step), int(self.partition.spike_count)
 
     def info(self) -> dict:
         part = self.partition

@@ -81,7 +81,7 @@ def _neuron_blocks(net: Network, pieces, local_gids):
         blocks.append(NeuronBlock(
             model=kernel, params=scalars, const=kernel.constants(scalars, net.dt), state=state,
             lo=lo, hi=lo + gids.shape[0], ref_counts=steps_of(scalars["t_ref"], net.dt),
-            rec_idx=np.zeros(0, dtype=np.int64)))
+            rec_idx=np.zeros(0, dtype=np.int64), population=pop.index))
         lo += gids.shape[0]
     return blocks
 

@@ -16,7 +16,7 @@ from .build import time_ms
 from .construction import worker_addresses
 from .network import Network
 from .results import memory_totals, sorted_connections, voltages_frame
-from .progress import RunProgress
+from .progress import RunWatch
 from .simulation import check_device, collect_spikes, run_steps
 
 __all__ = ["ClusterSimulation"]
@@ -30,6 +30,15 @@ def _unreachable(exc: BaseException) -> bool:
     from distributed.comm.core import CommClosedError
 
     return isinstance(exc, (CommClosedError, ConnectionError)) or "Unable to contact Actor's worker" in str(exc)
+
+
+def _snapshot(counters: list) -> tuple:
+    """(spikes, spikes per population index, time split) from the actors' counters or progress."""
+    populations: dict = {}
+    for c in counters:
+        for i, n in c["populations"].items():
+            populations[i] = populations.get(i, 0) + n
+    return sum(c["spikes"] for c in counters), populations, [c["timers"] for c in counters]
 
 
 class ClusterSimulation:
@@ -119,36 +128,37 @@ class ClusterSimulation:
         """Simulated time so far, in ms."""
         return float(time_ms(self.step, self.network.dt))
 
-    def run(self, t: float, progress: bool | None = None) -> None:
+    def run(self, t: float, progress: bool | None = None, view=None) -> None:
         """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
 
-        ``progress``: show a progress bar (default: where someone watches, see
-        :mod:`dsnn.progress`); it asks the actors for their step a few times
-        a second, never per interval.
+        ``progress``: show a progress bar (default: where someone watches);
+        ``view``: a :class:`dsnn.dashboard.LiveView` to update during the run.
+        Both ask the actors for a snapshot a few times a second, never per
+        interval (see :mod:`dsnn.progress`).
         """
         n_steps = run_steps(t, self.network.dt)
         if n_steps == 0:
             return
-        bar = RunProgress(t, sum(c["spikes"] for c in self.last_counters), progress)
+        watch = RunWatch(t, self.time, _snapshot(self.last_counters), progress, view)
         polls: list = []
 
         def poll():
             nonlocal polls
             if polls and all(f.done() for f in polls):
                 done = [f.result() for f in polls]
-                step = min(d[0] for d in done) - self.step
-                bar.update(float(time_ms(max(step, 0), self.network.dt)), sum(d[1] for d in done))
+                step = min(d["step"] for d in done) - self.step
+                watch.update(float(time_ms(max(step, 0), self.network.dt)), _snapshot(done))
                 polls = []
-            if not polls and bar.due():
-                polls = [a.progress() for a in self.actors]
+            if not polls and watch.due():
+                polls = [a.counters() for a in self.actors]
 
         try:
-            self.last_counters = self._call("run", "run", n_steps, on_poll=poll if bar.enabled else None)
+            self.last_counters = self._call("run", "run", n_steps, on_poll=poll if watch.active else None)
         except BaseException:
-            bar.close()
+            watch.close()
             raise
         self.step += n_steps
-        bar.close(float(t), sum(c["spikes"] for c in self.last_counters))
+        watch.close(_snapshot(self.last_counters))
 
     @property
     def timers(self) -> list:

@@ -54,6 +54,7 @@ class NeuronBlock:
     rec_idx: np.ndarray  # block-relative indices recorded by voltmeters
     rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
     rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
+    population: int = -1  # index of the population in the network
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.state.values())
@@ -173,6 +174,8 @@ class Partition:
         self._spk_step = np.empty(cap, dtype=np.int64)
         for b in self.blocks:
             b.rec_out = np.empty((self.interval, b.rec_idx.shape[0]), dtype=np.float64)
+        self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
+        self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
 
     @property
     def n_local(self) -> int:
@@ -217,7 +220,17 @@ class Partition:
                 self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
         self.step += n_steps
         self.spike_count += idx.shape[0]
+        if idx.shape[0]:
+            self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
+                                             minlength=len(self.blocks))
         return idx, steps
+
+    def population_spikes(self) -> dict:
+        """Spikes emitted so far by this partition's neurons, per population index."""
+        out: dict = {}
+        for blk, n in zip(self.blocks, self.block_spikes.tolist()):
+            out[blk.population] = out.get(blk.population, 0) + n
+        return out
 
     def _update_cpu(self, first, n_steps):
         if self.poisson is not None:

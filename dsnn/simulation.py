@@ -19,7 +19,7 @@ from . import gpu
 from .build import build_partition, steps_of, time_ms
 from .exchange import filter_images, needs_by_owner, route, send_map
 from .network import Network, Population, on_grid
-from .progress import RunProgress
+from .progress import RunWatch
 from .results import (connections_frame, label_spikes, memory_totals, spike_recorders, spikes_frame, voltage_chunks,
                       voltages_frame)
 
@@ -99,13 +99,15 @@ class Simulation:
         """Steps per exchange interval (the minimum delay between neurons)."""
         return self.partitions[0].interval
 
-    def run(self, t: float, progress: bool | None = None) -> None:
+    def run(self, t: float, progress: bool | None = None, view=None) -> None:
         """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
 
-        ``progress``: show a progress bar (default: where someone watches, see :mod:`dsnn.progress`).
+        ``progress``: show a progress bar (default: where someone watches);
+        ``view``: a :class:`dsnn.dashboard.LiveView` to update during the run
+        (see :mod:`dsnn.progress`).
         """
         total = remaining = run_steps(t, self.network.dt)
-        bar = RunProgress(t, self.spike_count, progress)
+        watch = RunWatch(t, self.time, self.snapshot(), progress, view)
         L = self.interval
         try:
             while remaining > 0:
@@ -113,12 +115,20 @@ class Simulation:
                 self._interval(n)
                 remaining -= n
                 self.step += n
-                if bar.due():
-                    bar.update(float(time_ms(total - remaining, self.network.dt)), self.spike_count)
+                if watch.due():
+                    watch.update(float(time_ms(total - remaining, self.network.dt)), self.snapshot())
         except BaseException:
-            bar.close()
+            watch.close()
             raise
-        bar.close(float(t), self.spike_count)
+        watch.close(self.snapshot())
+
+    def snapshot(self) -> tuple:
+        """(spikes so far, spikes per population index, time split): what progress bars and views show."""
+        populations: dict = {}
+        for part in self.partitions:
+            for i, n in part.population_spikes().items():
+                populations[i] = populations.get(i, 0) + n
+        return self.spike_count, populations, [dict(self.timers, wait=0.0)]
 
     @property
     def spike_count(self) -> int:

@@ -7,27 +7,27 @@ import time
 import pytest
 
 import dsnn
-from dsnn.progress import RunProgress
+from dsnn.progress import RunWatch
 
 
 def test_progress_reports_time_rtf_and_spike_rate(monkeypatch):
     clock = iter([100.0, 100.0, 102.0, 104.0, 104.0])  # start, due(), update, close-update
     monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
-    bar = RunProgress(1000.0, spikes0=50, enabled=True)
-    assert bar.due()
-    bar.update(500.0, 250)  # 500 ms in 2 s of wall time: rtf 4; 200 spikes in 2 s
-    assert bar.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
-    assert bar.bar.n == 500.0
-    bar.close(1000.0, 450)  # 1000 ms in 4 s: rtf 4; 400 spikes in 4 s
-    assert bar.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
-    assert bar.bar.n == 1000.0
+    watch = RunWatch(1000.0, 0.0, (50, {}, []), progress=True)
+    assert watch.due()
+    watch.update(500.0, (250, {}, []))  # 500 ms in 2 s of wall time: rtf 4; 200 spikes in 2 s
+    assert watch.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
+    assert watch.bar.n == 500.0
+    watch.close((450, {}, []))  # 1000 ms in 4 s: rtf 4; 400 spikes in 4 s
+    assert watch.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
+    assert watch.bar.n == 1000.0
 
 
 def test_progress_off_unless_watched():
-    bar = RunProgress(10.0, enabled=False)
-    assert not bar.due()
-    bar.update(5.0, 3)
-    assert bar.postfix == {}
+    watch = RunWatch(10.0, 0.0, (0, {}, []), progress=False)
+    assert not watch.due() and not watch.active
+    watch.update(5.0, (3, {}, []))
+    assert watch.postfix == {}
 
 
 def test_run_shows_the_bar(capsys):
