@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -59,10 +61,13 @@ def test_live_view_updates_during_a_cluster_run(monkeypatch):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         sim = net.build(client, partitions=2)
-        sim.run(1500.0, progress=False, view=view)
-        assert view.updates >= 3  # some while the actors ran, and the last at the end
+        t0 = time.perf_counter()
+        sim.run(6000.0, progress=False, view=view)  # 6,000 intervals: well over 0.5 s of wall time
+        wall = time.perf_counter() - t0
+        # one update per poll round (a poll every 50 ms, a snapshot every 50 ms), and the last at the end
+        assert view.updates >= min(3, int(wall / 0.15)), (view.updates, wall)
         assert len(view.rates()) == view.updates
-        _check_rates_add_up(view, sim.spikes(), 0.0, 1500.0)
+        _check_rates_add_up(view, sim.spikes(), 0.0, 6000.0)
         split = view.time_split()
         assert list(split["partition"]) == [0, 1]
         assert (split[["update", "deliver", "exchange", "wait"]].to_numpy() >= 0).all()
