@@ -145,7 +145,16 @@ def run(args) -> dict:
         raise UsageError(str(exc)) from None
     sim = None
     try:
-        partitions = args.partitions or (len(client.scheduler_info()["workers"]) if client else 1)
+        if args.partitions:
+            partitions = args.partitions
+        elif client is None:
+            partitions = 1
+        else:
+            from .construction import worker_addresses
+
+            partitions = len(worker_addresses(client))
+            if partitions == 0:
+                raise UsageError("the Dask cluster has no workers")
         t0 = time.perf_counter()
         try:
             sim = net.build(client, partitions=partitions, exchange=args.exchange)
