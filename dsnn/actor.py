@@ -8,7 +8,10 @@ so the worker's event loop stays free for heartbeats and the dashboard
 however large the partition, and nothing is handed between threads per
 interval. Over UCX the endpoints live on the event loop, so the loop runs
 there, exchanging on the loop and moving numerics to the thread only when
-they are long enough to delay the loop.
+they are long enough to delay the loop. A partition on the GPU exchanging
+over UCX keeps its spikes in GPU memory from update to delivery: routing
+runs there, and its messages go GPU-direct (only a copy for recording and
+counters comes to the host).
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ def _spin_s(partitions_on_host: int) -> float:
     return SPIN_S if partitions_on_host <= cores else 0.0
 
 
+def _device_tables(partition, send_maps):
+    """The exchange's lookup tables in GPU memory: (send maps, local gids, image gids)."""
+    from . import gpu
+    from .exchange import SendMap
+
+    cp = gpu.cupy()
+    maps = [SendMap(m.receiver, cp.asarray(m.local), cp.asarray(m.slots)) for m in send_maps]
+    return maps, cp.asarray(partition.local_gids), cp.asarray(partition.image_gids)
+
+
 def _advance(steps, got):
     """Send ``got`` into the generator ``steps``: ``(True, None)`` when it finished, else ``(False, request)``."""
     try:
@@ -67,7 +80,9 @@ class PartitionActor:
         self.P = int(plan["n_partitions"])
         self.exchange = plan["exchange"]
         self.in_peers = list(plan["in_peers"])
-        self.channels = Channels(self.rank, plan["timeout"], spin_s=_spin_s(plan.get("partitions_on_host", 1)))
+        self.channels = Channels(self.rank, plan["timeout"], spin_s=_spin_s(plan.get("partitions_on_host", 1)),
+                                 device=partition.gpu)
+        self._device = None  # (send maps, local gids, image gids) in GPU memory, for GPU-direct exchange
         self.interval_index = 0
         self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"dsnn-partition-{self.rank}")
@@ -94,6 +109,8 @@ class PartitionActor:
         peers = {q: addresses[q] for q in self.out_peers()}
         await self.channels.connect(peers)
         await self.channels.wait_accepted(self._receive_peers())
+        if self.channels.device_buffers:
+            self._device = _device_tables(self.partition, self.send_maps)
         return sorted(peers)
 
     # ------------------------------------------------------------ running
@@ -162,13 +179,15 @@ class PartitionActor:
         self.interval_index += 1
 
     def _update(self, n: int):
-        """Advance, deliver the partition's own spikes, and prepare what goes out."""
+        """Advance, deliver the partition's own spikes, and prepare what goes out (in GPU memory where
+        the exchange is GPU-direct: NumPy's functions dispatch to CuPy there)."""
         part = self.partition
-        idx, steps = part.advance(n)
+        send_maps, local_gids, _ = self._device or (self.send_maps, part.local_gids, None)
+        idx, steps = part.advance(n, device=self._device is not None)
         part.deliver(idx, steps)
         if self.exchange == "p2p":
-            return {m.receiver: np.stack(route(m, idx, steps)) for m in self.send_maps}, None
-        return None, np.stack([part.local_gids[idx], steps])
+            return {m.receiver: np.stack(route(m, idx, steps)) for m in send_maps}, None
+        return None, np.stack([local_gids[idx], steps])
 
     def _deliver(self, received: list) -> None:
         part = self.partition
@@ -176,7 +195,8 @@ class PartitionActor:
         if self.exchange == "p2p":
             part.deliver(data[0], data[1])
         else:
-            part.deliver(*filter_images(part.image_gids, part.n_local, data[0], data[1]))
+            image_gids = part.image_gids if self._device is None else self._device[2]
+            part.deliver(*filter_images(image_gids, part.n_local, data[0], data[1]))
 
     # ------------------------------------------------------------ results
     def counters(self) -> dict:
@@ -186,7 +206,7 @@ class PartitionActor:
         return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
                 "populations": part.population_spikes(),
                 "bytes_sent": self.channels.bytes_sent, "messages_sent": self.channels.messages_sent,
-                "timers": self.time_split()}
+                "device_bytes_sent": self.channels.device_bytes_sent, "timers": self.time_split()}
 
     def time_split(self) -> dict:
         """Seconds spent so far in update, deliver, exchange (framing, sending, reading) and wait (blocked

@@ -280,7 +280,7 @@ def _f(x) -> np.float64:
 
 
 def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out):
-    """Advance one neuron block on the GPU; returns host ``(local_index, step)`` in CPU order.
+    """Advance one neuron block on the GPU; returns device ``(local_index, step)`` in CPU order.
 
     ``rec_out`` is a device array (interval, n_recorded) that receives V_m
     relative to E_L of the recorded neurons (``block.rec_col``) after each step.
@@ -309,8 +309,8 @@ def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_o
     else:  # pragma: no cover - every neuron model has a GPU kernel
         raise NotImplementedError(f"no GPU kernel for {block.model.SPEC.name}")
     k = int(count.get()[0])
-    idx, steps = spk_idx[:k].get(), spk_step[:k].get()
-    order = np.lexsort((idx, steps))
+    idx, steps = spk_idx[:k], spk_step[:k]
+    order = cp.lexsort(cp.stack([idx, steps]))  # by step, then neuron: the CPU's order
     return idx[order], steps[order]
 
 

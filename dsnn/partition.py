@@ -198,11 +198,13 @@ class Partition:
             "images": self.image_gids.nbytes,
         }
 
-    def advance(self, n_steps: int):
+    def advance(self, n_steps: int, device: bool = False):
         """Update all neurons by ``n_steps`` (<= interval) steps.
 
         Returns ``(local_index, step)`` int64 arrays of the spikes emitted, a
-        spike of update step ``n`` being stamped ``n + 1`` as in NEST.
+        spike of update step ``n`` being stamped ``n + 1`` as in NEST; in GPU
+        memory (CuPy) if ``device`` and the partition is on the GPU, else in
+        host memory.
         """
         if not 0 < n_steps <= self.interval:
             raise ValueError(f"n_steps must be in 1..{self.interval}, got {n_steps}")
@@ -211,7 +213,8 @@ class Partition:
         if b > a:
             self.deliver(self.device_slots[a:b], self.device_steps[a:b])
         if self.gpu:
-            idx, steps = self._update_gpu(first, n_steps)
+            d_idx, d_steps = self._update_gpu(first, n_steps)
+            idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
         else:
             idx, steps = self._update_cpu(first, n_steps)
         for gid, mask in self.spike_masks.items():
@@ -223,6 +226,8 @@ class Partition:
         if idx.shape[0]:
             self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
                                              minlength=len(self.blocks))
+        if self.gpu and device:
+            return d_idx, d_steps
         return idx, steps
 
     def population_spikes(self) -> dict:
@@ -250,14 +255,15 @@ class Partition:
             gpu.poisson_input(self.poisson, first, n_steps, self.ring_syn)
         if self.currents is not None:
             gpu.current_input(self.currents, first, n_steps, self.ring_cur)
-        idx, steps = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        cp = gpu.cupy()
+        idx, steps = [cp.zeros(0, dtype=cp.int64)], [cp.zeros(0, dtype=cp.int64)]
         for bi, blk in enumerate(self.blocks):
             i, s = gpu.update_block(blk, first, n_steps, self.ring_syn, self.ring_cur, blk.rec_out)
             idx.append(i)
             steps.append(s)
             if blk.rec_idx.shape[0]:
                 self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].get()))
-        return np.concatenate(idx), np.concatenate(steps)
+        return cp.concatenate(idx), cp.concatenate(steps)
 
     def deliver(self, slots, steps):
         """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""

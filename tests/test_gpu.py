@@ -129,3 +129,115 @@ def test_kernels_compile_without_fused_multiply_add():
         assert f".entry {name}(" in code
     assert "fma.rn.f64" not in code
     assert "fma.rn.f64" in ptx([o for o in gpu.COMPILE_OPTIONS if not o.startswith("--fmad")])
+
+
+def _ucx_available():
+    import importlib.util
+
+    return importlib.util.find_spec("distributed_ucxx") is not None
+
+
+def _run_mixed(sim, sr, vm):
+    sim.run(100.0)
+    sim.run(100.0)
+    return sim.spikes(sr), sim.voltages(vm)
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("protocol", ["tcp", "ucx"])
+def test_gpu_partitions_in_worker_processes(protocol):
+    """Two worker processes, each holding its partition in GPU memory, match the in-process CPU run bit for
+    bit in both exchange modes; over ucx every spike message leaves GPU memory as it is (GPU-direct)."""
+    if protocol == "ucx" and not _ucx_available():
+        pytest.skip("needs dsnn[ucx]")
+    from distributed import Client, LocalCluster
+
+    net, sr, vm = _mixed_network("iaf_psc_alpha")
+    reference = _run_mixed(net.build(partitions=2, device="cpu"), sr, vm)
+    assert len(reference[0]) > 100
+    with LocalCluster(n_workers=2, threads_per_worker=1, protocol=protocol, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        for exchange in ("p2p", "collective"):
+            net, sr, vm = _mixed_network("iaf_psc_alpha")
+            sim = net.build(client, partitions=2, exchange=exchange, device="gpu")
+            assert all(i["gpu"] for i in sim.info())
+            spikes, voltages = _run_mixed(sim, sr, vm)
+            assert spikes.equals(reference[0]) and voltages.equals(reference[1])
+            counters = sim.counters()
+            sent = sum(c["bytes_sent"] for c in counters)
+            direct = sum(c["device_bytes_sent"] for c in counters)
+            assert sent > 0
+            if protocol == "tcp":
+                assert direct == 0  # staged through host memory
+            elif exchange == "p2p":
+                assert direct == sent  # every message's data from GPU memory
+            else:
+                assert 0 < direct < sent  # the collective's block sizes travel from the host
+            sim.close()
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.timeout(300)
+def test_local_cluster_puts_partitions_on_the_gpus():
+    """dsnn.local_cluster makes a LocalCUDACluster (one worker per GPU) where GPUs exist, and build's
+    device="auto" puts each partition on its worker's GPU."""
+    pytest.importorskip("dask_cuda")
+    n_gpus = int(gpu.cupy().cuda.runtime.getDeviceCount())
+    net, sr, vm = _mixed_network("iaf_psc_exp")
+    reference = _run_mixed(net.build(partitions=n_gpus, device="cpu"), sr, vm)
+    client = dsnn.local_cluster(dashboard=False)
+    try:
+        assert type(client.cluster).__name__ == "LocalCUDACluster"
+        assert len(client.scheduler_info()["workers"]) == n_gpus
+        net, sr, vm = _mixed_network("iaf_psc_exp")
+        sim = net.build(client, partitions=n_gpus, device="auto")
+        assert all(i["gpu"] for i in sim.info())
+        spikes, voltages = _run_mixed(sim, sr, vm)
+        assert spikes.equals(reference[0]) and voltages.equals(reference[1])
+        sim.close()
+    finally:
+        client.shutdown()
+
+
+@needs_gpu
+@pytest.mark.gpu
+def test_ucx_channels_send_gpu_memory_as_it_is():
+    """Channels opened with device=True over ucx: CuPy data of any size goes GPU-direct and arrives in GPU
+    memory, with its extra (host) array; host data sent to such a channel arrives in GPU memory too."""
+    if not _ucx_available():
+        pytest.skip("needs dsnn[ucx]")
+    import asyncio
+
+    from dsnn.exchange.channels import UCX_INLINE_WORDS, Channels
+
+    cp = gpu.cupy()
+
+    async def scenario():
+        a, b = Channels(0, timeout=5.0, device=True), Channels(1, timeout=5.0, device=True)
+        addr = await b.listen("ucx://127.0.0.1:0")
+        await a.listen("ucx://127.0.0.1:0")
+        await a.connect({1: addr})
+        await b.wait_accepted([0])
+        assert a.device_buffers and b.device_buffers
+        big = cp.arange(2 * (UCX_INLINE_WORDS + 5), dtype=cp.int64).reshape(2, -1)
+        small = cp.arange(6, dtype=cp.int64).reshape(2, 3)
+        sizes = np.array([3, 7], dtype=np.int64)
+        messages = [(1, big, sizes), (2, small, None), (3, cp.zeros((2, 0), dtype=cp.int64), sizes),
+                    (4, np.arange(5, dtype=np.int64), None)]
+        for k, data, extra in messages:
+            await a.exchange_async(k, {1: (0, data, extra)}, {})
+        for k, data, extra in messages:
+            got, got_extra = (await b.exchange_async(k, {}, {0: 0}))[0]
+            assert isinstance(got, cp.ndarray) and got.shape == data.shape
+            assert cp.asnumpy(got).tolist() == (data.get() if isinstance(data, cp.ndarray) else data).tolist()
+            assert (got_extra is None) == (extra is None)
+            if extra is not None:
+                assert got_extra.tolist() == extra.tolist()
+        assert a.device_bytes_sent == big.nbytes + small.nbytes
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())

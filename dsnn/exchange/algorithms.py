@@ -54,7 +54,7 @@ def bruck_peers(rank: int, P: int) -> tuple[list, list]:
 
 
 def bruck_allgather(interval: int, rank: int, P: int, block: np.ndarray):
-    """Gather every partition's block (int64 arrays of shape (rows, n)).
+    """Gather every partition's block (int64 arrays of shape (rows, n), NumPy or CuPy).
 
     A generator of exchange steps, one per round; returns the list of
     blocks whose element i is partition (rank + i) % P's.
@@ -67,5 +67,5 @@ def bruck_allgather(interval: int, rank: int, P: int, block: np.ndarray):
         data = np.concatenate(blocks[:count], axis=-1) if count > 1 else blocks[0]
         got = yield interval, {dst: (r, data, sizes)}, {src: r}
         data, sizes = got[src]
-        blocks.extend(np.split(data, np.cumsum(sizes)[:-1], axis=-1))
+        blocks.extend(np.split(data, np.cumsum(sizes)[:-1].tolist(), axis=-1))
     return blocks

@@ -22,6 +22,11 @@ never wait on each other. Two transports:
   one tag-matched send received into a preallocated buffer (header and body
   together, up to :data:`UCX_INLINE_WORDS` words; longer bodies follow their
   header as a second send); a reader task per peer queues what arrives.
+  Data in GPU memory (any array with ``__cuda_array_interface__``, e.g.
+  CuPy) is sent as it is, GPU-direct, in a send of its own after the header
+  (and the small host-side ``extra``); channels opened with ``device=True``
+  receive data into GPU memory (CuPy), so spikes go from one partition's
+  GPU to another's without staging through host memory.
 
 Every receive checks that the message is for the interval and tag expected:
 a late, early or duplicate message raises :class:`ExchangeError`, a closed
@@ -39,7 +44,7 @@ import time
 
 import numpy as np
 
-__all__ = ["Channels", "ExchangeError", "RECEIVE_TIMEOUT_S", "UCX_INLINE_WORDS"]
+__all__ = ["Channels", "ExchangeError", "RECEIVE_TIMEOUT_S", "UCX_INLINE_WORDS", "on_device"]
 
 #: default seconds a partition waits for one message before giving up
 RECEIVE_TIMEOUT_S = 20.0
@@ -47,9 +52,10 @@ RECEIVE_TIMEOUT_S = 20.0
 #: over UCX, messages up to this many int64 words (header included) go as one send
 UCX_INLINE_WORDS = 8192
 
-#: header: interval, tag, sender, rows (0: 1-D), data items, extra items (-1: none), as int64
-_HEADER = struct.Struct("=6q")
-_HEADER_WORDS = 6
+#: header: interval, tag, sender, rows (0: 1-D), data items, extra items (-1: none), and whether the
+#: data follows in a send of its own (ucx, data in GPU memory), as int64
+_HEADER = struct.Struct("=7q")
+_HEADER_WORDS = 7
 _HEADER_BYTES = _HEADER.size
 
 #: bytes a TCP channel reads from its socket at a time
@@ -69,26 +75,46 @@ def _silent(rank: int, peer: int, interval: int, timeout: float) -> ExchangeErro
                          f"within {timeout:g} s (lost partition {peer}?)")
 
 
-def _frame(interval, tag, sender, data, extra):
-    """(header, parts): the header as a tuple of ints and the data and extra arrays (contiguous int64)."""
+def on_device(a) -> bool:
+    """Whether array ``a`` lives in GPU memory."""
+    return hasattr(a, "__cuda_array_interface__")
+
+
+def _flat(a):
+    """``a`` as a contiguous 1-D int64 array of its own array module (NumPy or CuPy)."""
+    return a.astype(np.int64, copy=False).ravel()
+
+
+def _frame(interval, tag, sender, data, extra, apart: bool = False):
+    """(header, parts): the header as a tuple of ints and the data and extra arrays (contiguous int64).
+
+    ``apart``: the data goes in a send of its own (``parts`` is then ``[data, extra]``, either
+    possibly empty); otherwise ``parts`` holds the non-empty ones of data and extra.
+    """
     n_data = 0 if data is None else data.size
     n_extra = -1 if extra is None else extra.size
     rows = data.shape[0] if data is not None and data.ndim == 2 else 0
-    parts = [np.ascontiguousarray(a, dtype=np.int64).ravel() for a in (data, extra) if a is not None and a.size]
-    return (interval, tag, sender, rows, n_data, n_extra), parts
+    if apart:
+        parts = [_flat(data), _flat(extra) if extra is not None else np.zeros(0, dtype=np.int64)]
+    else:
+        parts = [_flat(a) for a in (data, extra) if a is not None and a.size]
+    return (interval, tag, sender, rows, n_data, n_extra, int(apart)), parts
 
 
 def _body_words(head) -> int:
     return head[4] + max(head[5], 0)
 
 
-def _message(head, body) -> dict:
-    """The message of a header and its body (inverse of :func:`_frame`)."""
-    k, tag, sender, rows, n_data, n_extra = head
+def _message(head, body, extra=None) -> dict:
+    """The message of a header and its body (data then extra) or, for data sent apart, its data ``body``
+    and ``extra`` (inverse of :func:`_frame`)."""
+    k, tag, sender, rows, n_data, n_extra, apart = head
     data = body[:n_data]
     if rows:
         data = data.reshape(rows, n_data // rows)
-    return {"k": k, "tag": tag, "from": sender, "data": data, "extra": None if n_extra < 0 else body[n_data:]}
+    if extra is None:
+        extra = body[n_data:]
+    return {"k": k, "tag": tag, "from": sender, "data": data, "extra": None if n_extra < 0 else extra}
 
 
 def _split_address(address: str) -> tuple[str, str, int]:
@@ -106,6 +132,7 @@ class _Transport:
         self.wait_s = 0.0
         self._connected: set = set()  # peers that opened their channel to us
         self._arrived = None  # asyncio.Event, set whenever a peer connects
+        self._refused = None  # why the last incoming connection failed before it said who it was
 
     def _peer_connected(self, peer: int) -> None:
         self._connected.add(peer)
@@ -118,8 +145,9 @@ class _Transport:
             try:
                 await asyncio.wait_for(self._arrived.wait(), max(deadline - time.monotonic(), 0.0))
             except asyncio.TimeoutError:
+                why = f" (an incoming connection failed: {self._refused})" if self._refused else ""
                 raise ExchangeError(f"partition {missing[0]} never connected to partition {self.rank} "
-                                    f"within {self.timeout:g} s") from None
+                                    f"within {self.timeout:g} s{why}") from None
 
 
 # ---------------------------------------------------------------------- TCP
@@ -195,6 +223,8 @@ class _TcpTransport(_Transport):
         ``wanted``."""
         pending = {}
         for peer, (head, parts) in frames.items():
+            if any(on_device(a) for a in parts):
+                parts = [a.get() if on_device(a) else a for a in parts]  # TCP moves host memory only
             view = memoryview(b"".join([_HEADER.pack(*head), *parts]) if parts else _HEADER.pack(*head))
             view = self._send_some(peer, view)
             if view:
@@ -307,32 +337,62 @@ class _Closed:
 
 
 class _UcxComm:
-    """One direction of a ucxx channel (see the module docstring for the framing)."""
+    """One direction of a ucxx channel (see the module docstring for the framing).
 
-    def __init__(self, endpoint):
+    ``device``: the array module of GPU memory (CuPy) for channels that receive data there, else None.
+    """
+
+    def __init__(self, endpoint, device=None):
         self.endpoint = endpoint
+        self.device = device
         self._buffer = None
 
     async def write(self, head, parts) -> None:
         head = np.array(head, dtype=np.int64)
-        if _HEADER_WORDS + sum(a.size for a in parts) <= UCX_INLINE_WORDS:
+        if head[6]:  # data apart: [header | extra] inline, then the data as it is (GPU-direct)
+            data, extra = parts
+            if _HEADER_WORDS + extra.size <= UCX_INLINE_WORDS:
+                await self.endpoint.send(np.concatenate([head, extra]))
+            else:
+                await self.endpoint.send(head)
+                await self.endpoint.send(extra)
+            if data.size:
+                await self.endpoint.send(data)
+        elif _HEADER_WORDS + sum(a.size for a in parts) <= UCX_INLINE_WORDS:
             await self.endpoint.send(np.concatenate([head, *parts]) if parts else head)
         else:
             await self.endpoint.send(head)
             await self.endpoint.send(np.concatenate(parts) if len(parts) > 1 else parts[0])
 
     async def read(self) -> tuple:
-        """(header, body) of the next message."""
+        """(header, body, extra) of the next message; extra is None unless the data came apart."""
         if self._buffer is None:
             self._buffer = np.empty(UCX_INLINE_WORDS, dtype=np.int64)
         await self.endpoint.recv(self._buffer)
         head = tuple(self._buffer[:_HEADER_WORDS].tolist())
+        n_data, n_extra, apart = head[4], max(head[5], 0), head[6]
+        if apart:
+            if _HEADER_WORDS + n_extra <= UCX_INLINE_WORDS:
+                extra = self._buffer[_HEADER_WORDS:_HEADER_WORDS + n_extra].copy()
+            else:
+                extra = np.empty(n_extra, dtype=np.int64)
+                await self.endpoint.recv(extra)
+            body = self._empty(n_data)
+            if n_data:
+                await self.endpoint.recv(body)
+            return head, body, extra
         n = _body_words(head)
         if _HEADER_WORDS + n <= UCX_INLINE_WORDS:
-            return head, self._buffer[_HEADER_WORDS:_HEADER_WORDS + n].copy()
-        body = np.empty(n, dtype=np.int64)
-        await self.endpoint.recv(body)
-        return head, body
+            body = self._buffer[_HEADER_WORDS:_HEADER_WORDS + n].copy()
+        else:
+            body = np.empty(n, dtype=np.int64)
+            await self.endpoint.recv(body)
+        if self.device is not None:  # data from a host sender, to GPU memory all the same
+            return head, self.device.asarray(body[:head[4]]), body[head[4]:]
+        return head, body, None
+
+    def _empty(self, n: int):
+        return (np if self.device is None else self.device).empty(n, dtype=np.int64)
 
     async def close(self) -> None:
         try:
@@ -344,8 +404,9 @@ class _UcxComm:
 class _UcxTransport(_Transport):
     """ucxx endpoints on the worker's event loop; :meth:`exchange` hands each exchange to that loop."""
 
-    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0):
+    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, device: bool = False):
         super().__init__(rank, timeout)  # no spin_s: ucxx's own progress mode decides about polling
+        self._device = _cupy() if device else None
         self._loop = None
         self._listener = None
         self._out: dict = {}
@@ -367,11 +428,11 @@ class _UcxTransport(_Transport):
 
     async def _serve(self, endpoint) -> None:
         """Read one peer's messages into its queue until the channel closes (then queue a _Closed)."""
-        comm = _UcxComm(endpoint)
+        comm = _UcxComm(endpoint, self._device)
         self._comms_in.append(comm)
         queue = None
         try:
-            head, _ = await comm.read()  # hello: who is at the other end
+            head, _, _ = await comm.read()  # hello: who is at the other end
             peer = int(head[2])
             queue = self._queue(peer)
             self._peer_connected(peer)
@@ -383,6 +444,8 @@ class _UcxTransport(_Transport):
         except Exception as exc:  # noqa: BLE001 - ucxx reports a closed peer with its own errors
             if queue is not None:
                 queue.put_nowait(_Closed(f"{type(exc).__name__}: {exc}"))
+            else:
+                self._refused = f"{type(exc).__name__}: {exc}"
 
     async def connect(self, peer: int, host: str, port: int) -> None:
         import ucxx
@@ -413,8 +476,8 @@ class _UcxTransport(_Transport):
             for peer, (head, parts) in frames.items():  # the peers' reader tasks always have a receive posted
                 write = self._out[peer].write(head, parts)
                 try:
-                    if sum(a.size for a in parts) + _HEADER_WORDS <= UCX_INLINE_WORDS:
-                        await write  # small: eager, completes locally
+                    if not head[6] and sum(a.size for a in parts) + _HEADER_WORDS <= UCX_INLINE_WORDS:
+                        await write  # small host message: eager, completes locally
                     else:  # rendezvous: waits for the peer
                         await asyncio.wait_for(write, self.timeout)
                 except asyncio.TimeoutError:
@@ -451,22 +514,33 @@ class _UcxTransport(_Transport):
             self._listener = None
 
 
+def _cupy():
+    """CuPy, the array module of GPU memory (imported only for channels that receive there)."""
+    import cupy
+
+    return cupy
+
+
 # ------------------------------------------------------------------ channels
 class Channels:
     """The channels of partition ``rank``: a listener and one outgoing connection per peer.
 
     Counters ``bytes_sent`` and ``messages_sent`` count payload bytes (the
     arrays, not the headers) and messages since the channels were opened;
-    ``wait_s`` is the time spent blocked waiting for peers. ``spin_s``:
-    seconds a TCP receive polls before it sleeps (0 where partitions share
-    cores, see :class:`_TcpTransport`).
+    ``wait_s`` is the time spent blocked waiting for peers; ``device_bytes_sent``
+    the payload bytes sent straight from GPU memory. ``spin_s``: seconds a
+    TCP receive polls before it sleeps (0 where partitions share cores, see
+    :class:`_TcpTransport`). ``device``: receive data into GPU memory (CuPy)
+    where the transport can (ucx; see :attr:`device_buffers`).
     """
 
-    def __init__(self, rank: int, timeout: float = RECEIVE_TIMEOUT_S, spin_s: float = 0.0):
+    def __init__(self, rank: int, timeout: float = RECEIVE_TIMEOUT_S, spin_s: float = 0.0, device: bool = False):
         self.rank = rank
         self.timeout = float(timeout)
         self.spin_s = float(spin_s)
+        self.device = bool(device)
         self.bytes_sent = 0
+        self.device_bytes_sent = 0
         self.messages_sent = 0
         self._transport = None
 
@@ -485,7 +559,10 @@ class Channels:
         if scheme not in kinds:
             raise ValueError(f"dsnn channels support tcp:// and ucx:// addresses, got {address!r}")
         if self._transport is None:
-            self._transport = kinds[scheme](self.rank, self.timeout, self.spin_s)
+            if kinds[scheme] is _UcxTransport:
+                self._transport = _UcxTransport(self.rank, self.timeout, device=self.device)
+            else:
+                self._transport = _TcpTransport(self.rank, self.timeout, self.spin_s)
         elif not isinstance(self._transport, kinds[scheme]):
             raise ValueError(f"partition {self.rank} has {type(self._transport).__name__} channels, "
                              f"cannot add {address!r}")
@@ -508,6 +585,12 @@ class Channels:
         """Whether the transport lives on the event loop (ucx: use :meth:`exchange_async` there) rather
         than in the calling thread (tcp: use :meth:`exchange` from the partition's thread)."""
         return isinstance(self._transport, _UcxTransport)
+
+    @property
+    def device_buffers(self) -> bool:
+        """Whether data in GPU memory travels GPU-direct and arrives in GPU memory (``device`` channels
+        over ucx); over tcp, GPU data is staged through host memory and arrives there."""
+        return self.device and self.on_loop
 
     def exchange(self, interval: int, sends: dict, receives: dict) -> dict:
         """One step of an exchange, blocking: send and receive at once.
@@ -536,12 +619,20 @@ class Channels:
         for peer in sends:
             if not self._transport.has_out(peer):
                 raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}")
-        return {q: _frame(interval, tag, self.rank, data, extra) for q, (tag, data, extra) in sends.items()}
+        apart = self.on_loop  # over ucx, data in GPU memory goes as it is, in a send of its own
+        frames = {q: _frame(interval, tag, self.rank, data, extra, apart and on_device(data) and data.size > 0)
+                  for q, (tag, data, extra) in sends.items()}
+        if any(head[6] for head, _ in frames.values()):
+            # the kernels that made the data run asynchronously on CuPy's stream; UCX copies on its own
+            _cupy().cuda.get_current_stream().synchronize()
+        return frames
 
     def _received(self, interval: int, sends: dict, receives: dict, got: dict) -> dict:
         """Count what went out; check and unpack what came in."""
         for _, (_, data, extra) in sends.items():
             self.bytes_sent += data.nbytes + (0 if extra is None else extra.nbytes)
+            if self.on_loop and on_device(data):
+                self.device_bytes_sent += data.nbytes
             self.messages_sent += 1
         out = {}
         for peer, tag in receives.items():

@@ -43,10 +43,19 @@ def send_map(sender_gids, receiver: int, gids, slots) -> SendMap:
     return SendMap(receiver, np.searchsorted(sender_gids, gids).astype(np.int64), slots.astype(np.int64))
 
 
+def _none(like):
+    """Two empty int64 arrays of the array module of ``like`` (NumPy or CuPy)."""
+    return np.zeros_like(like, dtype=np.int64, shape=(0,)), np.zeros_like(like, dtype=np.int64, shape=(0,))
+
+
 def route(send_map: SendMap, spike_local, spike_step):
-    """The (receiver slot, step) of the spikes the receiver needs."""
+    """The (receiver slot, step) of the spikes the receiver needs.
+
+    Works on NumPy arrays and, through NumPy's dispatch, on CuPy arrays (map
+    and spikes both in GPU memory).
+    """
     if send_map.local.shape[0] == 0 or spike_local.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _none(spike_local)
     pos = np.searchsorted(send_map.local, spike_local)
     pos = np.minimum(pos, send_map.local.shape[0] - 1)
     hit = send_map.local[pos] == spike_local
@@ -54,9 +63,9 @@ def route(send_map: SendMap, spike_local, spike_step):
 
 
 def filter_images(image_gids, first_slot: int, gids, steps):
-    """Of all spikes (gids, steps), those of this partition's images, as (slot, step)."""
+    """Of all spikes (gids, steps), those of this partition's images, as (slot, step) (NumPy or CuPy)."""
     if image_gids.shape[0] == 0 or gids.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return _none(gids)
     pos = np.minimum(np.searchsorted(image_gids, gids), image_gids.shape[0] - 1)
     hit = image_gids[pos] == gids
     return first_slot + pos[hit], steps[hit]
