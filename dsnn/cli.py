@@ -2,7 +2,10 @@
 
 MODEL.py defines ``network(**params)`` returning a :class:`dsnn.Network`;
 ``--param KEY=VALUE`` values are passed to it (VALUE read as a Python
-literal where it is one, else as a string). The run writes into ``--out``:
+literal where it is one, else as a string). It may also define ``EXCHANGE``
+(the exchange used when ``--exchange`` is not given) and
+``placement(net, partitions)`` (what ``net.build(partitions=...)`` gets, e.g.
+one area per partition). The run writes into ``--out``:
 
 - ``spikes.parquet``: every spike_recorder's spikes (sender, time in ms,
   population label);
@@ -48,10 +51,9 @@ def parse_params(items) -> dict:
     return params
 
 
-def load_network(path, params: dict):
-    """Import the model file at ``path`` and return ``network(**params)`` (a :class:`dsnn.Network`)."""
-    from .network import Network
-
+def load_model(path):
+    """Import the model file at ``path`` (a module with a ``network`` function, optionally ``EXCHANGE``
+    and ``placement(net, partitions)``)."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"model file {str(path)!r} not found")
@@ -59,10 +61,24 @@ def load_network(path, params: dict):
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pickling by reference needs the module importable by name
     spec.loader.exec_module(module)
-    fn = getattr(module, "network", None)
-    if not callable(fn):
+    if not callable(getattr(module, "network", None)):
         raise UsageError(f"{path.name} must define a function network(**params) that returns a dsnn.Network "
                          f"(see the README, 'Model files')")
+    exchange = getattr(module, "EXCHANGE", "p2p")
+    if exchange not in ("p2p", "collective"):
+        raise UsageError(f"{path.name}: EXCHANGE must be 'p2p' or 'collective', got {exchange!r}")
+    placement = getattr(module, "placement", None)
+    if placement is not None and not callable(placement):
+        raise UsageError(f"{path.name}: placement must be a function placement(net, partitions)")
+    return module
+
+
+def load_network(path, params: dict, module=None):
+    """``network(**params)`` of the model file at ``path`` (a :class:`dsnn.Network`)."""
+    from .network import Network
+
+    module = module or load_model(path)
+    path, fn = Path(path), module.network
     try:
         inspect.signature(fn).bind(**params)
     except TypeError as exc:
@@ -81,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--partitions", type=int, default=None,
                      help="partitions (default: one per worker; 1 with --in-process)")
     run.add_argument("--protocol", choices=["tcp", "ucx"], default="tcp", help="transport (default tcp)")
-    run.add_argument("--exchange", choices=["p2p", "collective"], default="p2p", help="spike exchange")
+    run.add_argument("--exchange", choices=["p2p", "collective"], default=None,
+                     help="spike exchange (default: the model file's EXCHANGE, else p2p)")
     run.add_argument("--time", type=float, default=1000.0, help="simulated time in ms (default 1000)")
     run.add_argument("--seed", type=int, default=None, help="seed of the network (default: the model's)")
     run.add_argument("--out", default=None, help="output folder (default: dsnn-run-<model name>)")
@@ -127,7 +144,9 @@ def run(args) -> dict:
     if args.partitions is not None and args.partitions < 1:
         raise UsageError(f"--partitions must be a positive integer, got {args.partitions}")
     params = parse_params(args.param)
-    net = load_network(args.model, params)
+    model = load_model(args.model)
+    net = load_network(args.model, params, model)
+    exchange = args.exchange or getattr(model, "EXCHANGE", "p2p")
     if args.seed is not None:
         if not 0 <= args.seed < 2**63:
             raise UsageError(f"--seed must be in [0, 2**63), got {args.seed}")
@@ -157,7 +176,9 @@ def run(args) -> dict:
                 raise UsageError("the Dask cluster has no workers")
         t0 = time.perf_counter()
         try:
-            sim = net.build(client, partitions=partitions, exchange=args.exchange)
+            placement = getattr(model, "placement", None)
+            layout = placement(net, partitions) if placement is not None else partitions
+            sim = net.build(client, partitions=layout, exchange=exchange)
         except (ValueError, TypeError) as exc:  # invalid input, caught before any work started
             raise UsageError(str(exc)) from None
         t1 = time.perf_counter()
@@ -167,7 +188,7 @@ def run(args) -> dict:
         memory = sim.memory()
         summary = {
             "model": str(args.model), "params": params, "seed": net.seed, "time_ms": args.time,
-            "partitions": partitions, "exchange": args.exchange,
+            "partitions": partitions, "exchange": exchange,
             "protocol": None if client is None else args.protocol,
             "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
             "bytes_per_synapse": memory["bytes_per_synapse"],

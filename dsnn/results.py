@@ -9,7 +9,7 @@ from .build import NEVER, steps_of, time_ms
 
 __all__ = ["spikes_frame", "voltages_frame", "voltage_chunks", "connections_frame", "sorted_connections",
            "memory_totals", "population_name", "label_spikes", "spike_recorders", "recorded_neurons",
-           "population_rates", "save_run", "load_run"]
+           "population_rates", "recording_ms", "save_run", "load_run"]
 
 
 def population_name(pop) -> str:
@@ -46,16 +46,35 @@ def recorded_neurons(network) -> dict:
     return {name: len(g) for name, g in gids.items()}
 
 
+def recording_ms(network, t_ms: float) -> dict:
+    """Population name -> ms of the first ``t_ms`` of simulated time during which a spike_recorder
+    recorded it (its recorders' ``origin + start`` to ``origin + stop`` windows, spanned)."""
+    T = steps_of(t_ms, network.dt)
+    span: dict = {}
+    for proj in network.projections:
+        if proj.kind == "record_spikes":
+            lo, hi = _window(proj.post.root.params, network.dt)
+            lo, hi = max(lo, 0), min(hi, T)
+            name = population_name(proj.pre)
+            a, b = span.get(name, (lo, hi))
+            span[name] = (min(a, lo), max(b, hi))
+    return {name: max(hi - lo, 0) * network.dt for name, (lo, hi) in span.items()}
+
+
 def population_rates(spikes: pd.DataFrame, network, t_ms: float) -> dict:
-    """Population name -> mean rate (spikes/s) of its recorded neurons over ``t_ms`` of simulated time.
+    """Population name -> mean rate (spikes/s) of its recorded neurons over the part of the first
+    ``t_ms`` of simulated time during which they were recorded (NaN where that is empty).
 
     ``spikes`` has ``sender`` and ``population`` columns; a spike recorded by
-    two recorders counts once.
+    two recorders counts once. A recorder with ``start=500.0`` thus gives
+    rates without the first 500 ms, as NEST's examples compute them.
     """
     if t_ms <= 0:
         raise ValueError(f"t_ms must be positive, got {t_ms!r}")
     counts = spikes.drop_duplicates(["sender", "time"])["population"].value_counts()
-    return {name: float(counts.get(name, 0)) / n / (t_ms / 1000.0) for name, n in recorded_neurons(network).items()}
+    window = recording_ms(network, t_ms)
+    return {name: float(counts.get(name, 0)) / n / (window[name] / 1000.0) if window[name] > 0 else float("nan")
+            for name, n in recorded_neurons(network).items()}
 
 
 def _window(params: dict, dt: float) -> tuple[int, int]:

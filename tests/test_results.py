@@ -65,3 +65,21 @@ def test_save_and_load_a_run(tmp_path):
     back, summary = load_run(tmp_path / "run")
     pd.testing.assert_frame_equal(back, spikes)
     assert summary == {"rates": {"A": 1.5}, "simulation_s": 2.0}
+
+
+def test_rates_count_only_the_recording_window():
+    """Neurons firing regularly at 100 spikes/s (I_e above threshold, no refractory jitter) recorded from
+    300 ms on: the rate over a 1 s run is the rate within [300, 1000] ms, not spikes / 1 s."""
+    net = dsnn.Network(seed=1)
+    n = net.create("iaf_psc_exp", 3, {"I_e": 1000.0, "t_ref": 2.0}, label="N")
+    late = net.create("spike_recorder", params={"start": 300.0})
+    net.connect(n, late)
+    sim = net.build()
+    sim.run(1000.0)
+    spikes = sim.spikes()
+    assert spikes["time"].min() > 300.0
+    per_neuron = len(spikes) / 3
+    assert population_rates(spikes, net, 1000.0)["N"] == pytest.approx(per_neuron / 0.7)
+    assert dsnn.results.recording_ms(net, 1000.0) == {"N": pytest.approx(700.0)}
+    assert dsnn.results.recording_ms(net, 200.0) == {"N": 0.0}
+    assert np.isnan(population_rates(spikes.iloc[:0], net, 200.0)["N"])
