@@ -206,7 +206,8 @@ class PartitionActor:
         return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
                 "populations": part.population_spikes(),
                 "bytes_sent": self.channels.bytes_sent, "messages_sent": self.channels.messages_sent,
-                "device_bytes_sent": self.channels.device_bytes_sent, "timers": self.time_split()}
+                "device_bytes_sent": self.channels.device_bytes_sent,
+                "wire_bytes_sent": self.channels.wire_bytes_sent, "timers": self.time_split()}
 
     def time_split(self) -> dict:
         """Seconds spent so far in update, deliver, exchange (framing, sending, reading) and wait (blocked

@@ -200,9 +200,10 @@ class ClusterSimulation:
         infos = self.info()
         return memory_totals([i["nbytes"] for i in infos], sum(i["n_synapses"] for i in infos))
 
-    def exchanged_bytes(self) -> int:
-        """Payload bytes all partitions sent to each other so far."""
-        return int(np.sum([c["bytes_sent"] for c in self.counters()]))
+    def exchanged_bytes(self, headers: bool = False) -> int:
+        """Payload bytes all partitions sent to each other so far; with ``headers``, the messages' headers
+        (56 bytes each) too."""
+        return int(np.sum([c["wire_bytes_sent" if headers else "bytes_sent"] for c in self.counters()]))
 
     def close(self) -> None:
         """Close the channels and release the actors."""

@@ -548,6 +548,12 @@ class Channels:
     def wait_s(self) -> float:
         return 0.0 if self._transport is None else self._transport.wait_s
 
+    @property
+    def wire_bytes_sent(self) -> int:
+        """Payload and header bytes of the messages sent (what crossed the wire, less the transport's own
+        framing)."""
+        return self.bytes_sent + self.messages_sent * _HEADER_BYTES
+
     async def listen(self, address: str) -> str:
         """Start listening on ``address`` (e.g. ``"tcp://10.0.0.1:0"``); returns the contact address."""
         scheme, host, port = _split_address(address)
