@@ -156,38 +156,52 @@ class PartitionActor:
                 slow = time.perf_counter() - t0 > INLINE_S
                 if done:
                     break
-                got = await self.channels.exchange_async(*request)
+                interval, sends, receives, overlap = request
+                if overlap is not None:  # ucx sends from the loop: the overlapped work runs first
+                    if slow:
+                        await loop.run_in_executor(self._pool, overlap)
+                    else:
+                        overlap()
+                got = await self.channels.exchange_async(interval, sends, receives)
 
     def _interval(self, n: int):
-        """One interval of ``n`` steps: update, exchange (a generator of exchange steps), deliver."""
+        """One interval of ``n`` steps: update, exchange (a generator of exchange steps) with the delivery
+        of the partition's own spikes while the messages travel, then delivery of what arrived."""
         k = self.interval_index
         t0 = time.perf_counter()
-        outgoing, block = self._update(n)
+        outgoing, block, idx, steps = self._update(n)
+        local_s = 0.0
+
+        def deliver_own():
+            nonlocal local_s
+            t = time.perf_counter()
+            self.partition.deliver(idx, steps)
+            local_s = time.perf_counter() - t
+
         t1 = time.perf_counter()
         if self.exchange == "p2p":
-            received = yield from point_to_point(k, outgoing, self.in_peers)
+            received = yield from point_to_point(k, outgoing, self.in_peers, deliver_own)
         else:
-            blocks = yield from bruck_allgather(k, self.rank, self.P, block)
+            blocks = yield from bruck_allgather(k, self.rank, self.P, block, deliver_own)
             received = [np.concatenate(blocks[1:], axis=-1)] if len(blocks) > 1 else []
         t2 = time.perf_counter()
         if received:
             self._deliver(received)
         t3 = time.perf_counter()
         self.timers["update"] += t1 - t0
-        self.timers["exchange"] += t2 - t1
-        self.timers["deliver"] += t3 - t2
+        self.timers["exchange"] += t2 - t1 - local_s
+        self.timers["deliver"] += t3 - t2 + local_s
         self.interval_index += 1
 
     def _update(self, n: int):
-        """Advance, deliver the partition's own spikes, and prepare what goes out (in GPU memory where
-        the exchange is GPU-direct: NumPy's functions dispatch to CuPy there)."""
+        """Advance and prepare what goes out (in GPU memory where the exchange is GPU-direct: NumPy's
+        functions dispatch to CuPy there); returns (p2p messages, collective block, spikes)."""
         part = self.partition
         send_maps, local_gids, _ = self._device or (self.send_maps, part.local_gids, None)
         idx, steps = part.advance(n, device=self._device is not None)
-        part.deliver(idx, steps)
         if self.exchange == "p2p":
-            return {m.receiver: np.stack(route(m, idx, steps)) for m in send_maps}, None
-        return None, np.stack([local_gids[idx], steps])
+            return {m.receiver: np.stack(route(m, idx, steps)) for m in send_maps}, None, idx, steps
+        return None, np.stack([local_gids[idx], steps]), idx, steps
 
     def _deliver(self, received: list) -> None:
         part = self.partition

@@ -248,7 +248,9 @@ class _MemoryChannels:
     def __init__(self, rank, queues, sent):
         self.rank, self.queues, self.sent = rank, queues, sent
 
-    def exchange(self, interval, sends, receives):
+    def exchange(self, interval, sends, receives, overlap=None):
+        if overlap is not None:
+            overlap()
         for peer, (tag, data, extra) in sends.items():
             self.sent[self.rank] += 1
             self.queues[(self.rank, peer)].put((interval, tag, data, extra))

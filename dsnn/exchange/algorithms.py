@@ -1,7 +1,8 @@
 """The two exchange modes, as one interval's worth of messages over :class:`Channels`.
 
 Each mode is a generator that yields exchange steps ``(interval, sends,
-receives)`` (the arguments of :meth:`Channels.exchange`) and is sent back
+receives, overlap)`` (the arguments of :meth:`Channels.exchange`; ``overlap``
+is work to do while the messages travel, or None) and is sent back
 what arrived, so the same algorithm runs blocking in a thread (tcp) or as a
 coroutine on the event loop (ucx): see :func:`run_blocking`.
 
@@ -34,12 +35,13 @@ def run_blocking(steps, channels):
         return done.value
 
 
-def point_to_point(interval: int, outgoing: dict, in_peers):
-    """Send ``outgoing[q]`` (int64 arrays) to each q and receive one array from each in-peer.
+def point_to_point(interval: int, outgoing: dict, in_peers, overlap=None):
+    """Send ``outgoing[q]`` (int64 arrays) to each q and receive one array from each in-peer; ``overlap()``
+    runs while the messages travel.
 
     A generator of exchange steps; returns the arrays received, in the order of ``in_peers``.
     """
-    got = yield interval, {q: (0, data, None) for q, data in outgoing.items()}, {q: 0 for q in in_peers}
+    got = yield interval, {q: (0, data, None) for q, data in outgoing.items()}, {q: 0 for q in in_peers}, overlap
     return [got[q][0] for q in in_peers]
 
 
@@ -53,22 +55,26 @@ def bruck_peers(rank: int, P: int) -> tuple[list, list]:
     return to, frm
 
 
-def bruck_allgather(interval: int, rank: int, P: int, block: np.ndarray):
-    """Gather every partition's block (int64 arrays of shape (rows, n), NumPy or CuPy).
+def bruck_allgather(interval: int, rank: int, P: int, block: np.ndarray, overlap=None):
+    """Gather every partition's block (int64 arrays of shape (rows, n), NumPy or CuPy); ``overlap()`` runs
+    while the first round's messages travel (at once where P = 1).
 
     A generator of exchange steps, one per round; returns the list of
     blocks whose element i is partition (rank + i) % P's.
     """
     blocks = [block]
     to, frm = bruck_peers(rank, P)
+    if not to and overlap is not None:
+        overlap()
     for r, (dst, src) in enumerate(zip(to, frm)):
         count = min(1 << r, P - (1 << r))
+        work, overlap = overlap, None
         if count == 1:  # one block: its size is the message's (P = 2 moves exactly the spikes' bytes)
-            got = yield interval, {dst: (r, blocks[0], None)}, {src: r}
+            got = yield interval, {dst: (r, blocks[0], None)}, {src: r}, work
             blocks.append(got[src][0])
             continue
         sizes = np.array([b.shape[-1] for b in blocks[:count]], dtype=np.int64)
-        got = yield interval, {dst: (r, np.concatenate(blocks[:count], axis=-1), sizes)}, {src: r}
+        got = yield interval, {dst: (r, np.concatenate(blocks[:count], axis=-1), sizes)}, {src: r}, work
         data, sizes = got[src]
         blocks.extend(np.split(data, np.cumsum(sizes)[:-1].tolist(), axis=-1))
     return blocks

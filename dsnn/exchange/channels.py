@@ -218,9 +218,9 @@ class _TcpTransport(_Transport):
     def has_out(self, peer: int) -> bool:
         return peer in self._out
 
-    def exchange(self, interval: int, frames: dict, wanted) -> dict:
+    def exchange(self, interval: int, frames: dict, wanted, overlap=None) -> dict:
         """Send ``frames`` ({peer: (head, parts)}) and take one message ``(head, body)`` from each peer in
-        ``wanted``."""
+        ``wanted``; ``overlap()`` runs once the sends are under way, while the peers' messages travel."""
         pending = {}
         for peer, (head, parts) in frames.items():
             if any(on_device(a) for a in parts):
@@ -230,6 +230,8 @@ class _TcpTransport(_Transport):
             if view:
                 pending[peer] = view
                 self._selector.register(self._out[peer], selectors.EVENT_WRITE, ("w", peer))
+        if overlap is not None:
+            overlap()
         got = {}
         deadline = time.monotonic() + self.timeout
         try:
@@ -459,7 +461,9 @@ class _UcxTransport(_Transport):
     def has_out(self, peer: int) -> bool:
         return peer in self._out
 
-    def exchange(self, interval: int, frames: dict, wanted) -> dict:
+    def exchange(self, interval: int, frames: dict, wanted, overlap=None) -> dict:
+        if overlap is not None:
+            overlap()  # the sends go from the event loop: nothing to overlap with in this thread
         if self._loop is None or self._loop.is_closed():
             raise ExchangeError(f"partition {self.rank}: its channels are closed")
         try:
@@ -598,17 +602,20 @@ class Channels:
         over ucx); over tcp, GPU data is staged through host memory and arrives there."""
         return self.device and self.on_loop
 
-    def exchange(self, interval: int, sends: dict, receives: dict) -> dict:
+    def exchange(self, interval: int, sends: dict, receives: dict, overlap=None) -> dict:
         """One step of an exchange, blocking: send and receive at once.
 
         ``sends`` maps a peer to ``(tag, data, extra)`` (int64 arrays, any
         shape; ``extra`` may be None); ``receives`` maps a peer to the tag
         expected from it. Returns ``{peer: (data, extra)}`` for the peers of
         ``receives``; every message must be for ``interval`` and its tag.
+        ``overlap()``, if given, is work that runs while the messages travel
+        (over tcp once the sends are under way; over ucx before them).
         Call it from a thread, never from the event loop.
         """
         frames = self._frames(interval, sends)
-        return self._received(interval, sends, receives, self._transport.exchange(interval, frames, list(receives)))
+        got = self._transport.exchange(interval, frames, list(receives), overlap)
+        return self._received(interval, sends, receives, got)
 
     async def exchange_async(self, interval: int, sends: dict, receives: dict) -> dict:
         """:meth:`exchange` as a coroutine of the event loop the channels were opened on."""
