@@ -9,8 +9,8 @@ Each kernel computes exactly what its CPU twin computes, bit for bit:
 - delivery, Poisson and current input add int64 fixed-point values with
   64-bit ``atomicAdd`` (two's-complement addition wraps the same way for
   signed and unsigned words), so the order of the atomic adds changes nothing;
-- spikes are appended through an atomic counter and then put into the CPU's
-  order (step, then local index) on the host.
+- spikes are appended through an atomic counter, in no particular order:
+  delivery does not depend on it and recorded spikes are sorted when read.
 
 CuPy is imported lazily: importing this module never needs it. Use
 :func:`available` to ask whether a GPU can be used.
@@ -22,7 +22,8 @@ import functools
 
 import numpy as np
 
-__all__ = ["available", "require", "cupy", "update_block", "deliver", "poisson_input", "current_input"]
+__all__ = ["available", "require", "cupy", "update_block", "update_blocks", "SpikeBuffers", "deliver_all",
+           "GroupTable", "poisson_input", "current_input"]
 
 _SOURCE = r"""
 typedef long long i64;
@@ -168,20 +169,22 @@ __device__ void deliver_rows(const i64* slots, const i64* steps, const i64* row_
     }
 }
 
-extern "C" __global__ void deliver32(const i64* slots, const i64* steps, const i64* row_ptr,
-                                     const unsigned int* packed, const int shift, const unsigned int dmask,
-                                     const i64 d0, const i64 wfix, const float* weights, i64* ring,
-                                     const i64 R, const i64 n_local)
+/* Every synapse group at once: block (i, g) delivers spike i through group g, whose arrays and packing
+   are read from the group table (device pointers and parameters, one entry per group). */
+extern "C" __global__ void deliver_groups(const i64* slots, const i64* steps, const u64* row_ptrs,
+                                          const u64* packed, const u64* weights, const int* shifts,
+                                          const u64* dmasks, const i64* d0s, const i64* wfixs, const int* wides,
+                                          i64* ring, const i64 R, const i64 n_local)
 {
-    deliver_rows<unsigned int>(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, weights, ring, R, n_local);
-}
-
-extern "C" __global__ void deliver64(const i64* slots, const i64* steps, const i64* row_ptr,
-                                     const u64* packed, const int shift, const u64 dmask,
-                                     const i64 d0, const i64 wfix, const float* weights, i64* ring,
-                                     const i64 R, const i64 n_local)
-{
-    deliver_rows<u64>(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, weights, ring, R, n_local);
+    const int g = blockIdx.y;
+    const i64* row_ptr = (const i64*)row_ptrs[g];
+    const float* w = (const float*)weights[g];
+    if (wides[g])
+        deliver_rows<u64>(slots, steps, row_ptr, (const u64*)packed[g], shifts[g], dmasks[g], d0s[g], wfixs[g],
+                          w, ring, R, n_local);
+    else
+        deliver_rows<unsigned int>(slots, steps, row_ptr, (const unsigned int*)packed[g], shifts[g],
+                                   (unsigned int)dmasks[g], d0s[g], wfixs[g], w, ring, R, n_local);
 }
 
 /* One thread per connection of a poisson_generator; see kernels.poisson_input. */
@@ -279,17 +282,14 @@ def _f(x) -> np.float64:
     return np.float64(x)
 
 
-def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out):
-    """Advance one neuron block on the GPU; returns device ``(local_index, step)`` in CPU order.
+def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out, spk_idx, spk_step, count):
+    """Launch the update of one neuron block on the GPU: its spikes are appended (unordered) to the device
+    buffers ``spk_idx``/``spk_step`` through the device counter ``count`` (uint64, shape (1,)).
 
     ``rec_out`` is a device array (interval, n_recorded) that receives V_m
     relative to E_L of the recorded neurons (``block.rec_col``) after each step.
     """
-    cp = cupy()
     n = block.hi - block.lo
-    spk_idx = cp.empty(max(1, n * n_steps), dtype=cp.int64)
-    spk_step = cp.empty_like(spk_idx)
-    count = cp.zeros(1, dtype=cp.uint64)
     R, n_local = ring_syn.shape[0], ring_syn.shape[2]
     head = (_i(first_step), _i(n_steps), _i(block.lo), _i(n), _i(n_local), _i(R))
     tail = (_i(block.ref_counts), block.rec_col, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
@@ -308,23 +308,57 @@ def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_o
         _kernel("iaf_psc_alpha_update")(_blocks(n), (THREADS,), args)
     else:  # pragma: no cover - every neuron model has a GPU kernel
         raise NotImplementedError(f"no GPU kernel for {block.model.SPEC.name}")
-    k = int(count.get()[0])
-    idx, steps = spk_idx[:k], spk_step[:k]
-    order = cp.lexsort(cp.stack([idx, steps]))  # by step, then neuron: the CPU's order
-    return idx[order], steps[order]
 
 
-def deliver(group, slots, steps, ring_syn):
-    """Deliver spikes (device int64 ``slots``, ``steps``) through one synapse group."""
-    if slots.shape[0] == 0:
+class SpikeBuffers:
+    """Device buffers the blocks of a partition append their spikes to, allocated once."""
+
+    def __init__(self, n_local: int, interval: int):
+        cp = cupy()
+        self.idx = cp.empty(max(1, n_local * interval), dtype=cp.int64)
+        self.step = cp.empty_like(self.idx)
+        self.count = cp.zeros(1, dtype=cp.uint64)
+
+
+def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buffers: SpikeBuffers):
+    """Advance every neuron block; returns device ``(local_index, step)`` of the spikes, in no particular
+    order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
+    spike count) for all blocks."""
+    buffers.count.fill(0)
+    for blk in blocks:
+        update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
+                     buffers.count)
+    k = int(buffers.count.get()[0])
+    return buffers.idx[:k].copy(), buffers.step[:k].copy()  # copies: the buffers serve the next interval
+
+
+class GroupTable:
+    """The synapse groups of a partition as one table of device pointers and parameters, for
+    :func:`deliver_all` (the groups' arrays must stay where they are)."""
+
+    def __init__(self, groups):
+        cp = cupy()
+        self.n = len(groups)
+        ptr = lambda a: 0 if a is None else int(a.data.ptr)  # noqa: E731
+        self.row_ptrs = cp.asarray(np.array([ptr(g.row_ptr) for g in groups], dtype=np.uint64))
+        self.packed = cp.asarray(np.array([ptr(g.packed) for g in groups], dtype=np.uint64))
+        self.weights = cp.asarray(np.array([ptr(g.weights) for g in groups], dtype=np.uint64))
+        self.shifts = cp.asarray(np.array([int(g.shift) for g in groups], dtype=np.int32))
+        self.dmasks = cp.asarray(np.array([int(g.dmask) for g in groups], dtype=np.uint64))
+        self.d0s = cp.asarray(np.array([int(g.d0) for g in groups], dtype=np.int64))
+        self.wfixs = cp.asarray(np.array([int(g.wfix) for g in groups], dtype=np.int64))
+        self.wides = cp.asarray(np.array([g.packed.dtype.itemsize == 8 for g in groups], dtype=np.int32))
+        self._keep = groups
+
+
+def deliver_all(table: GroupTable, slots, steps, ring_syn):
+    """Deliver spikes (device int64 ``slots``, ``steps``) through every group of ``table`` in one launch."""
+    if slots.shape[0] == 0 or table.n == 0:
         return
-    wide = group.packed.dtype.itemsize == 8
-    dmask = np.uint64(group.dmask) if wide else np.uint32(group.dmask)
-    weights = group.weights if group.weights is not None else np.uintp(0)  # NULL: one shared weight
-    _kernel("deliver64" if wide else "deliver32")(
-        (int(slots.shape[0]),), (THREADS,),
-        (slots, steps, group.row_ptr, group.packed, np.int32(group.shift), dmask, _i(group.d0),
-         _i(group.wfix), weights, ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+    _kernel("deliver_groups")(
+        (int(slots.shape[0]), table.n), (THREADS,),
+        (slots, steps, table.row_ptrs, table.packed, table.weights, table.shifts, table.dmasks, table.d0s,
+         table.wfixs, table.wides, ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
 
 
 def poisson_input(pin, first_step: int, n_steps: int, ring_syn):

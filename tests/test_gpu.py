@@ -124,8 +124,7 @@ def test_kernels_compile_without_fused_multiply_add():
         return text.decode() if isinstance(text, bytes) else text
 
     code = ptx(gpu.COMPILE_OPTIONS)
-    for name in ("iaf_psc_exp_update", "iaf_psc_alpha_update", "deliver32", "deliver64", "poisson_input",
-                 "current_input"):
+    for name in ("iaf_psc_exp_update", "iaf_psc_alpha_update", "deliver_groups", "poisson_input", "current_input"):
         assert f".entry {name}(" in code
     assert "fma.rn.f64" not in code
     assert "fma.rn.f64" in ptx([o for o in gpu.COMPILE_OPTIONS if not o.startswith("--fmad")])
