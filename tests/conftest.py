@@ -18,11 +18,6 @@ def nest():
 @pytest.fixture(scope="session")
 def brunel():
     """The examples/brunel.py model module."""
-    import importlib.util
-    from pathlib import Path
+    from example_models import load
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "brunel.py"
-    spec = importlib.util.spec_from_file_location("brunel_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("brunel")

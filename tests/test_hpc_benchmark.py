@@ -13,12 +13,11 @@ drive). With in-degree scale 0.2 the rates are ~28 spikes/s, but the
 seed-to-seed spread doubles.
 """
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_models import load
 
 SMALL = {"scale": 0.2, "indegree_scale": 0.1}
 WARMUP, T = 100.0, 500.0
@@ -26,11 +25,7 @@ WARMUP, T = 100.0, 500.0
 
 @pytest.fixture(scope="module")
 def hpc():
-    path = Path(__file__).resolve().parents[1] / "examples" / "hpc_benchmark.py"
-    spec = importlib.util.spec_from_file_location("hpc_benchmark_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("hpc_benchmark")
 
 
 def test_lambert_wm1_solves_w_exp_w(hpc):

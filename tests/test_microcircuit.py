@@ -1,25 +1,13 @@
 """The Potjans & Diesmann microcircuit example (examples/microcircuit.py): its derived numbers, partition
 invariance, and its scaled rates against NEST's on the same scaled model."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from example_models import load
 
 from dsnn.results import population_rates
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mc = _load("microcircuit")
+mc = load("microcircuit")
 
 
 def test_psc_gives_the_psp_peak():

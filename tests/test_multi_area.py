@@ -2,19 +2,15 @@
 point-to-point moving fewer bytes than collective exchange, rates against NEST, and the CLI's use of
 the model file's placement and exchange."""
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_models import EXAMPLES, load
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-spec = importlib.util.spec_from_file_location("example_multi_area", EXAMPLES / "multi_area.py")
-ma = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ma)
+ma = load("multi_area")
 
 
 def test_placement_puts_one_area_on_each_partition():
