@@ -19,6 +19,7 @@ mean pairwise Pearson correlation of spike counts in 5 ms bins (the first
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 
@@ -157,6 +158,8 @@ def main(argv=None) -> int:
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
     args = parser.parse_args(argv)
     try:
+        if importlib.util.find_spec("nest") is None:
+            raise UsageError("validation runs NEST: pip install nest-simulator (or 'dsnn[test]')")
         module = load_model(args.model)
         if not callable(getattr(module, "nest_network", None)):
             raise UsageError(f"{args.model} defines no nest_network(nest, **params) to compare with")
