@@ -15,6 +15,7 @@ same everywhere.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = ["key", "mix", "bits", "uniform", "integers", "purpose_code"]
@@ -61,12 +62,45 @@ def mix(z, xp=np):
     return z ^ (z >> xp.uint64(31))
 
 
+@numba.njit(inline="always")
+def _mix1(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def _bits_kernel(k, ids, counters, out):
+    """out[i] = bits(k, ids[i], counters[i or 0]) (1-D arrays; ``counters`` of length 1 broadcasts)."""
+    one = counters.shape[0] == 1
+    for i in range(ids.shape[0]):
+        c = counters[0] if one else counters[i]
+        h = _mix1(k + np.uint64(ids[i]) * np.uint64(GAMMA))
+        out[i] = _mix1(h + (np.uint64(c) + np.uint64(1)) * np.uint64(GAMMA))
+
+
 def bits(k: int, ids, counter=0, xp=np):
     """Random 64-bit words for ``ids`` (any int array) at ``counter``.
 
     ``bits(k, i, c) == mix(mix(k + i*GAMMA) + (c+1)*GAMMA)`` modulo 2**64.
-    ``ids`` and ``counter`` broadcast against each other.
+    ``ids`` and ``counter`` broadcast against each other. With NumPy the
+    words come from one compiled pass (no temporaries); the same integer
+    operations as the array expression, so the same bits.
     """
+    if xp is np:
+        ids = np.asarray(ids)
+        counter = np.asarray(counter)
+        if ids.dtype.kind in "iu" and counter.dtype.kind in "iu":
+            shape = np.broadcast_shapes(ids.shape, counter.shape)
+            if counter.size == 1:
+                flat_ids = np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1)
+                flat_c = counter.reshape(1).astype(np.uint64)
+            else:
+                flat_ids = np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1)
+                flat_c = np.ascontiguousarray(np.broadcast_to(counter, shape)).reshape(-1).astype(np.uint64)
+            out = np.empty(flat_ids.shape[0], dtype=np.uint64)
+            _bits_kernel(np.uint64(k), flat_ids.astype(np.int64, copy=False), flat_c, out)
+            return out.reshape(shape)
     ids = xp.asarray(ids).astype(xp.uint64)
     counter = xp.asarray(counter).astype(xp.uint64)
     with np.errstate(over="ignore"):

@@ -282,3 +282,24 @@ def test_poisson_kernel_statistics(lam):
     # and steps are independent of one another
     r_t = np.corrcoef(counts[:-1].ravel(), counts[1:].ravel())[0, 1]
     assert abs(r_t) < 4 / math.sqrt(n)
+
+
+@pytest.mark.parametrize("k", [0, 2**64 - 1, 12345678901234567890])
+def test_compiled_bits_equal_the_array_expression(k):
+    """The compiled NumPy path of rng.bits gives the very words of the SplitMix expression written with
+    array operations (what CuPy runs), for negative, large and unsigned ids and broadcast counters."""
+
+    def expression(ids, c):
+        ids, c = np.asarray(ids).astype(np.uint64), np.asarray(c).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            h = rng.mix(np.uint64(k) + ids * np.uint64(rng.GAMMA))
+            return rng.mix(h + (c + np.uint64(1)) * np.uint64(rng.GAMMA))
+
+    gen = np.random.default_rng(0)
+    cases = [(gen.integers(-2**62, 2**62, 1000), 0), (np.arange(50).reshape(5, 10), np.arange(10)),
+             (np.array(7), 3), (gen.integers(0, 2**63 - 1, (3, 4)), gen.integers(0, 2**40, (3, 1))),
+             (np.arange(5, dtype=np.uint64) + np.uint64(2**63), np.uint64(5)), (np.zeros(0, dtype=np.int64), 1)]
+    for ids, c in cases:
+        got, want = rng.bits(k, ids, c), expression(ids, c)
+        assert got.dtype == np.uint64 and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
