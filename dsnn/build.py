@@ -164,7 +164,19 @@ def _draw_projection(net: Network, proj, pieces):
         delay = np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
     else:
         delay = np.full(1 if proj.kind == "synapse" else n, steps_of(proj.delay, net.dt), dtype=np.int64)
+    if proj.kind == "synapse":
+        # held until every projection is drawn (the slots need all image gids): keep it narrow.
+        # float32 weights are what the synapse group stores; a cast commutes with the later reordering
+        src, tgt_local, delay = _narrow(src), _narrow(tgt_local), _narrow(delay)
+        if not np.isscalar(w):
+            w = w.astype(np.float32)
+        key = None  # only sampling and Poisson trains need the synapse keys
     return src, tgt_local, key, w, delay
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """``a`` (non-negative int64) as int32 where its values fit."""
+    return a.astype(np.int32) if a.size and a.max() < 2**31 and a.min() >= 0 else a
 
 
 def _joined(parts):
@@ -207,7 +219,7 @@ def _synapse_group(proj, drawn, slot_of, n_slots, n_local) -> SynapseGroup:
         projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(dbits),
         dmask=dtype((1 << dbits) - 1), d0=d0,
         wfix=int(_fixed(proj.weight, True)) if homogeneous else 0,
-        weights=None if homogeneous else weights[order].astype(np.float32))
+        weights=None if homogeneous else weights[order].astype(np.float32, copy=False))
 
 
 def _device_window(pop, dt, shift: int):

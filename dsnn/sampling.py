@@ -28,20 +28,36 @@ def _draw(dist: Distribution, k: int, ids, round_: int, xp):
     return xp.exp(x) if dist.kind == "lognormal" else x
 
 
+#: ids sampled at a time: temporaries of a few MB are reused from the heap, where arrays of hundreds of
+#: MB would each be fresh pages (a full-scale microcircuit spent a minute in page faults)
+CHUNK = 1 << 20
+
+
 def sample(value, k: int, ids, xp=np):
     """Values of ``value`` for each of ``ids`` (uint64 identities), float64.
 
     A float gives a constant array; a Distribution draws from stream ``k``
-    keyed by each id, so a value depends only on the seed and its identity.
+    keyed by each id, so a value depends only on the seed and its identity
+    (not on how many are drawn at once).
     """
     ids = xp.asarray(ids)
     if not isinstance(value, Distribution):
         return xp.full(ids.shape, float(value), dtype=xp.float64)
     shape = ids.shape
     ids = ids.ravel()
+    if ids.shape[0] <= CHUNK:
+        return _sample(value, k, ids, xp).reshape(shape)
+    out = xp.empty(ids.shape[0], dtype=xp.float64)
+    for a in range(0, ids.shape[0], CHUNK):
+        out[a:a + CHUNK] = _sample(value, k, ids[a:a + CHUNK], xp)
+    return out.reshape(shape)
+
+
+def _sample(value: Distribution, k: int, ids, xp):
+    """``sample`` of a 1-D array of ids."""
     out = _draw(value, k, ids, 0, xp)
     if value.bound == "clip":
-        return xp.clip(out, value.low, value.high).reshape(shape)
+        return xp.clip(out, value.low, value.high)
     if value.bound == "redraw":
         bad = xp.nonzero((out < value.low) | (out > value.high))[0]
         round_ = 1
@@ -52,4 +68,4 @@ def sample(value, k: int, ids, xp=np):
             round_ += 1
             if round_ > MAX_REDRAW_ROUNDS:
                 raise RuntimeError(f"redrawing {value!r} did not end after {MAX_REDRAW_ROUNDS} rounds")
-    return out.reshape(shape)
+    return out

@@ -144,3 +144,17 @@ def test_multidimensional_ids_redraw():
     ids = np.arange(60).reshape(6, 10)
     out = sample(DISTS["redraw_tail"], K, ids)
     np.testing.assert_array_equal(out, sample(DISTS["redraw_tail"], K, ids.ravel()).reshape(6, 10))
+
+
+@pytest.mark.parametrize("value", [dsnn.random.normal(1.0, 2.0), dsnn.math.redraw(dsnn.random.normal(0.0, 1.0), min=0.5),
+                                   dsnn.math.clip(dsnn.random.lognormal(0.0, 1.0), max=2.0)])
+def test_values_do_not_depend_on_the_chunking(value, monkeypatch):
+    """Large id arrays are sampled in chunks; every id keeps the value it has when drawn alone."""
+    from dsnn import sampling
+
+    ids = np.arange(10_000, dtype=np.uint64).reshape(100, 100)
+    whole = sampling.sample(value, 99, ids)
+    monkeypatch.setattr(sampling, "CHUNK", 777)
+    chunked = sampling.sample(value, 99, ids)
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(sampling.sample(value, 99, ids[3:4, 5:6]), whole[3:4, 5:6])
