@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .rng import GAMMA, _M1, _M2
+from .rng import GAMMA, _mix1 as _mix
 
 __all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "FIXED_SCALE"]
 
@@ -21,20 +21,8 @@ __all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_inpu
 FIXED_SCALE = 2.0**32
 
 _G = np.uint64(GAMMA)
-_A = np.uint64(_M1)
-_B = np.uint64(_M2)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _ONE = np.uint64(1)
-
-
-@numba.njit(inline="always")
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _A
-    z = (z ^ (z >> _S27)) * _B
-    return z ^ (z >> _S31)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -92,11 +92,10 @@ def bits(k: int, ids, counter=0, xp=np):
         counter = np.asarray(counter)
         if ids.dtype.kind in "iu" and counter.dtype.kind in "iu":
             shape = np.broadcast_shapes(ids.shape, counter.shape)
-            if counter.size == 1:
-                flat_ids = np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1)
+            flat_ids = np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1)
+            if counter.size == 1:  # the common case: one counter for all, not materialised
                 flat_c = counter.reshape(1).astype(np.uint64)
             else:
-                flat_ids = np.ascontiguousarray(np.broadcast_to(ids, shape)).reshape(-1)
                 flat_c = np.ascontiguousarray(np.broadcast_to(counter, shape)).reshape(-1).astype(np.uint64)
             out = np.empty(flat_ids.shape[0], dtype=np.uint64)
             _bits_kernel(np.uint64(k), flat_ids.astype(np.int64, copy=False), flat_c, out)
