@@ -8,8 +8,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def load(name: str):
-    """examples/<name>.py, imported once under the name ``dsnn_example_<name>`` (importable by name, so
-    networks and their model functions pickle by reference)."""
+    """examples/<name>.py, imported once under the name ``dsnn_example_<name>`` (the name under which
+    examples/multi_area.py loads the microcircuit too, so both share one module)."""
     key = f"dsnn_example_{name}"
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, EXAMPLES / f"{name}.py")

@@ -11,19 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from example_models import load
+
 from dsnn.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BRUNEL = ROOT / "examples" / "brunel.py"
-
-
-def _load_brunel():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("brunel_cli_test", BRUNEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _python_m_dsnn(*args, timeout=300):
@@ -56,7 +49,7 @@ def test_cli_run_on_two_partitions_writes_consistent_results(tmp_path):
     for name, rate in summary["rates"].items():  # the printed table carries the same rates
         assert f"{rate:.3f}" in proc.stdout
     # the same spikes as the in-process runner on the same network
-    net = _load_brunel().network(scale=0.05)
+    net = load("brunel").network(scale=0.05)
     net.seed = 7
     sim = net.build()
     sim.run(200.0)
@@ -72,7 +65,7 @@ def test_cli_in_process_run_matches_the_api(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["protocol"] is None and summary["partitions"] == 3
     assert not (out / "raster.png").exists()
-    net = _load_brunel().network(scale=0.02)
+    net = load("brunel").network(scale=0.02)
     sim = net.build(partitions=1)
     sim.run(50.0)
     assert summary["spikes"] == len(sim.spikes())

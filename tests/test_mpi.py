@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from example_models import load
 
 ROOT = Path(__file__).resolve().parent.parent
 BRUNEL = ROOT / "examples" / "brunel.py"
@@ -35,10 +36,7 @@ def test_mpiexec_four_ranks_gives_the_in_process_spikes(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "partitions            2 (collective, tcp)" in proc.stdout
     spikes = pd.read_parquet(out / "spikes.parquet")
-    spec = importlib.util.spec_from_file_location("brunel_mpi_test", BRUNEL)
-    brunel = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(brunel)
-    sim = brunel.network(scale=0.05).build()
+    sim = load("brunel").network(scale=0.05).build()
     sim.run(150.0)
     want = sim.spikes()
     assert len(want) > 100
