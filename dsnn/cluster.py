@@ -8,6 +8,7 @@ scheduler raises :class:`ClusterError` with one line that says what to do.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import numbers
 import os
 
@@ -128,6 +129,9 @@ def mpi_client(protocol: str = "tcp"):
     size = MPI.COMM_WORLD.Get_size()
     if size < 3:
         raise ClusterError(f"--mpi needs at least 3 ranks (scheduler, client, workers), got {size}")
+    # at the end the scheduler closes the workers' streams, and distributed logs that at INFO level with a
+    # traceback on every worker rank: expected there, so kept out of the user's terminal
+    logging.getLogger("distributed.batched").setLevel(logging.WARNING)
     initialize(protocol=protocol, nthreads=1, dashboard=False, interface=None)
     client = Client()
     client.wait_for_workers(size - 2, timeout=60)

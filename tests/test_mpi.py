@@ -34,6 +34,7 @@ def test_mpiexec_four_ranks_gives_the_in_process_spikes(tmp_path):
                            "--out", str(out), "--no-plots"],
                           capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-4000:]  # a clean shutdown of every rank
     assert "partitions            2 (collective, tcp)" in proc.stdout
     spikes = pd.read_parquet(out / "spikes.parquet")
     sim = load("brunel").network(scale=0.05).build()
