@@ -50,7 +50,7 @@ def _microcircuit():
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("microcircuit.py"))
         module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # importable by name: networks pickle their model modules by reference
+        sys.modules[name] = module  # one module however often it is loaded (tests load it under this name)
         spec.loader.exec_module(module)
     return sys.modules[name]
 
