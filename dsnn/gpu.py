@@ -323,32 +323,35 @@ class SpikeBuffers:
 def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buffers: SpikeBuffers):
     """Advance every neuron block; returns device ``(local_index, step)`` of the spikes, in no particular
     order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
-    spike count) for all blocks."""
+    spike count) for all blocks. They are views of ``buffers``: copy what must outlive the interval."""
     buffers.count.fill(0)
     for blk in blocks:
         update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
                      buffers.count)
     k = int(buffers.count.get()[0])
-    return buffers.idx[:k].copy(), buffers.step[:k].copy()  # copies: the buffers serve the next interval
+    return buffers.idx[:k], buffers.step[:k]  # views of the buffers: valid until the next update
 
 
 class GroupTable:
     """The synapse groups of a partition as one table of device pointers and parameters, for
-    :func:`deliver_all` (the groups' arrays must stay where they are)."""
+    :func:`deliver_all` (the partition keeps the groups' arrays where they are)."""
 
     def __init__(self, groups):
         cp = cupy()
         self.n = len(groups)
-        ptr = lambda a: 0 if a is None else int(a.data.ptr)  # noqa: E731
-        self.row_ptrs = cp.asarray(np.array([ptr(g.row_ptr) for g in groups], dtype=np.uint64))
-        self.packed = cp.asarray(np.array([ptr(g.packed) for g in groups], dtype=np.uint64))
-        self.weights = cp.asarray(np.array([ptr(g.weights) for g in groups], dtype=np.uint64))
+        self.row_ptrs = cp.asarray(np.array([_ptr(g.row_ptr) for g in groups], dtype=np.uint64))
+        self.packed = cp.asarray(np.array([_ptr(g.packed) for g in groups], dtype=np.uint64))
+        self.weights = cp.asarray(np.array([_ptr(g.weights) for g in groups], dtype=np.uint64))
         self.shifts = cp.asarray(np.array([int(g.shift) for g in groups], dtype=np.int32))
         self.dmasks = cp.asarray(np.array([int(g.dmask) for g in groups], dtype=np.uint64))
         self.d0s = cp.asarray(np.array([int(g.d0) for g in groups], dtype=np.int64))
         self.wfixs = cp.asarray(np.array([int(g.wfix) for g in groups], dtype=np.int64))
         self.wides = cp.asarray(np.array([g.packed.dtype.itemsize == 8 for g in groups], dtype=np.int32))
-        self._keep = groups
+
+
+def _ptr(a) -> int:
+    """Device address of array ``a`` (0, a NULL pointer, for None)."""
+    return 0 if a is None else int(a.data.ptr)
 
 
 def deliver_all(table: GroupTable, slots, steps, ring_syn):

@@ -228,7 +228,7 @@ class Partition:
             self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
                                              minlength=len(self.blocks))
         if self.gpu and device:
-            return d_idx, d_steps
+            return d_idx.copy(), d_steps.copy()  # the spike buffers serve the next update
         return idx, steps
 
     def population_spikes(self) -> dict:

@@ -41,9 +41,9 @@ def recorded_neurons(network) -> dict:
     gids: dict = {}
     for proj in network.projections:
         if proj.kind == "record_spikes":
-            name = population_name(proj.pre)
-            gids.setdefault(name, set()).update(proj.pre.gids)
-    return {name: len(g) for name, g in gids.items()}
+            pre = proj.pre
+            gids.setdefault(population_name(pre), []).append(np.arange(pre.first, pre.first + pre.n))
+    return {name: int(np.unique(np.concatenate(g)).shape[0]) for name, g in gids.items()}
 
 
 def recording_ms(network, t_ms: float) -> dict:

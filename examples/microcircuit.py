@@ -126,6 +126,16 @@ def derived(N_scaling: float = 1.0, K_scaling: float = 1.0, poisson_input: bool 
             "poisson_rates": BG_RATE * ext_indegrees}
 
 
+def projections(d: dict):
+    """The recurrent projections of derived numbers ``d``: ``(target, source, synapses, mean weight pA, mean
+    delay ms)`` for every pair of populations with synapses, in NEST's example's order."""
+    for i in range(8):
+        for j in range(8):
+            n = int(d["num_synapses"][i, j])
+            if n > 0:
+                yield i, j, n, float(d["weights"][i, j]), DELAY_EXC_MEAN if j % 2 == 0 else DELAY_INH_MEAN
+
+
 def _scalings(scale, N_scaling, K_scaling) -> tuple[float, float]:
     return (float(scale if N_scaling is None else N_scaling), float(scale if K_scaling is None else K_scaling))
 
@@ -155,17 +165,11 @@ def network(scale: float = 1.0, N_scaling: float | None = None, K_scaling: float
         params = dict(NEURON, I_e=float(d["DC_amp"][i]),
                       V_m=dsnn.random.normal(V0_MEAN[V0_type][i], V0_STD[V0_type][i]))
         pops.append(net.create("iaf_psc_exp", int(d["num_neurons"][i]), params, label=prefix + name))
-    for i, target in enumerate(pops):
-        for j, source in enumerate(pops):
-            n = int(d["num_synapses"][i, j])
-            if n <= 0:
-                continue
-            w = float(d["weights"][i, j])
-            weight = dsnn.math.redraw(dsnn.random.normal(w, abs(w) * WEIGHT_REL_STD),
-                                      min=None if w < 0 else 0.0, max=0.0 if w < 0 else None)
-            mean_delay = DELAY_EXC_MEAN if j % 2 == 0 else DELAY_INH_MEAN
-            delay = dsnn.math.redraw(dsnn.random.normal(mean_delay, mean_delay * DELAY_REL_STD), min=net.dt)
-            net.connect(source, target, {"rule": "fixed_total_number", "N": n}, {"weight": weight, "delay": delay})
+    for i, j, n, w, mean_delay in projections(d):
+        weight = dsnn.math.redraw(dsnn.random.normal(w, abs(w) * WEIGHT_REL_STD),
+                                  min=None if w < 0 else 0.0, max=0.0 if w < 0 else None)
+        delay = dsnn.math.redraw(dsnn.random.normal(mean_delay, mean_delay * DELAY_REL_STD), min=net.dt)
+        net.connect(pops[j], pops[i], {"rule": "fixed_total_number", "N": n}, {"weight": weight, "delay": delay})
     if poisson_input and background:
         for i, target in enumerate(pops):
             pg = net.create("poisson_generator", params={"rate": float(d["poisson_rates"][i])},
@@ -186,20 +190,14 @@ def nest_circuit(nest, d: dict, V0_type: str = "optimized", prefix: str = "") ->
         pop = nest.Create("iaf_psc_exp", int(d["num_neurons"][i]), dict(NEURON, I_e=float(d["DC_amp"][i])))
         pop.V_m = nest.random.normal(mean=V0_MEAN[V0_type][i], std=V0_STD[V0_type][i])
         pops[prefix + name] = pop
-    targets = list(pops.values())
-    for i, target in enumerate(targets):
-        for j, source in enumerate(targets):
-            n = int(d["num_synapses"][i, j])
-            if n <= 0:
-                continue
-            w = float(d["weights"][i, j])
-            weight = nest.math.redraw(nest.random.normal(mean=w, std=abs(w) * WEIGHT_REL_STD),
-                                      min=-math.inf if w < 0 else 0.0, max=0.0 if w < 0 else math.inf)
-            mean_delay = DELAY_EXC_MEAN if j % 2 == 0 else DELAY_INH_MEAN
-            delay = nest.math.redraw(nest.random.normal(mean=mean_delay, std=mean_delay * DELAY_REL_STD),
-                                     min=nest.resolution, max=math.inf)
-            nest.Connect(source, target, {"rule": "fixed_total_number", "N": n},
-                         {"synapse_model": "static_synapse", "weight": weight, "delay": delay})
+    nodes = list(pops.values())
+    for i, j, n, w, mean_delay in projections(d):
+        weight = nest.math.redraw(nest.random.normal(mean=w, std=abs(w) * WEIGHT_REL_STD),
+                                  min=-math.inf if w < 0 else 0.0, max=0.0 if w < 0 else math.inf)
+        delay = nest.math.redraw(nest.random.normal(mean=mean_delay, std=mean_delay * DELAY_REL_STD),
+                                 min=nest.resolution, max=math.inf)
+        nest.Connect(nodes[j], nodes[i], {"rule": "fixed_total_number", "N": n},
+                     {"synapse_model": "static_synapse", "weight": weight, "delay": delay})
     return pops
 
 
