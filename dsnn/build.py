@@ -8,15 +8,16 @@ live, so synapses never move. Everything it draws is keyed by global ids
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import rng
-from .connectivity import draw
+from .connectivity import draw, draw_chunks
 from .distributions import Distribution
-from .kernels import FIXED_SCALE, indegree_mark, indegree_pack, pack_rows
+from .kernels import FIXED_SCALE, count_rows, fill_rows, indegree_mark, indegree_pack
 from .models import NEURON_KERNELS
 from .network import TICS_PER_MS, Network, _tics
 from .partition import CurrentInput, NeuronBlock, Partition, PoissonInput, SynapseGroup
@@ -111,72 +112,190 @@ def _in_place_rows(net: Network, proj, pieces):
             and proj.rule.value > 0 and not isinstance(proj.weight, Distribution)
             and not isinstance(proj.delay, Distribution)):
         return None
-    post, offset = proj.post, 0
-    for pop, g0, g1 in pieces:  # a population is one piece, so the targets are contiguous
-        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
-        if pop is post.root and t_lo < t_hi:
-            targets = np.arange(t_lo, t_hi, dtype=np.int64)
-            pre = proj.pre
-            inside = (not proj.rule.allow_autapses) & (targets >= pre.first) & (targets < pre.first + pre.n)
-            return _InDegreeRows(rng.key(net.seed, "conn", proj.index), targets,
-                                 np.where(inside, targets - pre.first, -1), t_lo - g0 + offset,
-                                 np.array([steps_of(proj.delay, net.dt)], dtype=np.int64))
-        offset += g1 - g0
+    for lo, t_lo, t_hi in _target_ranges(proj, pieces):  # a population is one piece: one range at most
+        targets = np.arange(t_lo, t_hi, dtype=np.int64)
+        pre = proj.pre
+        inside = (not proj.rule.allow_autapses) & (targets >= pre.first) & (targets < pre.first + pre.n)
+        return _InDegreeRows(rng.key(net.seed, "conn", proj.index), targets,
+                             np.where(inside, targets - pre.first, -1), lo,
+                             np.array([steps_of(proj.delay, net.dt)], dtype=np.int64))
     return None
 
 
 def _draw_projection(net: Network, proj, pieces):
-    """Synapses of ``proj`` onto the owned targets: (src_gid, tgt_local, key, weights, delays).
+    """Connections of a generator projection onto the owned targets: (src_gid, tgt_local, key, weights, delays).
 
-    ``key`` is None when nothing per synapse is random (homogeneous weight and
-    delay, no Poisson train).
+    ``key`` is None when nothing per connection is random.
     """
     srcs, tgts, keys = [], [], []
     kc = rng.key(net.seed, "conn", proj.index)
-    post = proj.post
     need_keys = (proj.kind == "poisson" or isinstance(proj.weight, Distribution)
                  or isinstance(proj.delay, Distribution))
-    offset = 0
-    for pop, g0, g1 in pieces:
-        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
-        if pop is post.root and t_lo < t_hi:
-            s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, post.first, post.n, t_lo, t_hi,
-                           want_keys=need_keys)
-            srcs.append(s)
-            t -= g0 - offset  # gid -> local index
-            tgts.append(t)
-            keys.append(k)
-        offset += g1 - g0
+    for lo, t_lo, t_hi in _target_ranges(proj, pieces):
+        s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, proj.post.first, proj.post.n, t_lo, t_hi,
+                       want_keys=need_keys)
+        srcs.append(s)
+        tgts.append(t - (t_lo - lo))  # gid -> local index
+        keys.append(k)
     if not srcs or sum(s.shape[0] for s in srcs) == 0:
         return None
     src, tgt_local = _joined(srcs), _joined(tgts)
     key = _joined(keys) if need_keys else None
-    n = src.shape[0]
-    if isinstance(proj.weight, Distribution):
-        w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
-        if w.size and np.abs(w).max() >= 2.0**31:
-            raise ValueError(f"syn_spec: weight of projection {proj.index} drew {np.abs(w).max():.3g} pA; "
-                             "weights must stay within ±2**31 pA (bound the distribution with dsnn.math.clip)")
-    else:
-        w = float(proj.weight)
+    w = _weights(net, proj, key) if isinstance(proj.weight, Distribution) else float(proj.weight)
     if isinstance(proj.delay, Distribution):
-        d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
-        delay = np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
+        delay = _delay_steps(net, proj, key)
     else:
-        delay = np.full(1 if proj.kind == "synapse" else n, steps_of(proj.delay, net.dt), dtype=np.int64)
-    if proj.kind == "synapse":
-        # held until every projection is drawn (the slots need all image gids): keep it narrow.
-        # float32 weights are what the synapse group stores; a cast commutes with the later reordering
-        src, tgt_local, delay = _narrow(src), _narrow(tgt_local), _narrow(delay)
-        if not np.isscalar(w):
-            w = w.astype(np.float32)
-        key = None  # only sampling and Poisson trains need the synapse keys
+        delay = np.full(src.shape[0], steps_of(proj.delay, net.dt), dtype=np.int64)
     return src, tgt_local, key, w, delay
 
 
-def _narrow(a: np.ndarray) -> np.ndarray:
-    """``a`` (non-negative int64) as int32 where its values fit."""
-    return a.astype(np.int32) if a.size and a.max() < 2**31 and a.min() >= 0 else a
+def _target_ranges(proj, pieces):
+    """(local index of t_lo, t_lo, t_hi) of each owned piece of ``proj``'s targets."""
+    post, offset = proj.post, 0
+    for pop, g0, g1 in pieces:
+        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
+        if pop is post.root and t_lo < t_hi:
+            yield t_lo - g0 + offset, t_lo, t_hi
+        offset += g1 - g0
+
+
+def _weights(net: Network, proj, key) -> np.ndarray:
+    """Weights (pA, float64) of the synapses keyed ``key``, checked against the fixed-point range."""
+    w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
+    if w.size and np.abs(w).max() >= 2.0**31:
+        raise ValueError(f"syn_spec: weight of projection {proj.index} drew {np.abs(w).max():.3g} pA; "
+                         "weights must stay within ±2**31 pA (bound the distribution with dsnn.math.clip)")
+    return w
+
+
+def _delay_steps(net: Network, proj, key) -> np.ndarray:
+    """Delays in whole steps (>= 1, int64) of the synapses keyed ``key``."""
+    d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
+    return np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
+
+
+def _packed_words(n: int, bits: int):
+    """Storage for ``n`` packed words of ``bits`` bits: (words, high bytes).
+
+    16 bits: uint16; 24: uint16 with a uint8 array of bits 16-23; 32: uint32; else uint64.
+    """
+    if bits <= 16:
+        return np.empty(n, dtype=np.uint16), _NO_HIGH
+    if bits <= 24:
+        return np.empty(n, dtype=np.uint16), np.empty(n, dtype=np.uint8)
+    return np.empty(n, dtype=np.uint32 if bits <= 32 else np.uint64), _NO_HIGH
+
+
+_NO_HIGH = np.zeros(0, dtype=np.uint8)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+def _compact(steps: np.ndarray) -> np.ndarray:
+    """Non-negative ``steps`` in the narrowest of uint8, uint16 and int64 that holds them."""
+    top = int(steps.max()) if steps.size else 0
+    return steps.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64, copy=False)
+
+
+def _slot_order(pre, local_gids) -> np.ndarray:
+    """Indices (relative to ``pre.first``) of ``pre``'s gids in the order of their slots.
+
+    Slots number the owned neurons first, then the images, then the
+    devices, each in gid order; so the owned gids of ``pre`` come first,
+    then the others. A projection's rows laid out in this order are in slot
+    order whichever of the others turn out to be images.
+    """
+    a, b = np.searchsorted(local_gids, [pre.first, pre.first + pre.n])
+    owned = local_gids[a:b] - pre.first
+    others = np.ones(pre.n, dtype=bool)
+    others[owned] = False
+    return np.concatenate([owned, np.nonzero(others)[0]])
+
+
+@dataclass
+class _PackedRows:
+    """A projection's synapses packed in rows of their sources, before the slots are numbered.
+
+    ``sources`` (relative to ``first``) are the sources with synapses, in
+    slot order, and ``counts`` their row lengths; :meth:`group` places the
+    rows at their slots without moving a synapse.
+    """
+
+    first: int
+    sources: np.ndarray
+    counts: np.ndarray
+    packed: np.ndarray
+    packed_hi: np.ndarray
+    dbits: int
+    d0: int
+    max_delay: int
+    weights: np.ndarray | None
+
+    def mark_sources(self, proj, present):
+        present[self.first + self.sources] = True
+
+    def group(self, proj, slot_of, n_slots) -> SynapseGroup:
+        lengths = np.zeros(n_slots + 1, dtype=np.int64)
+        lengths[slot_of[self.first + self.sources] + 1] = self.counts
+        return SynapseGroup(
+            projection=proj.index, row_ptr=_row_pointers(np.cumsum(lengths)), packed=self.packed,
+            packed_hi=self.packed_hi, shift=np.uint64(self.dbits), dmask=np.uint64((1 << self.dbits) - 1),
+            d0=self.d0, wfix=0 if self.weights is not None else int(_fixed(proj.weight, True)),
+            weights=self.weights)
+
+
+def _row_pointers(row_ptr: np.ndarray) -> np.ndarray:
+    """``row_ptr`` as int32 where the synapse count allows."""
+    return row_ptr.astype(np.int32) if row_ptr[-1] < 2**31 else row_ptr
+
+
+def _pack_projection(net: Network, proj, pieces, local_gids) -> _PackedRows | None:
+    """Draw a projection's synapses onto the owned targets straight into their rows.
+
+    Two passes over the same chunks of :func:`draw_chunks`: the first counts
+    each source's synapses (and draws random delays, kept in 8 or 16 bits
+    where they fit, for the packing width), the second draws the weights and
+    fills the rows. Only one chunk of synapses is ever held besides the
+    result, so the construction peak stays close to the final size.
+    """
+    pre, dt = proj.pre, net.dt
+    n_local = local_gids.shape[0]
+    kc = rng.key(net.seed, "conn", proj.index)
+    w_random, d_random = isinstance(proj.weight, Distribution), isinstance(proj.delay, Distribution)
+
+    def chunks(want_keys):
+        for lo, t_lo, t_hi in _target_ranges(proj, pieces):
+            for src, tgt, key in draw_chunks(proj.rule, kc, pre.first, pre.n, proj.post.first, proj.post.n,
+                                             t_lo, t_hi, want_keys=want_keys):
+                yield src, tgt - (t_lo - lo), key
+
+    counts = np.zeros(pre.n, dtype=np.int64)
+    delays = []
+    for src, _, key in chunks(d_random):
+        count_rows(src, pre.first, counts)
+        if d_random:
+            d = _delay_steps(net, proj, key)
+            delays.append(_compact(d))
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    if d_random:
+        d0 = min(int(d.min()) for d in delays if d.size)
+        d1 = max(int(d.max()) for d in delays if d.size)
+    else:
+        d0 = d1 = steps_of(proj.delay, dt)
+        delays = itertools.repeat(np.array([d0], dtype=np.int64))
+    dbits = (d1 - d0).bit_length()
+    packed, packed_hi = _packed_words(n, max(1, (n_local - 1).bit_length()) + dbits)
+    weights = np.empty(n, dtype=np.float32) if w_random else None
+    order = _slot_order(pre, local_gids)
+    fill = np.empty(pre.n, dtype=np.int64)
+    fill[order] = np.cumsum(counts[order]) - counts[order]
+    for (src, tgt, key), delay in zip(chunks(w_random), iter(delays)):
+        w = _weights(net, proj, key).astype(np.float32) if w_random else _NO_WEIGHTS
+        fill_rows(src, pre.first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
+                  weights if w_random else _NO_WEIGHTS)
+    sources = order[counts[order] > 0]
+    return _PackedRows(pre.first, sources, counts[sources], packed, packed_hi, dbits, d0, d1, weights)
 
 
 def _joined(parts):
@@ -190,36 +309,20 @@ def _image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
     for proj, drawn in synaptic:
         if not proj.pre.spec.is_neuron:
             continue
-        if isinstance(drawn, _InDegreeRows):
-            drawn.mark_sources(proj, present)
-        else:
-            present[drawn[0]] = True
+        drawn.mark_sources(proj, present)
     present[local_gids] = False
     return np.nonzero(present)[0].astype(np.int64)
 
 
 def _synapse_group(proj, drawn, slot_of, n_slots, n_local) -> SynapseGroup:
-    if isinstance(drawn, _InDegreeRows):
-        dtype = np.uint32 if n_local < 2**32 else np.uint64
-        packed = np.empty(drawn.targets.shape[0] * proj.rule.value, dtype=dtype)
-        row_ptr = indegree_pack(np.uint64(drawn.k), drawn.targets, proj.rule.value, proj.pre.n,
-                                drawn.self_index, proj.pre.first, slot_of, n_slots, drawn.local0, packed)
-        return SynapseGroup(projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(0),
-                            dmask=dtype(0), d0=int(drawn.delay[0]), wfix=int(_fixed(proj.weight, True)))
-    src, tgt_local, _, weights, delay = drawn
-    d0, d1 = int(delay.min()), int(delay.max())
-    dbits = max(0, int(d1 - d0).bit_length())
-    n_local_bits = max(1, int(tgt_local.max()).bit_length())
-    dtype = np.uint32 if n_local_bits + dbits <= 32 else np.uint64
-    packed = np.empty(src.shape[0], dtype=dtype)
-    homogeneous = not isinstance(proj.weight, Distribution)
-    order = np.empty(0 if homogeneous else src.shape[0], dtype=np.int64)
-    row_ptr = pack_rows(src, slot_of, tgt_local, delay, n_slots, dbits, d0, packed, order)
-    return SynapseGroup(
-        projection=proj.index, row_ptr=row_ptr, packed=packed, shift=dtype(dbits),
-        dmask=dtype((1 << dbits) - 1), d0=d0,
-        wfix=int(_fixed(proj.weight, True)) if homogeneous else 0,
-        weights=None if homogeneous else weights[order].astype(np.float32, copy=False))
+    if isinstance(drawn, _PackedRows):
+        return drawn.group(proj, slot_of, n_slots)
+    packed, packed_hi = _packed_words(drawn.targets.shape[0] * proj.rule.value, max(1, (n_local - 1).bit_length()))
+    row_ptr = indegree_pack(np.uint64(drawn.k), drawn.targets, proj.rule.value, proj.pre.n, drawn.self_index,
+                            proj.pre.first, slot_of, n_slots, drawn.local0, packed, packed_hi)
+    return SynapseGroup(projection=proj.index, row_ptr=_row_pointers(row_ptr), packed=packed, packed_hi=packed_hi,
+                        shift=np.uint64(0), dmask=np.uint64(0), d0=int(drawn.delay[0]),
+                        wfix=int(_fixed(proj.weight, True)))
 
 
 def _device_window(pop, dt, shift: int):
@@ -256,7 +359,10 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         if proj.kind == "record_vm":
             voltmeters.setdefault(proj.pre.first, []).append(proj.post)
             continue
-        drawn = _in_place_rows(net, proj, pieces) or _draw_projection(net, proj, pieces)
+        if proj.kind == "synapse":
+            drawn = _in_place_rows(net, proj, pieces) or _pack_projection(net, proj, pieces, local_gids)
+        else:
+            drawn = _draw_projection(net, proj, pieces)
         if drawn is None:
             continue
         {"synapse": synaptic, "poisson": poisson, "current": current}[proj.kind].append((proj, drawn))
@@ -271,9 +377,9 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         slot_of[gids] = np.arange(first, first + gids.shape[0])
 
     groups = [_synapse_group(proj, drawn, slot_of, n_slots, n_local) for proj, drawn in synaptic]
-    delays = [drawn.delay if isinstance(drawn, _InDegreeRows) else drawn[4]
-              for _, drawn in synaptic + poisson + current]
-    max_delay = max([int(d.max()) for d in delays] + [interval])
+    delays = [int(drawn.delay[0]) if isinstance(drawn, _InDegreeRows) else drawn.max_delay for _, drawn in synaptic]
+    delays += [int(drawn[4].max()) for _, drawn in poisson + current]
+    max_delay = max(delays + [interval])
 
     # spikes of spike_generators, known in advance: stamp S is emitted in update step S-1
     dev_steps, dev_slots = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]

@@ -23,10 +23,10 @@ from . import rng
 from .kernels import indegree_sources
 from .rules import Rule
 
-__all__ = ["draw", "CHUNK"]
+__all__ = ["draw", "draw_chunks", "CHUNK"]
 
 #: how many candidate (source, target) pairs are handled at once
-CHUNK = 1 << 22
+CHUNK = 1 << 18
 
 
 def _distinct_rows(k: int, row_ids, n_eff, K: int, dense: bool, xp):
@@ -73,56 +73,52 @@ def _degree_rows(rule: Rule, k: int, rows, row_self, n_other: int, K: int, xp):
     return idx
 
 
-def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
-         t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
-    """Synapses of a projection onto target gids ``t_lo .. t_hi-1``.
+def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
+                t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
+    """Synapses of a projection onto target gids ``t_lo .. t_hi-1``, a chunk at a time.
 
     ``pre_first``/``n_pre`` and ``post_first``/``n_post`` give the source
-    and target gid ranges. Returns ``(source_gid, target_gid, key)`` arrays
-    (int64, int64, uint64), one entry per synapse; ``key`` is None unless
-    ``want_keys``.
+    and target gid ranges. Yields ``(source_gid, target_gid, key)`` arrays
+    (int64, int64, uint64), one entry per synapse, each chunk of about
+    :data:`CHUNK` candidates; ``key`` is None unless ``want_keys``. The
+    chunks come in the same order on every call, so a caller may draw twice
+    (count, then fill) instead of holding the synapses.
     """
-    out_s, out_t, out_k = [], [], []
     same_pop = not rule.allow_autapses
 
     def self_index(gids, first, n):
         inside = same_pop & (gids >= first) & (gids < first + n)
         return xp.where(inside, gids - first, -1)
 
+    def keys_of(rows, cols):
+        return (rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64) if want_keys else None
+
     name = rule.name
     if t_hi <= t_lo:
-        name = "empty"
+        return
     if name == "one_to_one":
         tg = xp.arange(t_lo, t_hi, dtype=xp.int64)
         sg = pre_first + (tg - post_first)
         keep = ~((sg == tg) & same_pop)
-        out_s, out_t = [sg[keep]], [tg[keep]]
-        out_k = [tg[keep].astype(xp.uint64) << xp.uint64(32)]
+        yield sg[keep], tg[keep], keys_of(tg[keep], xp.zeros(int(keep.sum()), dtype=xp.int64))
     elif name == "fixed_indegree" and rule.value > 0:
-        # the output is allocated once and filled in chunks of targets (chunks
-        # bound the temporaries of the distinct-draw path, not the output)
         K = rule.value
-        tg_all = xp.arange(t_lo, t_hi, dtype=xp.int64)
-        src = xp.empty(tg_all.shape[0] * K, dtype=xp.int64)
         per_chunk = max(1, CHUNK // K)
-        for a in range(0, tg_all.shape[0], per_chunk):
-            tg = tg_all[a:a + per_chunk]
-            me = self_index(tg, pre_first, n_pre)
-            if xp is np and rule.allow_multapses:
-                part = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
-            else:
-                part = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
-            src[a * K:a * K + part.shape[0]] = part
-        src += pre_first
-        out_s, out_t = [src], [xp.repeat(tg_all, K)]
-        if want_keys:
-            cols = xp.tile(xp.arange(K, dtype=xp.uint64), tg_all.shape[0])
-            out_k = [(out_t[0].astype(xp.uint64) << xp.uint64(32)) | cols]
-    elif name in ("all_to_all", "pairwise_bernoulli"):
-        per_chunk = max(1, CHUNK // n_pre)
         for a in range(t_lo, t_hi, per_chunk):
             tg = xp.arange(a, min(t_hi, a + per_chunk), dtype=xp.int64)
-            cand = xp.arange(n_pre, dtype=xp.int64)
+            me = self_index(tg, pre_first, n_pre)
+            if xp is np and rule.allow_multapses:
+                src = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
+            else:
+                src = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
+            cols = xp.tile(xp.arange(K, dtype=xp.int64), tg.shape[0]) if want_keys else None
+            tgt = xp.repeat(tg, K)
+            yield src + pre_first, tgt, keys_of(tgt, cols) if want_keys else None
+    elif name in ("all_to_all", "pairwise_bernoulli"):
+        per_chunk = max(1, CHUNK // n_pre)
+        cand = xp.arange(n_pre, dtype=xp.int64)
+        for a in range(t_lo, t_hi, per_chunk):
+            tg = xp.arange(a, min(t_hi, a + per_chunk), dtype=xp.int64)
             mask = xp.ones((tg.shape[0], n_pre), dtype=bool)
             if name == "pairwise_bernoulli":
                 threshold = xp.uint64(int(rule.value * 2.0**53))
@@ -131,23 +127,18 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
                 mask &= (pre_first + cand[None, :]) != tg[:, None]
             r, cols = xp.nonzero(mask)
             rows = tg[r]
-            out_s.append(pre_first + cols)
-            out_t.append(rows)
-            if want_keys:
-                out_k.append((rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64))
-    elif name == "fixed_outdegree":
+            yield pre_first + cols, rows, keys_of(rows, cols)
+    elif name == "fixed_outdegree" and rule.value > 0:
         K = rule.value
-        per_chunk = max(1, CHUNK // max(1, K))
-        for a in range(pre_first, pre_first + n_pre, per_chunk) if K else ():
+        per_chunk = max(1, CHUNK // K)
+        for a in range(pre_first, pre_first + n_pre, per_chunk):
             sg = xp.arange(a, min(pre_first + n_pre, a + per_chunk), dtype=xp.int64)
             idx = _degree_rows(rule, k, sg, self_index(sg, post_first, n_post), n_post, K, xp)
             tgt = post_first + idx.ravel()
             keep = (tgt >= t_lo) & (tgt < t_hi)
             rows = xp.repeat(sg, K)[keep]
             cols = xp.tile(xp.arange(K, dtype=xp.int64), sg.shape[0])[keep]
-            out_s.append(rows)
-            out_t.append(tgt[keep])
-            out_k.append((rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64))
+            yield rows, tgt[keep], keys_of(rows, cols)
     elif name == "fixed_total_number":
         N = rule.value
         for a in range(0, N, CHUNK):
@@ -163,13 +154,19 @@ def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post
                     src[bad] = pre_first + rng.integers(k, i[bad], n_pre, c, xp)
                     bad = bad[src[bad] == tgt[bad]]
                     c += 1
-            out_s.append(src)
-            out_t.append(tgt)
-            out_k.append(i)
-    if not out_s:
+            yield src.astype(xp.int64, copy=False), tgt.astype(xp.int64, copy=False), i if want_keys else None
+
+
+def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
+         t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
+    """All the chunks of :func:`draw_chunks` joined: ``(source_gid, target_gid, key)`` arrays."""
+    chunks = list(draw_chunks(rule, k, pre_first, n_pre, post_first, n_post, t_lo, t_hi, xp, want_keys))
+    if not chunks:
         empty = xp.zeros(0, dtype=xp.int64)
-        return empty, empty.copy(), xp.zeros(0, dtype=xp.uint64)
+        return empty, empty.copy(), xp.zeros(0, dtype=xp.uint64) if want_keys else None
+
     def cat(parts, dtype):
         return (parts[0] if len(parts) == 1 else xp.concatenate(parts)).astype(dtype, copy=False)
 
-    return (cat(out_s, xp.int64), cat(out_t, xp.int64), cat(out_k, xp.uint64) if want_keys else None)
+    return (cat([c[0] for c in chunks], xp.int64), cat([c[1] for c in chunks], xp.int64),
+            cat([c[2] for c in chunks], xp.uint64) if want_keys else None)

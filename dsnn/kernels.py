@@ -15,7 +15,8 @@ import numpy as np
 
 from .rng import GAMMA, _mix1 as _mix
 
-__all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "FIXED_SCALE"]
+__all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "count_rows",
+           "fill_rows", "indegree_pack", "FIXED_SCALE"]
 
 #: fixed-point scale of the ring buffers: 1 pA = 2**32 units
 FIXED_SCALE = 2.0**32
@@ -23,23 +24,45 @@ FIXED_SCALE = 2.0**32
 _G = np.uint64(GAMMA)
 _S11 = np.uint64(11)
 _ONE = np.uint64(1)
+_S16 = np.uint64(16)
+_M16 = np.uint64(0xFFFF)
+
+
+@numba.njit(inline="always")
+def _word(packed, packed_hi, j):
+    """Packed synapse word ``j``: ``packed[j]``, with ``packed_hi[j]`` as bits 16-23 if it is not empty."""
+    if packed_hi.shape[0]:
+        return np.uint64(packed[j]) | (np.uint64(packed_hi[j]) << _S16)
+    return np.uint64(packed[j])
+
+
+@numba.njit(inline="always")
+def _put(packed, packed_hi, j, word):
+    """Store ``word`` as packed synapse ``j`` (the inverse of :func:`_word`)."""
+    if packed_hi.shape[0]:
+        packed[j] = word & _M16
+        packed_hi[j] = word >> _S16
+    else:
+        packed[j] = word
 
 
 @numba.njit(cache=True, nogil=True)
-def deliver_uniform(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, ring):
+def deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, ring):
     """Deliver spikes through synapses that share one weight ``wfix`` (fixed point).
 
     ``slots``/``steps``: presynaptic slot and emission step of each spike.
     Synapses of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``; each packs the
-    target (``p >> shift``) and the delay in steps (``d0 + (p & dmask)``).
+    target (``p >> shift``) and the delay in steps (``d0 + (p & dmask)``)
+    in one word (see :func:`_word`: 16, 24, 32 or 64 bits).
     """
     R = ring.shape[0]
     ch = 0 if wfix > 0 else 1
+    shift, dmask = np.uint64(shift), np.uint64(dmask)
     for i in range(slots.shape[0]):
         s = slots[i]
         base = steps[i] % R
         for j in range(row_ptr[s], row_ptr[s + 1]):
-            p = packed[j]
+            p = _word(packed, packed_hi, j)
             slot = base + d0 + np.int64(p & dmask)
             if slot >= R:
                 slot -= R
@@ -47,18 +70,19 @@ def deliver_uniform(slots, steps, row_ptr, packed, shift, dmask, d0, wfix, ring)
 
 
 @numba.njit(cache=True, nogil=True)
-def deliver_weighted(slots, steps, row_ptr, packed, shift, dmask, d0, weights, ring):
+def deliver_weighted(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, ring):
     """As :func:`deliver_uniform` with one float32 weight (pA) per synapse.
 
     A float32 times 2**32 is exact in float64, so the fixed-point value is
     exact too.
     """
     R = ring.shape[0]
+    shift, dmask = np.uint64(shift), np.uint64(dmask)
     for i in range(slots.shape[0]):
         s = slots[i]
         base = steps[i] % R
         for j in range(row_ptr[s], row_ptr[s + 1]):
-            p = packed[j]
+            p = _word(packed, packed_hi, j)
             slot = base + d0 + np.int64(p & dmask)
             if slot >= R:
                 slot -= R
@@ -163,13 +187,14 @@ def indegree_mark(k, targets, K, n_pre, self_index, pre_first, present):
 
 
 @numba.njit(cache=True, nogil=True)
-def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots, local0, packed):
-    """The rows of :func:`pack_rows` for a fixed in-degree projection, drawn in place.
+def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots, local0, packed, packed_hi):
+    """The rows of a fixed in-degree projection with one shared delay, drawn in place.
 
-    Same result as packing :func:`indegree_sources`' output with target local
-    index ``local0 + i`` and one shared delay (``packed`` holds the target
-    alone), without storing the sources: they are drawn twice, once to count
-    the rows and once to fill them, which touches far less memory.
+    The sources of :func:`indegree_sources` are grouped by their slot
+    (``slot_of[gid]``) into ``packed`` (target local index ``local0 + i``
+    alone, see :func:`_put`) without being stored: they are drawn twice,
+    once to count the rows and once to fill them, which touches far less
+    memory. Returns ``row_ptr`` over ``n_slots`` (int64).
     """
     kk = np.uint64(k)
     row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
@@ -182,37 +207,38 @@ def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots,
     fill = row_ptr[:-1].copy()
     for i in range(targets.shape[0]):
         h, me, n_eff = _row(kk, targets[i], self_index[i], n_pre)
+        word = np.uint64(local0 + i)
         for j in range(K):
             s = slot_of[pre_first + _indegree_source(h, j, n_eff, me)]
-            packed[fill[s]] = local0 + i
+            _put(packed, packed_hi, fill[s], word)
             fill[s] += 1
     return row_ptr
 
 
 @numba.njit(cache=True, nogil=True)
-def pack_rows(src, slot_of, target, delay, n_slots, dbits, d0, packed, order):
-    """Group synapses by presynaptic slot into ``packed`` (target << dbits | delay - d0).
+def count_rows(src, first, counts):
+    """``counts[src[i] - first] += 1`` for every synapse: its row's length (sources as gids)."""
+    for i in range(src.shape[0]):
+        counts[src[i] - first] += 1
 
-    ``src`` holds source gids and ``slot_of[gid]`` their slots; ``delay``
-    has one entry per synapse, or a single entry shared by all. Returns
-    ``row_ptr``: rows of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``. If
-    ``order`` is not empty, ``order[j]`` receives the input position of
-    packed synapse j (the grouping is stable).
+
+@numba.njit(cache=True, nogil=True)
+def fill_rows(src, first, fill, target, delay, dbits, d0, packed, packed_hi, weights_in, weights_out):
+    """Put synapses into their rows: the second pass after :func:`count_rows`.
+
+    Synapse ``i`` (source gid ``src[i]``) goes to position ``fill[src[i] - first]``
+    (then advanced) as the word ``target[i] << dbits | (delay[i] - d0)``;
+    ``delay`` has one entry per synapse or one shared by all; if
+    ``weights_in`` is not empty its weight follows to the same position of
+    ``weights_out``. Within a row, synapses keep their input order.
     """
-    row_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    for i in range(src.shape[0]):
-        row_ptr[slot_of[src[i]] + 1] += 1
-    for s in range(n_slots):
-        row_ptr[s + 1] += row_ptr[s]
-    fill = row_ptr[:-1].copy()
     shared = delay.shape[0] == 1
-    with_order = order.shape[0] > 0
+    with_weights = weights_in.shape[0] > 0
     for i in range(src.shape[0]):
-        s = slot_of[src[i]]
-        j = fill[s]
-        fill[s] += 1
-        if with_order:
-            order[j] = i
+        r = src[i] - first
+        j = fill[r]
+        fill[r] += 1
         d = delay[0] if shared else delay[i]
-        packed[j] = (target[i] << dbits) | (d - d0)
-    return row_ptr
+        _put(packed, packed_hi, j, (np.uint64(target[i]) << np.uint64(dbits)) | np.uint64(d - d0))
+        if with_weights:
+            weights_out[j] = weights_in[i]

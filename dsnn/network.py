@@ -12,7 +12,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from . import distributions
+from . import distributions, estimate
 from .distributions import Distribution
 from .models import MODELS, ModelSpec
 from .rules import Rule, parse_conn_spec
@@ -329,6 +329,22 @@ class Network:
         return weight, delay
 
     # ------------------------------------------------------------------- build
+    def memory_estimate(self, partitions=1) -> list[dict]:
+        """What each partition will hold once built, estimated without drawing anything.
+
+        ``partitions`` as in :meth:`build`. Returns one dict per partition:
+        ``synapses`` (expected count), ``bytes`` (total) and its parts
+        (``synapse_bytes``, ``rings``, ``neurons``, ``inputs``). :meth:`build`
+        refuses a network whose estimate, with the construction peak, does not
+        fit in the memory of the process or workers that would hold it.
+        """
+        from .decomposition import Decomposition
+
+        if self.n_neurons == 0:
+            raise ValueError("memory_estimate: the network has no neurons")
+        decomposition = Decomposition.from_partitions(self._placement_sizes(partitions), self.n_neurons)
+        return estimate.partition_bytes(self, decomposition)
+
     def build(self, client=None, partitions=1, exchange: str = "p2p", device: str = "cpu",
               timeout: float = 20.0):
         """Build the network and return a :class:`~dsnn.simulation.Simulation`.
@@ -373,6 +389,9 @@ class Network:
                 from . import gpu
 
                 gpu.require()
+            estimate.check_fits(estimate.partition_bytes(self, decomposition),
+                                [estimate.host_available_bytes()] * decomposition.n_partitions,
+                                ["this process"] * decomposition.n_partitions)
             return Simulation.build_local(self, decomposition, exchange, device)
         return self._build_on_cluster(client, decomposition, exchange, device, float(timeout))
 
@@ -386,6 +405,9 @@ class Network:
         if not isinstance(client, Client):
             raise TypeError(f"build: client must be a distributed.Client or None, got {type(client).__name__}")
         workers = partition_workers(client, decomposition.n_partitions)  # checks the count
+        available = client.run(estimate.worker_available_bytes, workers=workers)
+        estimate.check_fits(estimate.partition_bytes(self, decomposition), [available[w] for w in workers],
+                            [f"worker {w}" for w in workers])
         if device == "gpu":
             usable = client.run(gpu.available, workers=workers)
             missing = [w for w in workers if not usable.get(w)]

@@ -64,8 +64,11 @@ class NeuronBlock:
 class SynapseGroup:
     """The synapses of one projection on this partition, in rows over presynaptic slots.
 
-    ``packed[j] = (target << shift) | (delay - d0)``; ``weights`` is a float32
-    array, or None with ``wfix`` the common weight in fixed point (2**-32 pA).
+    Synapse ``j`` is the word ``(target << shift) | (delay - d0)``: ``packed[j]``
+    (uint16, uint32 or uint64), with bits 16-23 in ``packed_hi[j]`` when that
+    uint8 array is not empty (24-bit words). ``row_ptr`` is int32 or int64.
+    ``weights`` is a float32 array, or None with ``wfix`` the common weight in
+    fixed point (2**-32 pA).
     """
 
     projection: int
@@ -76,6 +79,7 @@ class SynapseGroup:
     d0: int
     wfix: int = 0
     weights: np.ndarray | None = None
+    packed_hi: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
 
     @property
     def n(self) -> int:
@@ -83,19 +87,28 @@ class SynapseGroup:
 
     def nbytes(self) -> int:
         w = 0 if self.weights is None else self.weights.nbytes
-        return self.row_ptr.nbytes + self.packed.nbytes + w
+        return self.row_ptr.nbytes + self.packed.nbytes + self.packed_hi.nbytes + w
+
+    def words(self) -> np.ndarray:
+        """The packed words as one host array (uint32 for 16- and 24-bit words)."""
+        packed, high = _host(self.packed), _host(self.packed_hi)
+        if packed.dtype == np.uint16:
+            packed = packed.astype(np.uint32)
+            if high.shape[0]:
+                packed |= high.astype(np.uint32) << np.uint32(16)
+        return packed
 
     def deliver(self, slots, steps, ring):
         if self.weights is None:
-            kernels.deliver_uniform(slots, steps, self.row_ptr, self.packed, self.shift, self.dmask,
-                                    self.d0, self.wfix, ring)
+            kernels.deliver_uniform(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
+                                    self.dmask, self.d0, self.wfix, ring)
         else:
-            kernels.deliver_weighted(slots, steps, self.row_ptr, self.packed, self.shift, self.dmask,
-                                     self.d0, self.weights, ring)
+            kernels.deliver_weighted(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
+                                     self.dmask, self.d0, self.weights, ring)
 
     def unpack(self):
         """(slot, target, delay_steps, weight_pA) of every synapse, host arrays (for inspection)."""
-        row_ptr, packed = _host(self.row_ptr), _host(self.packed)
+        row_ptr, packed = _host(self.row_ptr), self.words()
         slot = np.repeat(np.arange(row_ptr.shape[0] - 1), np.diff(row_ptr))
         target = (packed >> self.shift).astype(np.int64)
         delay = self.d0 + (packed & self.dmask).astype(np.int64)
@@ -292,6 +305,9 @@ class Partition:
             col[blk.rec_idx] = np.arange(blk.rec_idx.shape[0])
             blk.rec_col = cp.asarray(col)
             blk.rec_out = cp.asarray(blk.rec_out)
+        for g in self.groups:  # the GPU kernels read 32- or 64-bit words and int64 row pointers
+            g.packed, g.packed_hi = g.words(), np.zeros(0, dtype=np.uint8)
+            g.row_ptr = g.row_ptr.astype(np.int64, copy=False)
         for obj in [*self.groups, self.poisson, self.currents]:
             if obj is not None:
                 _arrays_to(cp, obj)

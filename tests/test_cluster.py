@@ -113,7 +113,7 @@ def test_build_moves_no_synapses(client, brunel):
         return dask_worker.transfer_outgoing_bytes_total
 
     before = sum(client.run(moved).values())
-    net = brunel.network(scale=0.1, seed=99)
+    net = brunel.network(scale=0.3, seed=99)
     sim = net.build(client, partitions=4)
     try:
         after = sum(client.run(moved).values())

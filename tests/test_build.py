@@ -1,0 +1,105 @@
+"""Construction: what a partition keeps, the construction peak, and the packing of wide delays."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import dsnn
+
+
+def _wide_delays(seed=4):
+    """fixed_total_number with normal weights and delays over 0.1-60 ms: 24-bit synapse words."""
+    net = dsnn.Network(seed=seed, dt=0.1)
+    E = net.create("iaf_psc_exp", 2400, {"I_e": 380.0})
+    I = net.create("iaf_psc_exp", 600, {"I_e": 380.0})
+    sr = net.create("spike_recorder")
+    delay = dsnn.math.redraw(dsnn.random.uniform(min=0.1, max=60.0), min=0.1)
+    net.connect(E, E, {"rule": "fixed_total_number", "N": 120_000},
+                {"weight": dsnn.math.redraw(dsnn.random.normal(mean=20.0, std=4.0), min=0.0), "delay": delay})
+    net.connect(I, E, {"rule": "fixed_indegree", "indegree": 40},
+                {"weight": dsnn.math.redraw(dsnn.random.normal(mean=-80.0, std=8.0), max=0.0), "delay": delay})
+    net.connect(I, I, {"rule": "pairwise_bernoulli", "p": 0.05}, {"weight": -60.0, "delay": 0.7})
+    net.connect(E, sr)
+    net.connect(I, sr)
+    return net, sr
+
+
+def test_24_bit_words_are_partition_invariant():
+    """Targets and delays wider than 16 bits: same synapses and spikes on 1 and 3 partitions."""
+    net, sr = _wide_delays()
+    one = net.build(partitions=1)
+    words = {g.packed.dtype.str + ("+8" if g.packed_hi.shape[0] else "") for g in one.partitions[0].groups}
+    assert "<u2+8" in words  # the 24-bit layout is the one under test
+    one.run(200.0)
+    three = net.build(partitions=[1000, 1500, 500])
+    three.run(200.0)
+    assert three.connections().equals(one.connections())
+    spikes = one.spikes(sr)
+    assert len(spikes) > 1000
+    assert three.spikes(sr).equals(spikes)
+    conns = one.connections()
+    assert conns.delay.max() > 30.0 and conns.delay.min() >= 0.1
+
+
+def _held(net) -> float:
+    sim = net.build(partitions=2)
+    return sim.memory()["bytes_per_synapse"]
+
+
+def test_bytes_per_synapse_homogeneous_and_per_synapse_weights():
+    """<= 5 bytes per synapse with one weight per projection, <= 8 with a float32 weight per synapse.
+
+    Everything the partitions keep counts (rings, neuron state, Poisson
+    input), at a cortical in-degree (2,000).
+    """
+    def network(weight, delay):
+        net = dsnn.Network(seed=1)
+        E = net.create("iaf_psc_exp", 3000)
+        pg = net.create("poisson_generator", params={"rate": 8000.0})
+        net.connect(E, E, {"rule": "fixed_indegree", "indegree": 2000}, {"weight": weight, "delay": delay})
+        net.connect(pg, E, syn_spec={"weight": 20.0})
+        return net
+
+    assert _held(network(20.0, 1.5)) <= 5.0
+    normal_w = dsnn.math.redraw(dsnn.random.normal(mean=20.0, std=2.0), min=0.0)
+    normal_d = dsnn.math.redraw(dsnn.random.normal(mean=1.5, std=0.75), min=0.1)
+    assert _held(network(normal_w, normal_d)) <= 8.0
+
+
+PEAK = textwrap.dedent("""
+    import json, resource, sys
+    import dsnn
+    def rss_mb():
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) / 1024 for l in f if l.startswith("VmRSS:"))
+    def network(n):
+        net = dsnn.Network(seed=5)
+        E = net.create("iaf_psc_exp", n)
+        d = dsnn.math.redraw(dsnn.random.normal(mean=1.5, std=0.75), min=0.1)
+        net.connect(E, E, {"rule": "fixed_total_number", "N": 25 * n * n // 100},
+                    {"weight": dsnn.math.redraw(dsnn.random.normal(mean=20.0, std=2.0), min=0.0), "delay": d})
+        net.connect(E, E, {"rule": "fixed_indegree", "indegree": n // 4, "allow_multapses": False},
+                    {"weight": dsnn.math.redraw(dsnn.random.normal(mean=-80.0, std=8.0), max=0.0), "delay": d})
+        return net
+    network(50).build()  # compile the kernels before measuring
+    net = network(8000)
+    before = rss_mb()
+    sim = net.build()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    held = sum(v for k, v in sim.memory().items() if k != "bytes_per_synapse") / 2**20
+    print(json.dumps({"peak_mb": peak - before, "held_mb": held, "synapses": sim.n_synapses}))
+""")
+
+
+def test_construction_peak_is_within_half_of_what_is_kept():
+    """Synapses are drawn twice (count, fill) a chunk at a time, never held as lists (32M synapses)."""
+    out = subprocess.run([sys.executable, "-c", PEAK], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["synapses"] == 32_000_000
+    assert r["held_mb"] / r["synapses"] * 2**20 <= 8.0
+    assert r["peak_mb"] <= 1.5 * r["held_mb"], r

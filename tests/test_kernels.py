@@ -1,0 +1,77 @@
+"""CPU kernels: packed synapse words of every width deliver what the synapse list says."""
+
+import numpy as np
+import pytest
+
+from dsnn import kernels
+
+FIXED = 2.0**32
+
+
+def _synapses(rng, n, n_slots, n_targets, max_delay):
+    src = rng.integers(0, n_slots, n)
+    tgt = rng.integers(0, n_targets, n)
+    delay = rng.integers(1, max_delay + 1, n)
+    weight = rng.normal(0.0, 50.0, n).astype(np.float32)
+    return src, tgt, delay, weight
+
+
+def _pack(src, tgt, delay, weight, n_slots, words, high):
+    """Rows by source with the two-pass kernels; returns row_ptr, packed words, weights in row order."""
+    counts = np.zeros(n_slots, dtype=np.int64)
+    kernels.count_rows(src, 0, counts)
+    row_ptr = np.concatenate([[0], np.cumsum(counts)])
+    fill = row_ptr[:-1].copy()
+    d0 = int(delay.min())
+    dbits = int(delay.max() - d0).bit_length()
+    out_w = np.empty_like(weight)
+    kernels.fill_rows(src, 0, fill, tgt, delay, dbits, d0, words, high, weight, out_w)
+    return row_ptr, d0, dbits, out_w
+
+
+@pytest.mark.parametrize("dtype,with_high,n_targets,max_delay", [
+    (np.uint16, False, 300, 40),       # 9 + 6 bits
+    (np.uint16, True, 5000, 200),      # 13 + 8 bits: 24-bit words
+    (np.uint32, False, 5000, 200),
+    (np.uint64, False, 5000, 200),
+])
+def test_delivery_of_every_word_width_matches_the_synapse_list(dtype, with_high, n_targets, max_delay):
+    rng = np.random.default_rng(7)
+    n, n_slots, R = 50_000, 400, max_delay + 3
+    src, tgt, delay, weight = _synapses(rng, n, n_slots, n_targets, max_delay)
+    words = np.empty(n, dtype=dtype)
+    high = np.empty(n if with_high else 0, dtype=np.uint8)
+    row_ptr, d0, dbits, w_rows = _pack(src, tgt, delay, weight, n_slots, words, high)
+    spike_slots = rng.integers(0, n_slots, 300)
+    spike_steps = rng.integers(0, 5 * R, 300)
+
+    ring = np.zeros((R, 2, n_targets), dtype=np.int64)
+    kernels.deliver_weighted(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
+                             np.uint64((1 << dbits) - 1), d0, w_rows, ring)
+    # reference: every synapse of every spiking source, straight from the list
+    expect = np.zeros_like(ring)
+    for s, t in zip(spike_slots, spike_steps):
+        sel = np.nonzero(src == s)[0]
+        fx = (weight[sel].astype(np.float64) * FIXED).astype(np.int64)
+        np.add.at(expect, ((t + delay[sel]) % R, (fx <= 0).astype(int), tgt[sel]), fx)
+    assert np.array_equal(ring, expect)
+
+    ring[:] = 0
+    wfix = int(round(12.5 * FIXED))
+    kernels.deliver_uniform(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
+                            np.uint64((1 << dbits) - 1), d0, wfix, ring)
+    expect[:] = 0
+    for s, t in zip(spike_slots, spike_steps):
+        sel = np.nonzero(src == s)[0]
+        np.add.at(expect, ((t + delay[sel]) % R, 0, tgt[sel]), wfix)
+    assert np.array_equal(ring, expect)
+
+
+def test_fill_rows_keeps_input_order_within_a_row():
+    src = np.array([3, 1, 3, 0, 3, 1])
+    tgt = np.array([10, 11, 12, 13, 14, 15])
+    words = np.empty(6, dtype=np.uint16)
+    row_ptr, d0, dbits, _ = _pack(src, tgt, np.array([1]), np.zeros(0, dtype=np.float32), 4, words,
+                                  np.zeros(0, dtype=np.uint8))
+    assert list(row_ptr) == [0, 1, 3, 3, 6]
+    assert list(words) == [13, 11, 15, 10, 12, 14]
