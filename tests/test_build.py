@@ -103,3 +103,44 @@ def test_construction_peak_is_within_half_of_what_is_kept():
     assert r["synapses"] == 32_000_000
     assert r["held_mb"] / r["synapses"] * 2**20 <= 8.0
     assert r["peak_mb"] <= 1.5 * r["held_mb"], r
+
+
+def _mixed_rules():
+    net = dsnn.Network(seed=8, dt=0.1)
+    E = net.create("iaf_psc_exp", 1500)
+    I = net.create("iaf_psc_alpha", 500)
+    pg = net.create("poisson_generator", params={"rate": 5000.0})
+    normal = dsnn.math.redraw(dsnn.random.normal(mean=20.0, std=5.0), min=0.0, max=40.0)
+    delay = dsnn.math.redraw(dsnn.random.normal(mean=1.5, std=0.5), min=0.5, max=3.0)
+    net.connect(E, E, {"rule": "fixed_indegree", "indegree": 300}, {"weight": 20.0, "delay": 1.5})
+    net.connect(E, I, {"rule": "fixed_total_number", "N": 200_000}, {"weight": normal, "delay": delay})
+    net.connect(I, E, {"rule": "pairwise_bernoulli", "p": 0.1}, {"weight": -60.0, "delay": delay})
+    net.connect(I, I, {"rule": "all_to_all"}, {"weight": -5.0, "delay": 0.8})
+    net.connect(E[:500], I, {"rule": "one_to_one"}, {"weight": normal})
+    net.connect(I, E, {"rule": "fixed_outdegree", "outdegree": 200, "allow_multapses": False}, {"weight": -30.0})
+    net.connect(pg, E, syn_spec={"weight": 20.0})
+    return net
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_memory_estimate_matches_what_is_built(partitions):
+    """Expected synapses within 2% (random rules) and bytes within 10% of the built partitions."""
+    net = _mixed_rules()
+    est = net.memory_estimate(partitions)
+    sim = net.build(partitions=partitions)
+    for e, part in zip(est, sim.partitions):
+        assert e["synapses"] == pytest.approx(part.n_synapses, rel=0.02)
+        held = sum(part.nbytes().values())
+        assert e["bytes"] == pytest.approx(held, rel=0.10)
+
+
+def test_network_too_big_for_this_process_is_refused_with_the_estimate():
+    net = dsnn.Network(seed=1)
+    E = net.create("iaf_psc_exp", 2_000_000)
+    net.connect(E, E, {"rule": "fixed_indegree", "indegree": 10_000},
+                {"weight": dsnn.random.normal(mean=20.0, std=2.0)})  # 2e10 synapses, ~140 GB
+    with pytest.raises(MemoryError, match=r"needs an estimated 1[0-9]{2}\.[0-9]+ GiB on this process "
+                                          r"\(partition 0: 2e\+10 synapses at 7\.0 bytes each"):
+        net.build()
+    est = net.memory_estimate(4)
+    assert len(est) == 4 and sum(e["synapses"] for e in est) == 2e10

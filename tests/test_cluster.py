@@ -143,6 +143,18 @@ def test_invalid_build_submits_nothing(client, brunel):
     assert client.run_on_scheduler(n_tasks) == before
 
 
+def test_network_too_big_for_the_workers_is_refused_before_any_task(client, brunel):
+    """Brunel at 30x: ~1.4e10 synapses; each worker has a quarter of this machine's memory."""
+    def n_tasks(dask_scheduler):
+        return len(dask_scheduler.tasks)
+
+    before = client.run_on_scheduler(n_tasks)
+    with pytest.raises(MemoryError, match=r"needs an estimated [0-9.]+ GiB on worker .*synapses at [0-9.]+ bytes"
+                                          r".* more than the [0-9.]+ GiB it has"):
+        brunel.network(scale=30.0).build(client, partitions=4)
+    assert client.run_on_scheduler(n_tasks) == before
+
+
 def test_killed_worker_fails_the_run_clearly(brunel):
     cluster, client = _cluster(2)
     try:
