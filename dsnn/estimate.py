@@ -126,12 +126,19 @@ def host_available_bytes() -> float:
     return float(psutil.virtual_memory().available)
 
 
-def worker_available_bytes(dask_worker=None) -> float:
-    """Memory a Dask worker may still use: its memory limit (or the host's memory) less what it holds."""
+def worker_available_bytes(dask_worker=None) -> tuple:
+    """(bytes, place): the memory a Dask worker may still use, and what holds that memory.
+
+    A worker with a memory limit has its limit less what it holds (at most
+    the host's available memory), its own place; a worker without one shares
+    its host's available memory with the other unlimited workers there.
+    """
+    import socket
+
     import psutil
 
     limit = getattr(getattr(dask_worker, "memory_manager", None), "memory_limit", None)
-    held = psutil.Process().memory_info().rss
+    host = float(psutil.virtual_memory().available)
     if limit:
-        return float(min(limit - held, psutil.virtual_memory().available))
-    return float(psutil.virtual_memory().available)
+        return min(limit - psutil.Process().memory_info().rss, host), f"worker {dask_worker.address}"
+    return host, f"host {socket.gethostname()} (workers without a memory limit)"

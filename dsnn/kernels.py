@@ -58,6 +58,14 @@ def deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, 
     R = ring.shape[0]
     ch = 0 if wfix > 0 else 1
     shift, dmask = np.uint64(shift), np.uint64(dmask)
+    if dmask == 0:  # one delay: each spike adds to one row of the ring
+        for i in range(slots.shape[0]):
+            s = slots[i]
+            slot = steps[i] % R + d0
+            row = ring[slot - R if slot >= R else slot, ch]
+            for j in range(row_ptr[s], row_ptr[s + 1]):
+                row[np.int64(_word(packed, packed_hi, j) >> shift)] += wfix
+        return
     for i in range(slots.shape[0]):
         s = slots[i]
         base = steps[i] % R

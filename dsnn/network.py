@@ -406,8 +406,8 @@ class Network:
             raise TypeError(f"build: client must be a distributed.Client or None, got {type(client).__name__}")
         workers = partition_workers(client, decomposition.n_partitions)  # checks the count
         available = client.run(estimate.worker_available_bytes, workers=workers)
-        estimate.check_fits(estimate.partition_bytes(self, decomposition), [available[w] for w in workers],
-                            [f"worker {w}" for w in workers])
+        estimate.check_fits(estimate.partition_bytes(self, decomposition), [available[w][0] for w in workers],
+                            [available[w][1] for w in workers])
         if device == "gpu":
             usable = client.run(gpu.available, workers=workers)
             missing = [w for w in workers if not usable.get(w)]

@@ -8,10 +8,10 @@ from dsnn import kernels
 FIXED = 2.0**32
 
 
-def _synapses(rng, n, n_slots, n_targets, max_delay):
+def _synapses(rng, n, n_slots, n_targets, min_delay, max_delay):
     src = rng.integers(0, n_slots, n)
     tgt = rng.integers(0, n_targets, n)
-    delay = rng.integers(1, max_delay + 1, n)
+    delay = rng.integers(min_delay, max_delay + 1, n)
     weight = rng.normal(0.0, 50.0, n).astype(np.float32)
     return src, tgt, delay, weight
 
@@ -29,16 +29,18 @@ def _pack(src, tgt, delay, weight, n_slots, words, high):
     return row_ptr, d0, dbits, out_w
 
 
-@pytest.mark.parametrize("dtype,with_high,n_targets,max_delay", [
-    (np.uint16, False, 300, 40),       # 9 + 6 bits
-    (np.uint16, True, 5000, 200),      # 13 + 8 bits: 24-bit words
-    (np.uint32, False, 5000, 200),
-    (np.uint64, False, 5000, 200),
+@pytest.mark.parametrize("dtype,with_high,n_targets,min_delay,max_delay", [
+    (np.uint16, False, 300, 1, 40),        # 9 + 6 bits
+    (np.uint16, True, 5000, 1, 200),       # 13 + 8 bits: 24-bit words
+    (np.uint32, False, 5000, 1, 200),
+    (np.uint64, False, 5000, 1, 200),
+    (np.uint16, False, 5000, 15, 15),      # one delay: the row-at-a-time path
+    (np.uint16, True, 100_000, 7, 7),      # one delay, 17-bit targets
 ])
-def test_delivery_of_every_word_width_matches_the_synapse_list(dtype, with_high, n_targets, max_delay):
+def test_delivery_of_every_word_width_matches_the_synapse_list(dtype, with_high, n_targets, min_delay, max_delay):
     rng = np.random.default_rng(7)
     n, n_slots, R = 50_000, 400, max_delay + 3
-    src, tgt, delay, weight = _synapses(rng, n, n_slots, n_targets, max_delay)
+    src, tgt, delay, weight = _synapses(rng, n, n_slots, n_targets, min_delay, max_delay)
     words = np.empty(n, dtype=dtype)
     high = np.empty(n if with_high else 0, dtype=np.uint8)
     row_ptr, d0, dbits, w_rows = _pack(src, tgt, delay, weight, n_slots, words, high)
