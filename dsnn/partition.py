@@ -157,6 +157,21 @@ class CurrentInput:
                               self.active_lo, self.active_hi, ring_cur)
 
 
+def _group_bits(groups) -> np.ndarray:
+    """Per presynaptic slot, bit i set if synapse group i (of the first 64) has synapses from it.
+
+    Delivery calls only the groups a batch of spikes reaches: with a short
+    minimum delay a batch is a few spikes, and calling every projection's
+    kernel for them would cost more than delivering them.
+    """
+    n_slots = groups[0].row_ptr.shape[0] - 1 if groups else 0
+    bits = np.zeros(n_slots, dtype=np.uint64)
+    for i, g in enumerate(groups[:64]):
+        rows = _host(g.row_ptr)
+        bits[rows[1:] > rows[:-1]] |= np.uint64(1 << i)
+    return bits
+
+
 @dataclass
 class Partition:
     """State of the neurons a partition owns and of their incoming synapses."""
@@ -180,6 +195,7 @@ class Partition:
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     spike_count: int = 0
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
+    _group_bits: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         cap = max(1, self.n_local * self.interval)
@@ -277,7 +293,7 @@ class Partition:
 
     def deliver(self, slots, steps):
         """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""
-        if slots.shape[0] == 0:
+        if slots.shape[0] == 0 or not self.groups:
             return
         if self.gpu:
             cp = gpu.cupy()
@@ -286,8 +302,12 @@ class Partition:
             return
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
-        for g in self.groups:
-            g.deliver(slots, steps, self.ring_syn)
+        if self._group_bits is None:
+            self._group_bits = _group_bits(self.groups)
+        hit = int(np.bitwise_or.reduce(self._group_bits[slots]))
+        for i, g in enumerate(self.groups):
+            if i >= 64 or hit >> i & 1:  # the groups with rows for these slots (all past the 64th)
+                g.deliver(slots, steps, self.ring_syn)
 
     def to_gpu(self) -> "Partition":
         """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.
