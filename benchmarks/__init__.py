@@ -1,0 +1,1 @@
+"""dsnn's benchmarks: ``python -m benchmarks`` runs the suite (see :mod:`benchmarks.run`)."""
