@@ -111,6 +111,17 @@ def connect(address: str, timeout: float = 10.0):
                            f"({type(exc).__name__}); is it running?") from None
 
 
+class _ShutdownHeartbeat(logging.Filter):
+    """Drops a worker's "Failed to communicate with scheduler during heartbeat" record.
+
+    Under dask-mpi the scheduler rank closes first at the end of every run;
+    a lost scheduler during a run fails the client's calls instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to communicate with scheduler during heartbeat")
+
+
 def mpi_client(protocol: str = "tcp"):
     """Under ``mpiexec``: rank 0 runs the scheduler, ranks >= 2 the workers (one single-threaded worker
     each, blocking until the client is done), rank 1 returns a client to them.
@@ -130,8 +141,10 @@ def mpi_client(protocol: str = "tcp"):
     if size < 3:
         raise ClusterError(f"--mpi needs at least 3 ranks (scheduler, client, workers), got {size}")
     # at the end the scheduler closes the workers' streams, and distributed logs that at INFO level with a
-    # traceback on every worker rank: expected there, so kept out of the user's terminal
+    # traceback on every worker rank, and a worker whose heartbeat falls between the scheduler's close and
+    # its own logs an ERROR with a traceback: expected there, so kept out of the user's terminal
     logging.getLogger("distributed.batched").setLevel(logging.WARNING)
+    logging.getLogger("distributed.worker").addFilter(_ShutdownHeartbeat())
     initialize(protocol=protocol, nthreads=1, dashboard=False, interface=None)
     client = Client()
     client.wait_for_workers(size - 2, timeout=60)

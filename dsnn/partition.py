@@ -195,7 +195,6 @@ class Partition:
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     spike_count: int = 0
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
-    _group_bits: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         cap = max(1, self.n_local * self.interval)
@@ -205,6 +204,7 @@ class Partition:
             b.rec_out = np.empty((self.interval, b.rec_idx.shape[0]), dtype=np.float64)
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
+        self._group_bits = _group_bits(self.groups)
 
     @property
     def n_local(self) -> int:
@@ -216,7 +216,7 @@ class Partition:
 
     def nbytes(self) -> dict:
         """Bytes held, by kind."""
-        syn = sum(g.nbytes() for g in self.groups)
+        syn = sum(g.nbytes() for g in self.groups) + self._group_bits.nbytes
         inputs = sum(a.nbytes for x in (self.poisson, self.currents) if x is not None
                      for a in vars(x).values() if hasattr(a, "nbytes") and hasattr(a, "__len__"))
         return {
@@ -302,8 +302,6 @@ class Partition:
             return
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
-        if self._group_bits is None:
-            self._group_bits = _group_bits(self.groups)
         hit = int(np.bitwise_or.reduce(self._group_bits[slots]))
         for i, g in enumerate(self.groups):
             if i >= 64 or hit >> i & 1:  # the groups with rows for these slots (all past the 64th)
