@@ -290,7 +290,7 @@ def _pack_projection(net: Network, proj, pieces, local_gids) -> _PackedRows | No
     order = _slot_order(pre, local_gids)
     fill = np.empty(pre.n, dtype=np.int64)
     fill[order] = np.cumsum(counts[order]) - counts[order]
-    for (src, tgt, key), delay in zip(chunks(w_random), iter(delays)):
+    for (src, tgt, key), delay in zip(chunks(w_random), delays):
         w = _weights(net, proj, key).astype(np.float32) if w_random else _NO_WEIGHTS
         fill_rows(src, pre.first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
                   weights if w_random else _NO_WEIGHTS)

@@ -31,12 +31,6 @@ NEURON_BYTES = 72
 INPUT_BYTES = 40
 
 
-def _owned_targets(proj, pieces) -> int:
-    post = proj.post
-    return sum(max(0, min(g1, post.first + post.n) - max(g0, post.first))
-               for pop, g0, g1 in pieces if pop is post.root)
-
-
 def _expected_synapses(proj, n_targets: int) -> float:
     """Mean number of synapses of ``proj`` onto ``n_targets`` of its targets."""
     rule, n_pre, n_post = proj.rule, proj.pre.n, proj.post.n
@@ -60,7 +54,7 @@ def _word_bytes(bits: int) -> int:
 
 def partition_bytes(net, decomposition) -> list[dict]:
     """Per partition: expected ``synapses`` (count) and ``bytes`` (total), with a breakdown by kind."""
-    from .build import owned_pieces  # construction helpers; no arrays are drawn
+    from .build import _target_ranges, owned_pieces  # construction helpers; no arrays are drawn
 
     interval = net.min_delay_steps
     out = []
@@ -73,7 +67,7 @@ def partition_bytes(net, decomposition) -> list[dict]:
         for proj in net.projections:
             if proj.kind not in ("synapse", "poisson", "current"):
                 continue
-            n = _expected_synapses(proj, _owned_targets(proj, pieces))
+            n = _expected_synapses(proj, sum(t_hi - t_lo for _, t_lo, t_hi in _target_ranges(proj, pieces)))
             if n == 0:
                 continue
             lo, hi = proj.delay_range_steps
