@@ -3,17 +3,50 @@
 >>> import dsnn
 >>> net = dsnn.Network(seed=1, dt=0.1)
 >>> E = net.create("iaf_psc_exp", 100)
+
+``import dsnn`` is light: the description loads at once, the models'
+schemas when a population is created, and numba, pandas and Dask only when
+a network is built, its results read, or a cluster started. The layers, from the bottom: ``support``, ``models``,
+``description``, ``randomness``, ``partitioning``, ``backends``,
+``construction``, ``exchange``, ``runners``, ``views``, ``launch`` (see
+docs/architecture.md).
 """
 
-from . import math, random
-from .cluster import local_cluster
-from .decomposition import Decomposition
-from .distributions import Distribution
-from .models import MODELS
-from .network import Network, Population, Projection
-from .results import load_run, save_run
+from __future__ import annotations
+
+import importlib
+
+from . import math, random, runners  # noqa: F401 - runners attaches the engine that builds networks
+from .description import Distribution, Network, Population, Projection
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "Population", "Projection", "Decomposition", "Distribution", "MODELS",
-           "local_cluster", "save_run", "load_run", "random", "math", "__version__"]
+#: public names that load their module on first use: name -> (module, attribute or None for the module)
+_LAZY = {
+    "MODELS": ("dsnn.models", "MODELS"),
+    "Simulation": ("dsnn.runners.simulation", "Simulation"),
+    "Decomposition": ("dsnn.partitioning.decomposition", "Decomposition"),
+    "local_cluster": ("dsnn.launch.cluster", "local_cluster"),
+    "save_run": ("dsnn.views.results", "save_run"),
+    "load_run": ("dsnn.views.results", "load_run"),
+    "results": ("dsnn.views.results", None),
+    "plot": ("dsnn.views.plot", None),
+    "dashboard": ("dsnn.views.dashboard", None),
+}
+
+__all__ = ["Network", "Population", "Projection", "Distribution", "random", "math", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'dsnn' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,5 +1,5 @@
-"""``python -m dsnn run MODEL.py ...``: see :mod:`dsnn.cli`."""
+"""``python -m dsnn run MODEL.py ...`` and ``python -m dsnn validate MODEL.py ...``: see :mod:`dsnn.launch.cli`."""
 
-from .cli import main
+from .launch.cli import main
 
 raise SystemExit(main())

@@ -1,5 +1,5 @@
 """Bounds on random parameters, as ``nest.math`` writes them."""
 
-from .distributions import clip, redraw
+from .description.distributions import clip, redraw
 
 __all__ = ["redraw", "clip"]

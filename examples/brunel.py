@@ -93,9 +93,7 @@ def main(argv=None):
     net = network(scale=args.scale)
     client = None
     if args.cluster:
-        from distributed import Client, LocalCluster
-
-        client = Client(LocalCluster(n_workers=args.partitions, threads_per_worker=1, dashboard_address=None))
+        client = dsnn.local_cluster(args.partitions, dashboard=False)
     t0 = time.perf_counter()
     sim = net.build(client, partitions=args.partitions, exchange=args.exchange)
     t1 = time.perf_counter()
@@ -106,14 +104,13 @@ def main(argv=None):
     rate = len(spikes) / net.n_neurons / (args.time / 1000.0)
     print(f"Brunel network, scale {args.scale}: {net.n_neurons} neurons, {sim.n_synapses:,} synapses "
           f"on {args.partitions} partition(s){' (Dask cluster)' if client else ''}")
-    print(f"  construction {t1 - t0:.2f} s, simulation of {args.time:g} ms {t2 - t1:.2f} s "
+    print(f"  construction {t1 - t0:.2f} s (of it {sim.compile_seconds:.2f} s loading the numba kernels, "
+          f"compiling them the first time), simulation of {args.time:g} ms {t2 - t1:.2f} s "
           f"(real-time factor {(t2 - t1) / (args.time / 1000):.2f})")
     print(f"  {len(spikes):,} spikes, mean rate {rate:.2f} spikes/s")
+    sim.close()
     if client is not None:
-        sim.close()
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        client.shutdown()
     return sim, spikes
 
 

@@ -7,13 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from example_models import load
 
-from dsnn.cli import main
+from dsnn.launch.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BRUNEL = ROOT / "examples" / "brunel.py"
@@ -111,7 +109,7 @@ def test_cli_unreachable_scheduler_and_too_many_partitions(tmp_path, capsys):
 
 
 def test_missing_extra_names_it():
-    from dsnn.cluster import ClusterError, require
+    from dsnn.launch.cluster import ClusterError, require
 
     with pytest.raises(ClusterError, match=r"pip install 'dsnn\[ucx\]'"):
         require("no_such_module_for_dsnn", "ucx", "protocol='ucx'")

@@ -182,7 +182,8 @@ def test_channels_deliver_and_check_every_message(protocol):
     checked, silence times out, a closed peer is reported (over a real listener)."""
     import asyncio
 
-    from dsnn.exchange.channels import UCX_INLINE_WORDS, Channels, ExchangeError
+    from dsnn.exchange.channels import Channels, ExchangeError
+    from dsnn.exchange.ucx import UCX_INLINE_WORDS
 
     async def scenario():
         a, b = Channels(0, timeout=2.0), Channels(1, timeout=0.5)
@@ -254,56 +255,36 @@ def test_channels_two_large_messages_cross_without_deadlock(protocol):
     asyncio.run(scenario())
 
 
-class _MemoryChannels:
-    """Channels between ranks of one process (thread-safe queues), with the interface of Channels."""
-
-    def __init__(self, rank, queues, sent):
-        self.rank, self.queues, self.sent = rank, queues, sent
-
-    def exchange(self, interval, sends, receives, overlap=None):
-        if overlap is not None:
-            overlap()
-        for peer, (tag, data, extra) in sends.items():
-            self.sent[self.rank] += 1
-            self.queues[(self.rank, peer)].put((interval, tag, data, extra))
-        got = {}
-        for peer, tag in receives.items():
-            k, t, data, extra = self.queues[(peer, self.rank)].get(timeout=10)
-            assert (k, t) == (interval, tag)
-            got[peer] = (data, extra)
-        return got
-
-
 @pytest.mark.parametrize("P", range(1, 14))
 def test_bruck_allgather_gives_everyone_every_block_in_log_rounds(P):
-    import queue
     from concurrent.futures import ThreadPoolExecutor
 
     from dsnn.exchange.algorithms import bruck_allgather, run_blocking
+    from dsnn.exchange.channels import Channels
+    from dsnn.exchange.memory import MemoryHub
 
-    queues = {(a, b): queue.Queue() for a in range(P) for b in range(P)}
-    sent = [0] * P
+    hub = MemoryHub(P)
+    channels = [Channels.in_memory(hub, r, timeout=10.0) for r in range(P)]
     blocks = [np.stack([np.arange(r + 1) + 100 * r, np.full(r + 1, r)]) for r in range(P)]  # sizes differ
     with ThreadPoolExecutor(P) as pool:
-        got = list(pool.map(lambda r: run_blocking(bruck_allgather(3, r, P, blocks[r]),
-                                                   _MemoryChannels(r, queues, sent)), range(P)))
+        got = list(pool.map(lambda r: run_blocking(bruck_allgather(3, r, P, blocks[r]), channels[r]), range(P)))
     for r in range(P):
         assert len(got[r]) == P
         for i, b in enumerate(got[r]):
             np.testing.assert_array_equal(b, blocks[(r + i) % P])
     rounds = 0 if P == 1 else int(np.ceil(np.log2(P)))
-    assert sent == [rounds] * P
+    assert [c.messages_sent for c in channels] == [rounds] * P
 
 
 def test_partitions_spin_only_where_each_has_a_core():
     import os
 
-    from dsnn.actor import SPIN_S, _spin_s
+    from dsnn.runners.cluster.actor import SPIN_S, spin_seconds
 
     cores = len(os.sched_getaffinity(0))
-    assert _spin_s(1) == SPIN_S > 0
-    assert _spin_s(cores) == SPIN_S
-    assert _spin_s(cores + 1) == 0.0
+    assert spin_seconds(1) == SPIN_S > 0
+    assert spin_seconds(cores) == SPIN_S
+    assert spin_seconds(cores + 1) == 0.0
 
 
 def test_cluster_run_progress_bar_counts_every_spike(client, brunel, capsys):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import dsnn
-from dsnn import rng
+from dsnn.randomness import rng
 
 SEED = 12345
 N_PRE, N_POST = 200, 300

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dsnn
-from dsnn import gpu
+from dsnn.backends import gpu
 
 needs_gpu = pytest.mark.skipif(not gpu.available(), reason="needs CuPy and a CUDA GPU")
 
@@ -118,7 +118,7 @@ def test_kernels_compile_without_fused_multiply_add():
     nvrtc = _nvrtc()
 
     def ptx(options):
-        prog = nvrtc.createProgram(gpu._SOURCE, "dsnn.cu", [], [])
+        prog = nvrtc.createProgram(gpu.source(), "dsnn.cu", [], [])
         nvrtc.compileProgram(prog, ["-arch=compute_80", *options])
         text = nvrtc.getPTX(prog)
         return text.decode() if isinstance(text, bytes) else text
@@ -207,7 +207,8 @@ def test_ucx_channels_send_gpu_memory_as_it_is():
         pytest.skip("needs dsnn[ucx]")
     import asyncio
 
-    from dsnn.exchange.channels import UCX_INLINE_WORDS, Channels
+    from dsnn.exchange.channels import Channels
+    from dsnn.exchange.ucx import UCX_INLINE_WORDS
 
     cp = gpu.cupy()
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dsnn import kernels
+from dsnn.backends import cpu
+from dsnn.construction import rows
 
 FIXED = 2.0**32
 
@@ -19,13 +20,13 @@ def _synapses(rng, n, n_slots, n_targets, min_delay, max_delay):
 def _pack(src, tgt, delay, weight, n_slots, words, high):
     """Rows by source with the two-pass kernels; returns row_ptr, packed words, weights in row order."""
     counts = np.zeros(n_slots, dtype=np.int64)
-    kernels.count_rows(src, 0, counts)
+    rows.count_rows(src, 0, counts)
     row_ptr = np.concatenate([[0], np.cumsum(counts)])
     fill = row_ptr[:-1].copy()
     d0 = int(delay.min())
     dbits = int(delay.max() - d0).bit_length()
     out_w = np.empty_like(weight)
-    kernels.fill_rows(src, 0, fill, tgt, delay, dbits, d0, words, high, weight, out_w)
+    rows.fill_rows(src, 0, fill, tgt, delay, dbits, d0, words, high, weight, out_w)
     return row_ptr, d0, dbits, out_w
 
 
@@ -48,7 +49,7 @@ def test_delivery_of_every_word_width_matches_the_synapse_list(dtype, with_high,
     spike_steps = rng.integers(0, 5 * R, 300)
 
     ring = np.zeros((R, 2, n_targets), dtype=np.int64)
-    kernels.deliver_weighted(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
+    cpu.deliver_weighted(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
                              np.uint64((1 << dbits) - 1), d0, w_rows, ring)
     # reference: every synapse of every spiking source, straight from the list
     expect = np.zeros_like(ring)
@@ -60,7 +61,7 @@ def test_delivery_of_every_word_width_matches_the_synapse_list(dtype, with_high,
 
     ring[:] = 0
     wfix = int(round(12.5 * FIXED))
-    kernels.deliver_uniform(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
+    cpu.deliver_uniform(spike_slots, spike_steps, row_ptr, words, high, np.uint64(dbits),
                             np.uint64((1 << dbits) - 1), d0, wfix, ring)
     expect[:] = 0
     for s, t in zip(spike_slots, spike_steps):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from example_models import load
 
-from dsnn.results import population_rates
+from dsnn.views.results import population_rates
 
 mc = load("microcircuit")
 

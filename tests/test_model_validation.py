@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dsnn import validation
-from dsnn.validation import population_statistics
+from dsnn.views import validation
+from dsnn.views.validation import population_statistics
 
 
 def test_regular_trains_have_rate_and_no_variation():

@@ -53,7 +53,7 @@ def test_rates_agree_with_nest(nest):
     """2 areas at scale 0.05, 1 s after 300 ms, two seeds each: per population the mean rates differ
     by less than 4 pooled seed-to-seed standard deviations + 5% (+ 0.05 spikes/s for the near-silent
     L23E at this scale)."""
-    from dsnn.validation import population_statistics
+    from dsnn.views.validation import population_statistics
 
     T, t0, params = 1300.0, 300.0, {"n_areas": 2, "scale": 0.05, "t_presim": 300.0}
     d, n = [], []

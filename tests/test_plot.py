@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from dsnn.plot import rate_histogram, raster, save_figures, time_split  # noqa: E402
+from dsnn.views.plot import raster, rate_histogram, save_figures, time_split  # noqa: E402
 
 
 def _spikes():

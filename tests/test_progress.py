@@ -7,7 +7,7 @@ import time
 import pytest
 
 import dsnn
-from dsnn.progress import RunWatch
+from dsnn.runners.progress import RunWatch
 
 
 def test_progress_reports_time_rtf_and_spike_rate(monkeypatch):

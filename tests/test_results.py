@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import dsnn
-from dsnn.results import label_spikes, load_run, population_rates, recorded_neurons, save_run
+from dsnn.runners.records import label_spikes
+from dsnn.views.results import load_run, population_rates, recorded_neurons, save_run
 
 
 def _net():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import dsnn
-from dsnn import rng
-from dsnn.build import _poisson_table
+from dsnn.construction.inputs import poisson_table
+from dsnn.randomness import rng
 
 MASK = (1 << 64) - 1
 
@@ -237,7 +237,7 @@ def test_poisson_kernel_counts_equal_inversion_of_rng_uniform():
     """The kernel's count at step n is the inversion of the Poisson cdf at rng.uniform(k, syn_key, n)."""
     lam, n_conn, n_steps = 2.0, 40, 300
     counts, net, proj, E = _poisson_counts(lam, n_conn, n_steps)
-    table = _poisson_table(lam / 1e-4, net.dt)
+    table = poisson_table(lam / 1e-4, net.dt)
     k = rng.key(net.seed, "poisson", proj.index)
     syn_keys = np.arange(E.first, E.first + E.n, dtype=np.uint64) << np.uint64(32)  # (target << 32) | 0
     u = rng.uniform(k, syn_keys[None, :], np.arange(n_steps)[:, None])
@@ -249,12 +249,12 @@ def test_poisson_kernel_counts_equal_inversion_of_rng_uniform():
 
 def test_poisson_table_is_the_poisson_cdf():
     lam = 2.0
-    table = _poisson_table(lam / 1e-4, 0.1)
+    table = poisson_table(lam / 1e-4, 0.1)
     assert table[-1] == 2.0  # sentinel
     pk = [math.exp(-lam) * lam**j / math.factorial(j) for j in range(10)]
     np.testing.assert_allclose(table[:10], np.cumsum(pk), rtol=1e-12)
     assert abs(table[-2] - 1.0) < 1e-12
-    assert np.array_equal(_poisson_table(0.0, 0.1), np.array([2.0]))
+    assert np.array_equal(poisson_table(0.0, 0.1), np.array([2.0]))
 
 
 @pytest.mark.parametrize("lam", [0.5, 2.0, 30.0])

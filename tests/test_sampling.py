@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import dsnn
-from dsnn import rng
-from dsnn.distributions import parse
-from dsnn.sampling import sample
+from dsnn.description.distributions import parse
+from dsnn.randomness import rng
+from dsnn.randomness.sampling import sample
 
 K = rng.key(12345, "weight", 0)
 
@@ -150,7 +150,7 @@ def test_multidimensional_ids_redraw():
                                    dsnn.math.clip(dsnn.random.lognormal(0.0, 1.0), max=2.0)])
 def test_values_do_not_depend_on_the_chunking(value, monkeypatch):
     """Large id arrays are sampled in chunks; every id keeps the value it has when drawn alone."""
-    from dsnn import sampling
+    from dsnn.randomness import sampling
 
     ids = np.arange(10_000, dtype=np.uint64).reshape(100, 100)
     whole = sampling.sample(value, 99, ids)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SendMap", "needs_by_owner", "send_map", "owner_of", "route", "filter_images"]
+__all__ = ["SendMap", "needs_by_owner", "send_map", "route", "filter_images"]
 
 
 @dataclass(frozen=True)
@@ -22,18 +22,12 @@ class SendMap:
         return self.local.nbytes + self.slots.nbytes
 
 
-def owner_of(gids, first_gids) -> np.ndarray:
-    """Partition owning each gid, given each partition's first local gid (increasing)."""
-    return np.searchsorted(first_gids, gids, side="right") - 1
-
-
-def needs_by_owner(image_gids, first_slot: int, first_gids) -> dict:
+def needs_by_owner(image_gids, first_slot: int, owners) -> dict:
     """What a receiver needs from each owner: ``{owner: (gids, receiver slots)}`` (sorted by gid).
 
     ``image_gids`` are the receiver's image gids (sorted), ``first_slot`` the
-    slot of the first image, ``first_gids`` every partition's first gid.
+    slot of the first image, ``owners`` the partition owning each image.
     """
-    owners = owner_of(image_gids, first_gids)
     slots = first_slot + np.arange(image_gids.shape[0], dtype=np.int64)
     return {int(p): (image_gids[owners == p], slots[owners == p]) for p in np.unique(owners)}
 

@@ -1,25 +1,27 @@
-"""The models dsnn knows, by their NEST names."""
+"""The models dsnn knows, by their NEST names.
+
+A neuron model is one module here that owns everything about it: its
+parameters (``SPEC``, NEST's names, defaults and units), its initial state
+and constants, its CPU update (a numba kernel, :func:`step_block`) and its
+CUDA update (``CUDA_SOURCE``, with ``CUDA_KERNEL``, ``CUDA_STATE`` and
+``CUDA_CONSTANTS`` giving its launch arguments). To add one, write its
+module and list it in :data:`NEURON_MODELS`. Devices (generators and
+recorders) are schemas only (:mod:`.devices`): the construction and the
+backends implement them.
+"""
 
 from __future__ import annotations
 
 from . import devices, iaf_psc_alpha, iaf_psc_exp
 from .base import ModelSpec, Param
 
-#: model name -> ModelSpec
+#: neuron model name -> its module (SPEC, STATE, constants(), initial_state(), step_block(), CUDA_*)
+NEURON_MODELS = {module.SPEC.name: module for module in (iaf_psc_exp, iaf_psc_alpha)}
+
+#: model name -> ModelSpec, neurons and devices
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        iaf_psc_exp.SPEC,
-        iaf_psc_alpha.SPEC,
-        devices.POISSON_GENERATOR,
-        devices.DC_GENERATOR,
-        devices.SPIKE_GENERATOR,
-        devices.SPIKE_RECORDER,
-        devices.VOLTMETER,
-    )
+    **{name: module.SPEC for name, module in NEURON_MODELS.items()},
+    **{spec.name: spec for spec in devices.DEVICES},
 }
 
-#: neuron model name -> module with constants(), initial_state(), step_block()
-NEURON_KERNELS = {"iaf_psc_exp": iaf_psc_exp, "iaf_psc_alpha": iaf_psc_alpha}
-
-__all__ = ["MODELS", "NEURON_KERNELS", "ModelSpec", "Param"]
+__all__ = ["MODELS", "NEURON_MODELS", "ModelSpec", "Param"]

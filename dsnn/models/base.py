@@ -79,10 +79,6 @@ class ModelSpec:
         return self.kind == "neuron"
 
     @property
-    def is_generator(self) -> bool:
-        return self.kind in ("spike_source", "poisson", "current")
-
-    @property
     def is_recorder(self) -> bool:
         return self.kind in ("spike_recorder", "voltmeter")
 

@@ -69,3 +69,6 @@ VOLTMETER = ModelSpec(
     params={"interval": Param("interval", 1.0, "ms", "sampling interval, a multiple of dt", check_finite), **_WINDOW},
     relations=(_window_relation,),
 )
+
+#: every device model
+DEVICES = (POISSON_GENERATOR, DC_GENERATOR, SPIKE_GENERATOR, SPIKE_RECORDER, VOLTMETER)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numba
-
+from ..support.jit import kernel
 from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
 from .iaf_psc_exp import propagator_32_case
 
@@ -90,7 +89,7 @@ def initial_state(values: dict, E_L: float) -> dict:
     return {"V": V, "Iex": zeros.copy(), "dIex": zeros.copy(), "Iin": zeros.copy(), "dIin": zeros.copy()}
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def update(first_step, n_steps, lo, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur,
            P11ex, P11in, P21ex, P21in, P30, P31ex, P32ex, P31in, P32in, expm1_tau_m,
            EPSC, IPSC, I_e, theta, V_reset, V_min, ref_counts,
@@ -144,3 +143,53 @@ def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx,
 
 def membrane_potential(block, values):
     return values + block.params["E_L"]
+
+
+# ------------------------------------------------------------------------------------------------ GPU
+#: the CUDA update, bit for bit :func:`update` (see ``iaf_psc_exp.CUDA_KERNEL``)
+CUDA_KERNEL = "iaf_psc_alpha_update"
+CUDA_STATE = ("V", "Iex", "dIex", "Iin", "dIin", "I0", "ref")
+CUDA_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex", "P31in", "P32in", "expm1_tau_m",
+                  "EPSC", "IPSC", "I_e", "theta", "V_reset", "V_min")
+CUDA_SOURCE = r"""
+extern "C" __global__ void iaf_psc_alpha_update(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    double* V, double* Iex, double* dIex, double* Iin, double* dIin, double* I0, i64* ref,
+    i64* ring_syn, i64* ring_cur,
+    const double P11ex, const double P11in, const double P21ex, const double P21in, const double P30,
+    const double P31ex, const double P32ex, const double P31in, const double P32in,
+    const double expm1_tau_m, const double EPSC, const double IPSC, const double I_e,
+    const double theta, const double V_reset, const double V_min,
+    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    u64* n_spk)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const i64 j = lo + i;
+    double v = V[i], iex = Iex[i], diex = dIex[i], iin = Iin[i], diin = dIin[i], y0 = I0[i], in_ex, in_in;
+    i64 r = ref[i];
+    const i64 col = rec_col[i];
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        const i64 slot = step % R;
+        if (r == 0) {
+            v = P30 * (y0 + I_e) + P31ex * diex + P32ex * iex + P31in * diin + P32in * iin
+                + expm1_tau_m * v + v;
+            if (v < V_min) v = V_min;
+        } else {
+            r -= 1;
+        }
+        take_synaptic(ring_syn, slot, n_local, j, &in_ex, &in_in);
+        iex = P21ex * diex + P11ex * iex;
+        diex *= P11ex;
+        diex += EPSC * in_ex;
+        iin = P21in * diin + P11in * iin;
+        diin *= P11in;
+        diin += IPSC * in_in;
+        fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
+        y0 = take_current(ring_cur, slot, n_local, j);
+        if (col >= 0) rec_out[k * n_rec + col] = v;
+    }
+    V[i] = v; Iex[i] = iex; dIex[i] = diex; Iin[i] = iin; dIin[i] = diin; I0[i] = y0; ref[i] = r;
+}
+"""

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 
-import numba
-
+from ..support.jit import kernel
 from .base import (
     ModelSpec,
     Param,
@@ -95,7 +94,7 @@ def initial_state(values: dict, E_L: float) -> dict:
     }
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def update(first_step, n_steps, lo, V, Iex, Iin, I0, ref, ring_syn, ring_cur,
            P11ex, P11in, P22, P21ex, P21in, P20, I_e, theta, V_reset, ref_counts,
            rec_idx, rec_out, spk_idx, spk_step, n_spk):
@@ -150,3 +149,49 @@ def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx,
 def membrane_potential(block, values):
     """Absolute V_m from the kernel's relative values."""
     return values + block.params["E_L"]
+
+
+# ------------------------------------------------------------------------------------------------ GPU
+#: the CUDA update: one thread per neuron looping over the interval's steps, the same float64 operations
+#: in the same order as :func:`update` (compiled without fused multiply-add: bit for bit the CPU's). It
+#: uses the helpers of the GPU backend's prelude (``take_synaptic``, ``take_current``, ``fire``).
+CUDA_KERNEL = "iaf_psc_exp_update"
+#: its arguments between the backend's common head and tail: these state arrays, the two rings, these
+#: constants (float64), in this order
+CUDA_STATE = ("V", "Iex", "Iin", "I0", "ref")
+CUDA_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "theta", "V_reset")
+CUDA_SOURCE = r"""
+extern "C" __global__ void iaf_psc_exp_update(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    double* V, double* Iex, double* Iin, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
+    const double P11ex, const double P11in, const double P22, const double P21ex, const double P21in,
+    const double P20, const double I_e, const double theta, const double V_reset,
+    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    u64* n_spk)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const i64 j = lo + i;
+    double v = V[i], iex = Iex[i], iin = Iin[i], i0 = I0[i], in_ex, in_in;
+    i64 r = ref[i];
+    const i64 col = rec_col[i];
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        const i64 slot = step % R;
+        if (r == 0) {
+            v = v * P22 + iex * P21ex + iin * P21in + (I_e + i0) * P20;
+        } else {
+            r -= 1;
+        }
+        iex *= P11ex;
+        iin *= P11in;
+        take_synaptic(ring_syn, slot, n_local, j, &in_ex, &in_in);
+        iex += in_ex;
+        iin += in_in;
+        fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
+        i0 = take_current(ring_cur, slot, n_local, j);
+        if (col >= 0) rec_out[k * n_rec + col] = v;
+    }
+    V[i] = v; Iex[i] = iex; Iin[i] = iin; I0[i] = i0; ref[i] = r;
+}
+"""

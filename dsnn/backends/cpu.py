@@ -1,0 +1,152 @@
+"""CPU kernels (numba) of the stepping loop: spike delivery and generator input.
+
+All input goes into int64 fixed-point ring buffers in units of 2**-32 pA, so
+sums are exact and do not depend on the order in which partitions deliver.
+``ring_syn`` has shape (R, 2, n_local) (channel 0 excitatory, 1 inhibitory),
+``ring_cur`` (R, n_local); slot ``step % R`` holds the input of update step
+``step``. A spike emitted in update step ``n`` through a delay of ``d`` steps
+arrives in slot ``n + d`` (NEST's convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..randomness.rng import GAMMA, mix1
+from ..support.jit import kernel
+
+__all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "word", "put_word",
+           "FIXED_SCALE"]
+
+#: fixed-point scale of the ring buffers: 1 pA = 2**32 units
+FIXED_SCALE = 2.0**32
+
+_G = np.uint64(GAMMA)
+_S11 = np.uint64(11)
+_ONE = np.uint64(1)
+_S16 = np.uint64(16)
+_M16 = np.uint64(0xFFFF)
+
+
+@kernel(inline=True)
+def word(packed, packed_hi, j):
+    """Packed synapse word ``j``: ``packed[j]``, with ``packed_hi[j]`` as bits 16-23 if it is not empty."""
+    if packed_hi.shape[0]:
+        return np.uint64(packed[j]) | (np.uint64(packed_hi[j]) << _S16)
+    return np.uint64(packed[j])
+
+
+@kernel(inline=True)
+def put_word(packed, packed_hi, j, word):
+    """Store ``word`` as packed synapse ``j`` (the inverse of :func:`word`)."""
+    if packed_hi.shape[0]:
+        packed[j] = word & _M16
+        packed_hi[j] = word >> _S16
+    else:
+        packed[j] = word
+
+
+@kernel
+def deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, ring):
+    """Deliver spikes through synapses that share one weight ``wfix`` (fixed point).
+
+    ``slots``/``steps``: presynaptic slot and emission step of each spike.
+    Synapses of slot s are ``row_ptr[s] .. row_ptr[s+1]-1``; each packs the
+    target (``p >> shift``) and the delay in steps (``d0 + (p & dmask)``)
+    in one word (see :func:`word`: 16, 24, 32 or 64 bits).
+    """
+    R = ring.shape[0]
+    ch = 0 if wfix > 0 else 1
+    shift, dmask = np.uint64(shift), np.uint64(dmask)
+    if dmask == 0:  # one delay: each spike adds to one row of the ring
+        for i in range(slots.shape[0]):
+            s = slots[i]
+            slot = steps[i] % R + d0
+            row = ring[slot - R if slot >= R else slot, ch]
+            for j in range(row_ptr[s], row_ptr[s + 1]):
+                row[np.int64(word(packed, packed_hi, j) >> shift)] += wfix
+        return
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        base = steps[i] % R
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = word(packed, packed_hi, j)
+            slot = base + d0 + np.int64(p & dmask)
+            if slot >= R:
+                slot -= R
+            ring[slot, ch, np.int64(p >> shift)] += wfix
+
+
+@kernel
+def deliver_weighted(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, ring):
+    """As :func:`deliver_uniform` with one float32 weight (pA) per synapse.
+
+    A float32 times 2**32 is exact in float64, so the fixed-point value is
+    exact too.
+    """
+    R = ring.shape[0]
+    shift, dmask = np.uint64(shift), np.uint64(dmask)
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        base = steps[i] % R
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = word(packed, packed_hi, j)
+            slot = base + d0 + np.int64(p & dmask)
+            if slot >= R:
+                slot -= R
+            w = np.int64(np.float64(weights[j]) * 4294967296.0)
+            ring[slot, 0 if w > 0 else 1, np.int64(p >> shift)] += w
+
+
+@kernel
+def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_lo, active_hi,
+                  cdf, cdf_start, cdf_len, guide, ring):
+    """Independent Poisson input for each connection of a poisson_generator.
+
+    The count of connection c at step n is drawn by inversion of the
+    generator's cumulative table from the 53-bit uniform
+    ``mix(stream[c] + (n+1)*GAMMA)`` (== ``rng.bits(k, key_c, n)``), so it
+    depends only on the seed, the synapse key and the step. The search starts
+    at ``guide[g, floor(u * G)]``, the count of table entries <= that bucket's
+    lower edge (Chen & Asau's guide table: exact, and almost always final).
+    Steps are the outer loop so that consecutive connections write
+    neighbouring targets.
+    """
+    n_guide = guide.shape[1]
+    R = ring.shape[0]
+    n_conn = target.shape[0]
+    for n in range(first_step, first_step + n_steps):
+        base = n % R
+        salt = (np.uint64(n) + _ONE) * _G
+        c = 0
+        while c < n_conn:  # runs of connections of one generator share its table
+            g = gen[c]
+            c_end = c + 1
+            while c_end < n_conn and gen[c_end] == g:
+                c_end += 1
+            if active_lo[g] <= n < active_hi[g]:
+                top = cdf_len[g] - 1
+                table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
+                first = guide[g]
+                for cc in range(c, c_end):
+                    u = np.float64(mix1(stream[cc] + salt) >> _S11) * 1.1102230246251565e-16
+                    k = first[np.int64(u * n_guide)]
+                    while k < top and u >= table[k]:
+                        k += 1
+                    slot = base + delay[cc]
+                    if slot >= R:
+                        slot -= R
+                    w = wfix[cc]
+                    ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
+            c = c_end
+
+
+@kernel
+def current_input(first_step, n_steps, target, value, delay, gen, active_lo, active_hi, ring_cur):
+    """Constant currents (fixed point ``value`` per connection) while their generator is active."""
+    R = ring_cur.shape[0]
+    last = first_step + n_steps
+    for c in range(target.shape[0]):
+        g = gen[c]
+        for n in range(max(first_step, active_lo[g]), min(last, active_hi[g])):
+            ring_cur[(n + delay[c]) % R, target[c]] += value[c]

@@ -1,0 +1,312 @@
+"""The GPU backend (CuPy, CUDA C): delivery and generator input mirroring :mod:`dsnn.backends.cpu`, and
+the launch of each neuron model's own CUDA update (``CUDA_SOURCE`` of its module in :mod:`dsnn.models`).
+
+Each kernel computes exactly what its CPU twin computes, bit for bit:
+
+- the neuron updates are one thread per neuron looping over the interval's
+  steps (neurons are independent within an interval, since every delay is at
+  least one interval long), with the same float64 operations in the same
+  order, compiled with ``--fmad=false`` so that no multiply-add is fused;
+- delivery, Poisson and current input add int64 fixed-point values with
+  64-bit ``atomicAdd`` (two's-complement addition wraps the same way for
+  signed and unsigned words), so the order of the atomic adds changes nothing;
+- spikes are appended through an atomic counter, in no particular order:
+  delivery does not depend on it and recorded spikes are sorted when read.
+
+CuPy is imported lazily: importing this module never needs it. Use
+:func:`available` to ask whether a GPU can be used.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..models import NEURON_MODELS
+
+__all__ = ["available", "require", "cupy", "source", "update_block", "update_blocks", "SpikeBuffers", "deliver_all",
+           "GroupTable", "poisson_input", "current_input"]
+
+#: what every kernel, the neuron models' included, is compiled with: integer types, the generator's
+#: finaliser, 64-bit fixed-point adds, and the neuron models' helpers (take the input of a step, fire)
+PRELUDE = r"""
+typedef long long i64;
+typedef unsigned long long u64;
+
+__device__ __forceinline__ u64 mix(u64 z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ void add_fixed(i64* p, i64 v) {
+    atomicAdd((u64*)p, (u64)v);
+}
+
+/* ring_syn is (R, 2, n_local), ring_cur (R, n_local), both int64 fixed point (2**-32 pA). */
+
+#define SCALE 2.3283064365386963e-10  /* 2**-32 */
+
+/* Take (and clear) the synaptic input of neuron j at ring slot `slot`, in pA. */
+__device__ __forceinline__ void take_synaptic(i64* ring_syn, const i64 slot, const i64 n_local, const i64 j,
+                                              double* ex, double* in)
+{
+    i64* e = ring_syn + (slot * 2 + 0) * n_local + j;
+    i64* h = ring_syn + (slot * 2 + 1) * n_local + j;
+    *ex = (double)(*e) * SCALE;
+    *in = (double)(*h) * SCALE;
+    *e = 0;
+    *h = 0;
+}
+
+/* Take (and clear) the current input of neuron j at ring slot `slot`, in pA. */
+__device__ __forceinline__ double take_current(i64* ring_cur, const i64 slot, const i64 n_local, const i64 j)
+{
+    i64* c = ring_cur + slot * n_local + j;
+    const double value = (double)(*c) * SCALE;
+    *c = 0;
+    return value;
+}
+
+/* If v crossed theta: reset, start the refractory count, and append (j, step) to the spikes. */
+__device__ __forceinline__ void fire(double* v, i64* r, const double theta, const double V_reset,
+                                     const i64 ref_counts, const i64 j, const i64 step,
+                                     i64* spk_idx, i64* spk_step, u64* n_spk)
+{
+    if (*v >= theta) {
+        *r = ref_counts;
+        *v = V_reset;
+        const u64 pos = atomicAdd(n_spk, 1ULL);
+        spk_idx[pos] = j;
+        spk_step[pos] = step;
+    }
+}
+"""
+
+#: delivery and generator input
+_SOURCE = r"""
+/* One thread block per spike; its threads stride over the spike's row. */
+template <typename P>
+__device__ void deliver_rows(const i64* slots, const i64* steps, const i64* row_ptr, const P* packed,
+                             const int shift, const P dmask, const i64 d0, const i64 wfix,
+                             const float* weights, i64* ring, const i64 R, const i64 n_local)
+{
+    const i64 s = slots[blockIdx.x];
+    const i64 base = steps[blockIdx.x] % R;
+    const i64 end = row_ptr[s + 1];
+    for (i64 jj = row_ptr[s] + threadIdx.x; jj < end; jj += blockDim.x) {
+        const P p = packed[jj];
+        i64 slot = base + d0 + (i64)(p & dmask);
+        if (slot >= R) slot -= R;
+        const i64 w = weights ? (i64)((double)weights[jj] * 4294967296.0) : wfix;
+        add_fixed(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + (i64)(p >> shift), w);
+    }
+}
+
+/* Every synapse group at once: block (i, g) delivers spike i through group g, whose arrays and packing
+   are read from the group table (device pointers and parameters, one entry per group). */
+extern "C" __global__ void deliver_groups(const i64* slots, const i64* steps, const u64* row_ptrs,
+                                          const u64* packed, const u64* weights, const int* shifts,
+                                          const u64* dmasks, const i64* d0s, const i64* wfixs, const int* wides,
+                                          i64* ring, const i64 R, const i64 n_local)
+{
+    const int g = blockIdx.y;
+    const i64* row_ptr = (const i64*)row_ptrs[g];
+    const float* w = (const float*)weights[g];
+    if (wides[g])
+        deliver_rows<u64>(slots, steps, row_ptr, (const u64*)packed[g], shifts[g], dmasks[g], d0s[g], wfixs[g],
+                          w, ring, R, n_local);
+    else
+        deliver_rows<unsigned int>(slots, steps, row_ptr, (const unsigned int*)packed[g], shifts[g],
+                                   (unsigned int)dmasks[g], d0s[g], wfixs[g], w, ring, R, n_local);
+}
+
+/* One thread per connection of a poisson_generator; see kernels.poisson_input. */
+extern "C" __global__ void poisson_input(
+    const i64 first_step, const i64 n_steps, const i64 n_conn, const i64* target, const i64* wfix,
+    const i64* delay, const i64* gen, const u64* stream, const i64* active_lo, const i64* active_hi,
+    const double* cdf, const i64* cdf_start, const i64* cdf_len, const i64* guide, const i64 n_guide,
+    i64* ring, const i64 R, const i64 n_local)
+{
+    const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_conn) return;
+    const i64 g = gen[c];
+    const u64 st = stream[c];
+    const i64 start = cdf_start[g], top = cdf_len[g] - 1;
+    const i64 w = wfix[c];
+    for (i64 n = first_step; n < first_step + n_steps; ++n) {
+        if (n < active_lo[g] || n >= active_hi[g]) continue;
+        const u64 salt = ((u64)n + 1ULL) * 0x9E3779B97F4A7C15ULL;
+        const double u = (double)(mix(st + salt) >> 11) * 1.1102230246251565e-16;
+        i64 k = guide[g * n_guide + (i64)(u * (double)n_guide)];
+        while (k < top && u >= cdf[start + k]) ++k;
+        if (k) {
+            i64 slot = n % R + delay[c];
+            if (slot >= R) slot -= R;
+            add_fixed(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + target[c], k * w);
+        }
+    }
+}
+
+/* One thread per connection of a dc_generator. */
+extern "C" __global__ void current_input(
+    const i64 first_step, const i64 n_steps, const i64 n_conn, const i64* target, const i64* value,
+    const i64* delay, const i64* gen, const i64* active_lo, const i64* active_hi,
+    i64* ring_cur, const i64 R, const i64 n_local)
+{
+    const i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_conn) return;
+    const i64 g = gen[c];
+    const i64 lo = max(first_step, active_lo[g]), hi = min(first_step + n_steps, active_hi[g]);
+    for (i64 n = lo; n < hi; ++n)
+        add_fixed(ring_cur + ((n + delay[c]) % R) * n_local + target[c], value[c]);
+}
+"""
+
+#: nvrtc options: no fused multiply-add, so float64 results equal the CPU's
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++14")
+THREADS = 256
+
+
+def cupy():
+    """The ``cupy`` module; ImportError naming the extra if it is missing."""
+    try:
+        import cupy as cp
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise ImportError("the GPU path needs CuPy: pip install 'dsnn[gpu]'") from exc
+    return cp
+
+
+@functools.lru_cache(maxsize=None)
+def available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device."""
+    try:
+        import cupy as cp
+
+        return cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def require():
+    """Raise a clear error unless a GPU can be used."""
+    if not available():
+        raise RuntimeError("no CUDA GPU is usable here (needs CuPy and a CUDA device: pip install 'dsnn[gpu]')")
+
+
+def source() -> str:
+    """The CUDA source of every kernel: the prelude, each neuron model's update, delivery and input."""
+    return "\n".join([PRELUDE, *(model.CUDA_SOURCE for model in NEURON_MODELS.values()), _SOURCE])
+
+
+@functools.lru_cache(maxsize=None)
+def _module():
+    cp = cupy()
+    return cp.RawModule(code=source(), options=COMPILE_OPTIONS, name_expressions=None)
+
+
+def _kernel(name: str):
+    return _module().get_function(name)
+
+
+def _blocks(n: int) -> tuple:
+    return ((int(n) + THREADS - 1) // THREADS,)
+
+
+def _i(x) -> np.int64:
+    return np.int64(x)
+
+
+def _f(x) -> np.float64:
+    return np.float64(x)
+
+
+def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out, spk_idx, spk_step, count):
+    """Launch the update of one neuron block on the GPU: its spikes are appended (unordered) to the device
+    buffers ``spk_idx``/``spk_step`` through the device counter ``count`` (uint64, shape (1,)).
+
+    ``rec_out`` is a device array (interval, n_recorded) that receives V_m
+    relative to E_L of the recorded neurons (``block.rec_col``) after each
+    step. The arguments are the model's (``CUDA_STATE``, the rings,
+    ``CUDA_CONSTANTS``) between a head and a tail every neuron kernel shares.
+    """
+    model = block.model
+    n = block.hi - block.lo
+    R, n_local = ring_syn.shape[0], ring_syn.shape[2]
+    head = (_i(first_step), _i(n_steps), _i(block.lo), _i(n), _i(n_local), _i(R))
+    state = tuple(block.state[name] for name in model.CUDA_STATE) + (ring_syn, ring_cur)
+    constants = tuple(_f(block.const[name]) for name in model.CUDA_CONSTANTS)
+    tail = (_i(block.ref_counts), block.rec_col, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
+    _kernel(model.CUDA_KERNEL)(_blocks(n), (THREADS,), head + state + constants + tail)
+
+
+class SpikeBuffers:
+    """Device buffers the blocks of a partition append their spikes to, allocated once."""
+
+    def __init__(self, n_local: int, interval: int):
+        cp = cupy()
+        self.idx = cp.empty(max(1, n_local * interval), dtype=cp.int64)
+        self.step = cp.empty_like(self.idx)
+        self.count = cp.zeros(1, dtype=cp.uint64)
+
+
+def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buffers: SpikeBuffers):
+    """Advance every neuron block; returns device ``(local_index, step)`` of the spikes, in no particular
+    order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
+    spike count) for all blocks. They are views of ``buffers``: copy what must outlive the interval."""
+    buffers.count.fill(0)
+    for blk in blocks:
+        update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
+                     buffers.count)
+    k = int(buffers.count.get()[0])
+    return buffers.idx[:k], buffers.step[:k]  # views of the buffers: valid until the next update
+
+
+class GroupTable:
+    """The synapse groups of a partition as one table of device pointers and parameters, for
+    :func:`deliver_all` (the partition keeps the groups' arrays where they are)."""
+
+    def __init__(self, groups):
+        cp = cupy()
+        self.n = len(groups)
+        self.row_ptrs = cp.asarray(np.array([_ptr(g.row_ptr) for g in groups], dtype=np.uint64))
+        self.packed = cp.asarray(np.array([_ptr(g.packed) for g in groups], dtype=np.uint64))
+        self.weights = cp.asarray(np.array([_ptr(g.weights) for g in groups], dtype=np.uint64))
+        self.shifts = cp.asarray(np.array([int(g.shift) for g in groups], dtype=np.int32))
+        self.dmasks = cp.asarray(np.array([int(g.dmask) for g in groups], dtype=np.uint64))
+        self.d0s = cp.asarray(np.array([int(g.d0) for g in groups], dtype=np.int64))
+        self.wfixs = cp.asarray(np.array([int(g.wfix) for g in groups], dtype=np.int64))
+        self.wides = cp.asarray(np.array([g.packed.dtype.itemsize == 8 for g in groups], dtype=np.int32))
+
+
+def _ptr(a) -> int:
+    """Device address of array ``a`` (0, a NULL pointer, for None)."""
+    return 0 if a is None else int(a.data.ptr)
+
+
+def deliver_all(table: GroupTable, slots, steps, ring_syn):
+    """Deliver spikes (device int64 ``slots``, ``steps``) through every group of ``table`` in one launch."""
+    if slots.shape[0] == 0 or table.n == 0:
+        return
+    _kernel("deliver_groups")(
+        (int(slots.shape[0]), table.n), (THREADS,),
+        (slots, steps, table.row_ptrs, table.packed, table.weights, table.shifts, table.dmasks, table.d0s,
+         table.wfixs, table.wides, ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+def poisson_input(pin, first_step: int, n_steps: int, ring_syn):
+    n = pin.target.shape[0]
+    _kernel("poisson_input")(
+        _blocks(n), (THREADS,),
+        (_i(first_step), _i(n_steps), _i(n), pin.target, pin.wfix, pin.delay, pin.gen, pin.stream,
+         pin.active_lo, pin.active_hi, pin.cdf, pin.cdf_start, pin.cdf_len, pin.guide,
+         _i(pin.guide.shape[1]), ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+def current_input(cin, first_step: int, n_steps: int, ring_cur):
+    n = cin.target.shape[0]
+    _kernel("current_input")(
+        _blocks(n), (THREADS,),
+        (_i(first_step), _i(n_steps), _i(n), cin.target, cin.value, cin.delay, cin.gen, cin.active_lo,
+         cin.active_hi, ring_cur, _i(ring_cur.shape[0]), _i(ring_cur.shape[1])))

@@ -1,0 +1,352 @@
+"""One partition: the neurons it owns, their incoming synapses, and stepping.
+
+A :class:`Partition` holds only arrays and numbers; it knows no networking.
+It advances one min-delay interval at a time (:meth:`Partition.advance`),
+returns the spikes of its own neurons, and takes spikes to deliver
+(:meth:`Partition.deliver`) as presynaptic *slots*: its local neurons are
+slots ``0 .. n_local-1``, the images of remote neurons it needs follow, and
+the replicated spike-emitting devices come last.
+
+A partition is built on the host (NumPy, numba kernels);
+:meth:`Partition.to_gpu` moves its arrays to the current CUDA device, after
+which the CuPy kernels of :mod:`dsnn.backends.gpu` step it with the same results.
+
+Synapses are stored per projection (:class:`SynapseGroup`) in compressed
+rows over presynaptic slots; each synapse packs its target and its delay in
+one unsigned integer, and its weight is one fixed-point number for the whole
+group or a float32 per synapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import cpu, gpu
+
+__all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PoissonInput", "CurrentInput"]
+
+
+def _host(a):
+    """A NumPy copy of a CuPy array, or the NumPy array itself."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _arrays_to(xp, obj):
+    """Replace every ndarray attribute of a dataclass instance by ``xp.asarray`` of it."""
+    for name, value in vars(obj).items():
+        if isinstance(value, np.ndarray):
+            setattr(obj, name, xp.asarray(value))
+
+
+@dataclass
+class NeuronBlock:
+    """Neurons ``lo .. hi-1`` (local indices) of one population and model."""
+
+    model: object  # module with step_block(), membrane_potential()
+    params: dict
+    const: dict
+    state: dict
+    lo: int
+    hi: int
+    ref_counts: int
+    rec_idx: np.ndarray  # block-relative indices recorded by voltmeters
+    rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
+    rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
+    population: int = -1  # index of the population in the network
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.state.values())
+
+
+@dataclass
+class SynapseGroup:
+    """The synapses of one projection on this partition, in rows over presynaptic slots.
+
+    Synapse ``j`` is the word ``(target << shift) | (delay - d0)``: ``packed[j]``
+    (uint16, uint32 or uint64), with bits 16-23 in ``packed_hi[j]`` when that
+    uint8 array is not empty (24-bit words). ``row_ptr`` is int32 or int64.
+    ``weights`` is a float32 array, or None with ``wfix`` the common weight in
+    fixed point (2**-32 pA).
+    """
+
+    projection: int
+    row_ptr: np.ndarray
+    packed: np.ndarray
+    shift: object
+    dmask: object
+    d0: int
+    wfix: int = 0
+    weights: np.ndarray | None = None
+    packed_hi: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+
+    @property
+    def n(self) -> int:
+        return int(self.packed.shape[0])
+
+    def nbytes(self) -> int:
+        w = 0 if self.weights is None else self.weights.nbytes
+        return self.row_ptr.nbytes + self.packed.nbytes + self.packed_hi.nbytes + w
+
+    def words(self) -> np.ndarray:
+        """The packed words as one host array (uint32 for 16- and 24-bit words)."""
+        packed, high = _host(self.packed), _host(self.packed_hi)
+        if packed.dtype == np.uint16:
+            packed = packed.astype(np.uint32)
+            if high.shape[0]:
+                packed |= high.astype(np.uint32) << np.uint32(16)
+        return packed
+
+    def deliver(self, slots, steps, ring):
+        if self.weights is None:
+            cpu.deliver_uniform(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
+                                    self.dmask, self.d0, self.wfix, ring)
+        else:
+            cpu.deliver_weighted(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
+                                     self.dmask, self.d0, self.weights, ring)
+
+    def unpack(self):
+        """(slot, target, delay_steps, weight_pA) of every synapse, host arrays (for inspection)."""
+        row_ptr, packed = _host(self.row_ptr), self.words()
+        slot = np.repeat(np.arange(row_ptr.shape[0] - 1), np.diff(row_ptr))
+        target = (packed >> self.shift).astype(np.int64)
+        delay = self.d0 + (packed & self.dmask).astype(np.int64)
+        if self.weights is None:
+            weight = np.full(self.n, self.wfix / cpu.FIXED_SCALE)
+        else:
+            weight = _host(self.weights).astype(np.float64)
+        return slot, target, delay, weight
+
+
+@dataclass
+class PoissonInput:
+    """Connections from poisson_generators: one independent train per connection."""
+
+    target: np.ndarray  # int64 local index
+    wfix: np.ndarray  # int64 fixed-point weight
+    delay: np.ndarray  # int64 steps
+    gen: np.ndarray  # int64 index into the tables
+    stream: np.ndarray  # uint64 per-connection stream
+    active_lo: np.ndarray  # int64 first active update step per table
+    active_hi: np.ndarray  # int64 one past the last
+    cdf: np.ndarray  # float64 concatenated cumulative tables (last entry of each is a sentinel)
+    cdf_start: np.ndarray
+    cdf_len: np.ndarray
+    guide: np.ndarray  # (tables, buckets) int64: first candidate count per bucket of u
+
+    def inject(self, first_step, n_steps, ring_syn):
+        cpu.poisson_input(first_step, n_steps, self.target, self.wfix, self.delay, self.gen,
+                              self.stream, self.active_lo, self.active_hi, self.cdf, self.cdf_start,
+                              self.cdf_len, self.guide, ring_syn)
+
+
+@dataclass
+class CurrentInput:
+    """Connections from dc_generators: fixed-point current per connection."""
+
+    target: np.ndarray
+    value: np.ndarray
+    delay: np.ndarray
+    gen: np.ndarray
+    active_lo: np.ndarray
+    active_hi: np.ndarray
+
+    def inject(self, first_step, n_steps, ring_cur):
+        cpu.current_input(first_step, n_steps, self.target, self.value, self.delay, self.gen,
+                              self.active_lo, self.active_hi, ring_cur)
+
+
+def _group_bits(groups) -> np.ndarray:
+    """Per presynaptic slot, bit i set if synapse group i (of the first 64) has synapses from it.
+
+    Delivery calls only the groups a batch of spikes reaches: with a short
+    minimum delay a batch is a few spikes, and calling every projection's
+    kernel for them would cost more than delivering them.
+    """
+    n_slots = groups[0].row_ptr.shape[0] - 1 if groups else 0
+    bits = np.zeros(n_slots, dtype=np.uint64)
+    for i, g in enumerate(groups[:64]):
+        rows = _host(g.row_ptr)
+        bits[rows[1:] > rows[:-1]] |= np.uint64(1 << i)
+    return bits
+
+
+@dataclass
+class Partition:
+    """State of the neurons a partition owns and of their incoming synapses."""
+
+    index: int
+    interval: int  # steps per exchange interval (the minimum delay)
+    local_gids: np.ndarray  # int64, sorted
+    image_gids: np.ndarray  # int64, sorted: remote neurons this partition needs
+    blocks: list
+    groups: list
+    ring_syn: np.ndarray  # (R, 2, n_local) int64
+    ring_cur: np.ndarray  # (R, n_local) int64
+    poisson: PoissonInput | None
+    currents: CurrentInput | None
+    device_steps: np.ndarray  # emission steps of device spikes, sorted
+    device_slots: np.ndarray
+    spike_masks: dict  # recorder gid -> bool mask over local neurons
+    voltmeters: dict  # voltmeter gid -> list of (block index, columns, gids)
+    step: int = 0
+    recorded_spikes: dict = field(default_factory=dict)  # recorder gid -> list of (gids, steps)
+    recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
+    spike_count: int = 0
+    gpu: bool = False  # arrays on the CUDA device (see to_gpu)
+
+    def __post_init__(self):
+        cap = max(1, self.n_local * self.interval)
+        self._spk_idx = np.empty(cap, dtype=np.int64)
+        self._spk_step = np.empty(cap, dtype=np.int64)
+        for b in self.blocks:
+            b.rec_out = np.empty((self.interval, b.rec_idx.shape[0]), dtype=np.float64)
+        self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
+        self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
+        self._group_bits = _group_bits(self.groups)
+
+    @property
+    def n_local(self) -> int:
+        return int(self.local_gids.shape[0])
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(g.n for g in self.groups)
+
+    def nbytes(self) -> dict:
+        """Bytes held, by kind."""
+        syn = sum(g.nbytes() for g in self.groups) + self._group_bits.nbytes
+        inputs = sum(a.nbytes for x in (self.poisson, self.currents) if x is not None
+                     for a in vars(x).values() if hasattr(a, "nbytes") and hasattr(a, "__len__"))
+        return {
+            "synapses": syn,
+            "neurons": sum(b.nbytes() for b in self.blocks) + self.local_gids.nbytes,
+            "rings": self.ring_syn.nbytes + self.ring_cur.nbytes,
+            "inputs": inputs,
+            "images": self.image_gids.nbytes,
+        }
+
+    def advance(self, n_steps: int, device: bool = False):
+        """Update all neurons by ``n_steps`` (<= interval) steps.
+
+        Returns ``(local_index, step)`` int64 arrays of the spikes emitted, a
+        spike of update step ``n`` being stamped ``n + 1`` as in NEST; in GPU
+        memory (CuPy) if ``device`` and the partition is on the GPU, else in
+        host memory. Their order is the CPU's (block, step, neuron) on the
+        CPU and unspecified on the GPU: nothing downstream depends on it.
+        """
+        if not 0 < n_steps <= self.interval:
+            raise ValueError(f"n_steps must be in 1..{self.interval}, got {n_steps}")
+        first = self.step
+        a, b = np.searchsorted(self.device_steps, [first, first + n_steps])
+        if b > a:
+            self.deliver(self.device_slots[a:b], self.device_steps[a:b])
+        if self.gpu:
+            d_idx, d_steps = self._update_gpu(first, n_steps)
+            idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
+        else:
+            idx, steps = self._update_cpu(first, n_steps)
+        for gid, mask in self.spike_masks.items():
+            sel = mask[idx]
+            if sel.any():
+                self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
+        self.step += n_steps
+        self.spike_count += idx.shape[0]
+        if idx.shape[0]:
+            self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
+                                             minlength=len(self.blocks))
+        if self.gpu and device:
+            return d_idx.copy(), d_steps.copy()  # the spike buffers serve the next update
+        return idx, steps
+
+    def population_spikes(self) -> dict:
+        """Spikes emitted so far by this partition's neurons, per population index."""
+        out: dict = {}
+        for blk, n in zip(self.blocks, self.block_spikes.tolist()):
+            out[blk.population] = out.get(blk.population, 0) + n
+        return out
+
+    def _update_cpu(self, first, n_steps):
+        if self.poisson is not None:
+            self.poisson.inject(first, n_steps, self.ring_syn)
+        if self.currents is not None:
+            self.currents.inject(first, n_steps, self.ring_cur)
+        n = 0
+        for bi, blk in enumerate(self.blocks):
+            n = blk.model.step_block(blk, first, n_steps, self.ring_syn, self.ring_cur, blk.rec_out,
+                                     self._spk_idx, self._spk_step, n)
+            if blk.rec_idx.shape[0]:
+                self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].copy()))
+        return self._spk_idx[:n].copy(), self._spk_step[:n].copy()
+
+    def _update_gpu(self, first, n_steps):
+        if self.poisson is not None:
+            gpu.poisson_input(self.poisson, first, n_steps, self.ring_syn)
+        if self.currents is not None:
+            gpu.current_input(self.currents, first, n_steps, self.ring_cur)
+        idx, steps = gpu.update_blocks(self.blocks, first, n_steps, self.ring_syn, self.ring_cur, self._gpu_spikes)
+        for bi, blk in enumerate(self.blocks):
+            if blk.rec_idx.shape[0]:
+                self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].get()))
+        return idx, steps
+
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) every CPU kernel this partition steps with, for the types
+        of its own arrays, without changing its state: each kernel runs on no steps and no spikes."""
+        if self.gpu:
+            return
+        none = np.zeros(0, dtype=np.int64)
+        for blk in self.blocks:
+            blk.model.step_block(blk, self.step, 0, self.ring_syn, self.ring_cur, blk.rec_out, self._spk_idx,
+                                 self._spk_step, 0)
+        for g in self.groups:
+            g.deliver(none, none, self.ring_syn)
+        if self.poisson is not None:
+            self.poisson.inject(self.step, 0, self.ring_syn)
+        if self.currents is not None:
+            self.currents.inject(self.step, 0, self.ring_cur)
+
+    def deliver(self, slots, steps):
+        """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""
+        if slots.shape[0] == 0 or not self.groups:
+            return
+        if self.gpu:
+            cp = gpu.cupy()
+            slots, steps = cp.asarray(slots, dtype=cp.int64), cp.asarray(steps, dtype=cp.int64)
+            gpu.deliver_all(self._gpu_groups, slots, steps, self.ring_syn)
+            return
+        slots = np.ascontiguousarray(slots, dtype=np.int64)
+        steps = np.ascontiguousarray(steps, dtype=np.int64)
+        hit = int(np.bitwise_or.reduce(self._group_bits[slots]))
+        for i, g in enumerate(self.groups):
+            if i >= 64 or hit >> i & 1:  # the groups with rows for these slots (all past the 64th)
+                g.deliver(slots, steps, self.ring_syn)
+
+    def to_gpu(self) -> "Partition":
+        """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.
+
+        Bookkeeping that the host needs every interval (gids, recording
+        masks, device spike schedules) stays on the host. Returns ``self``.
+        """
+        gpu.require()
+        cp = gpu.cupy()
+        if self.gpu:
+            return self
+        for blk in self.blocks:
+            blk.state = {k: cp.asarray(v) for k, v in blk.state.items()}
+            col = np.full(blk.hi - blk.lo, -1, dtype=np.int64)
+            col[blk.rec_idx] = np.arange(blk.rec_idx.shape[0])
+            blk.rec_col = cp.asarray(col)
+            blk.rec_out = cp.asarray(blk.rec_out)
+        for g in self.groups:  # the GPU kernels read 32- or 64-bit words and int64 row pointers
+            g.packed, g.packed_hi = g.words(), np.zeros(0, dtype=np.uint8)
+            g.row_ptr = g.row_ptr.astype(np.int64, copy=False)
+        for obj in [*self.groups, self.poisson, self.currents]:
+            if obj is not None:
+                _arrays_to(cp, obj)
+        self.ring_syn, self.ring_cur = cp.asarray(self.ring_syn), cp.asarray(self.ring_cur)
+        self._gpu_groups = gpu.GroupTable(self.groups)
+        self._gpu_spikes = gpu.SpikeBuffers(self.n_local, self.interval)
+        self.gpu = True
+        return self

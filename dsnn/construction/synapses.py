@@ -1,0 +1,274 @@
+"""A partition's incoming synapses, drawn where they will live.
+
+Each projection is drawn onto the targets a partition owns (target-side:
+:mod:`.connectivity`), keyed by global ids so that the synapses do not
+depend on the partitioning, and packed straight into rows over the
+presynaptic slots (:class:`~dsnn.backends.partition.SynapseGroup`): target
+and delay in one word of 16, 24, 32 or 64 bits, weights one fixed-point
+number per projection or a float32 per synapse.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backends.cpu import FIXED_SCALE
+from ..backends.partition import SynapseGroup
+from ..description.distributions import Distribution
+from ..description.network import Network
+from ..description.timing import steps_of
+from ..randomness import rng
+from ..randomness.sampling import sample
+from .connectivity import draw, draw_chunks
+from .rows import count_rows, fill_rows, indegree_mark, indegree_pack
+
+__all__ = ["fixed_point", "in_place_rows", "pack_projection", "draw_projection", "target_ranges", "image_gids",
+           "synapse_group", "InDegreeRows", "PackedRows"]
+
+
+def fixed_point(weight_values, homogeneous: bool):
+    """Fixed-point weights: exact for a float64 scalar, exact for float32 per synapse."""
+    if homogeneous:
+        return np.int64(round(float(weight_values) * FIXED_SCALE))
+    return (weight_values.astype(np.float32).astype(np.float64) * FIXED_SCALE).astype(np.int64)
+
+
+@dataclass
+class InDegreeRows:
+    """A fixed in-degree projection with multapses and homogeneous weight and delay.
+
+    Its synapses are never materialised as (source, target) lists: the kernels
+    draw them straight into their rows (see :func:`.rows.indegree_pack`).
+    """
+
+    k: int
+    targets: np.ndarray  # gids, contiguous
+    self_index: np.ndarray
+    local0: int
+    delay: np.ndarray  # (1,) steps
+
+    def mark_sources(self, proj, present):
+        indegree_mark(np.uint64(self.k), self.targets, proj.rule.value, proj.pre.n, self.self_index,
+                      proj.pre.first, present)
+
+
+def in_place_rows(net: Network, proj, pieces):
+    """An :class:`InDegreeRows` if ``proj`` qualifies and has targets here, else None."""
+    if not (proj.kind == "synapse" and proj.rule.name == "fixed_indegree" and proj.rule.allow_multapses
+            and proj.rule.value > 0 and not isinstance(proj.weight, Distribution)
+            and not isinstance(proj.delay, Distribution)):
+        return None
+    for lo, t_lo, t_hi in target_ranges(proj, pieces):  # a population is one piece: one range at most
+        targets = np.arange(t_lo, t_hi, dtype=np.int64)
+        pre = proj.pre
+        inside = (not proj.rule.allow_autapses) & (targets >= pre.first) & (targets < pre.first + pre.n)
+        return InDegreeRows(rng.key(net.seed, "conn", proj.index), targets,
+                             np.where(inside, targets - pre.first, -1), lo,
+                             np.array([steps_of(proj.delay, net.dt)], dtype=np.int64))
+    return None
+
+
+def draw_projection(net: Network, proj, pieces):
+    """Connections of a generator projection onto the owned targets: (src_gid, tgt_local, key, weights, delays).
+
+    ``key`` is None when nothing per connection is random.
+    """
+    srcs, tgts, keys = [], [], []
+    kc = rng.key(net.seed, "conn", proj.index)
+    need_keys = (proj.kind == "poisson" or isinstance(proj.weight, Distribution)
+                 or isinstance(proj.delay, Distribution))
+    for lo, t_lo, t_hi in target_ranges(proj, pieces):
+        s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, proj.post.first, proj.post.n, t_lo, t_hi,
+                       want_keys=need_keys)
+        srcs.append(s)
+        tgts.append(t - (t_lo - lo))  # gid -> local index
+        keys.append(k)
+    if not srcs or sum(s.shape[0] for s in srcs) == 0:
+        return None
+    src, tgt_local = _joined(srcs), _joined(tgts)
+    key = _joined(keys) if need_keys else None
+    w = _weights(net, proj, key) if isinstance(proj.weight, Distribution) else float(proj.weight)
+    if isinstance(proj.delay, Distribution):
+        delay = _delay_steps(net, proj, key)
+    else:
+        delay = np.full(src.shape[0], steps_of(proj.delay, net.dt), dtype=np.int64)
+    return src, tgt_local, key, w, delay
+
+
+def target_ranges(proj, pieces):
+    """(local index of t_lo, t_lo, t_hi) of each owned piece of ``proj``'s targets."""
+    post, offset = proj.post, 0
+    for pop, g0, g1 in pieces:
+        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
+        if pop is post.root and t_lo < t_hi:
+            yield t_lo - g0 + offset, t_lo, t_hi
+        offset += g1 - g0
+
+
+def _weights(net: Network, proj, key) -> np.ndarray:
+    """Weights (pA, float64) of the synapses keyed ``key``, checked against the fixed-point range."""
+    w = sample(proj.weight, rng.key(net.seed, "weight", proj.index), key)
+    if w.size and np.abs(w).max() >= 2.0**31:
+        raise ValueError(f"syn_spec: weight of projection {proj.index} drew {np.abs(w).max():.3g} pA; "
+                         "weights must stay within ±2**31 pA (bound the distribution with dsnn.math.clip)")
+    return w
+
+
+def _delay_steps(net: Network, proj, key) -> np.ndarray:
+    """Delays in whole steps (>= 1, int64) of the synapses keyed ``key``."""
+    d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
+    return np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
+
+
+def _packed_words(n: int, bits: int):
+    """Storage for ``n`` packed words of ``bits`` bits: (words, high bytes).
+
+    16 bits: uint16; 24: uint16 with a uint8 array of bits 16-23; 32: uint32; else uint64.
+    """
+    if bits <= 16:
+        return np.empty(n, dtype=np.uint16), _NO_HIGH
+    if bits <= 24:
+        return np.empty(n, dtype=np.uint16), np.empty(n, dtype=np.uint8)
+    return np.empty(n, dtype=np.uint32 if bits <= 32 else np.uint64), _NO_HIGH
+
+
+_NO_HIGH = np.zeros(0, dtype=np.uint8)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+def _compact(steps: np.ndarray) -> np.ndarray:
+    """Non-negative ``steps`` in the narrowest of uint8, uint16 and int64 that holds them."""
+    top = int(steps.max()) if steps.size else 0
+    return steps.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64, copy=False)
+
+
+def _slot_order(pre, local_gids) -> np.ndarray:
+    """Indices (relative to ``pre.first``) of ``pre``'s gids in the order of their slots.
+
+    Slots number the owned neurons first, then the images, then the
+    devices, each in gid order; so the owned gids of ``pre`` come first,
+    then the others. A projection's rows laid out in this order are in slot
+    order whichever of the others turn out to be images.
+    """
+    a, b = np.searchsorted(local_gids, [pre.first, pre.first + pre.n])
+    owned = local_gids[a:b] - pre.first
+    others = np.ones(pre.n, dtype=bool)
+    others[owned] = False
+    return np.concatenate([owned, np.nonzero(others)[0]])
+
+
+@dataclass
+class PackedRows:
+    """A projection's synapses packed in rows of their sources, before the slots are numbered.
+
+    ``sources`` (relative to ``first``) are the sources with synapses, in
+    slot order, and ``counts`` their row lengths; :meth:`group` places the
+    rows at their slots without moving a synapse.
+    """
+
+    first: int
+    sources: np.ndarray
+    counts: np.ndarray
+    packed: np.ndarray
+    packed_hi: np.ndarray
+    dbits: int
+    d0: int
+    max_delay: int
+    weights: np.ndarray | None
+
+    def mark_sources(self, proj, present):
+        present[self.first + self.sources] = True
+
+    def group(self, proj, slot_of, n_slots) -> SynapseGroup:
+        lengths = np.zeros(n_slots + 1, dtype=np.int64)
+        lengths[slot_of[self.first + self.sources] + 1] = self.counts
+        return SynapseGroup(
+            projection=proj.index, row_ptr=_row_pointers(np.cumsum(lengths)), packed=self.packed,
+            packed_hi=self.packed_hi, shift=np.uint64(self.dbits), dmask=np.uint64((1 << self.dbits) - 1),
+            d0=self.d0, wfix=0 if self.weights is not None else int(fixed_point(proj.weight, True)),
+            weights=self.weights)
+
+
+def _row_pointers(row_ptr: np.ndarray) -> np.ndarray:
+    """``row_ptr`` as int32 where the synapse count allows."""
+    return row_ptr.astype(np.int32) if row_ptr[-1] < 2**31 else row_ptr
+
+
+def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None:
+    """Draw a projection's synapses onto the owned targets straight into their rows.
+
+    Two passes over the same chunks of :func:`draw_chunks`: the first counts
+    each source's synapses (and draws random delays, kept in 8 or 16 bits
+    where they fit, for the packing width), the second draws the weights and
+    fills the rows. Only one chunk of synapses is ever held besides the
+    result, so the construction peak stays close to the final size.
+    """
+    pre, dt = proj.pre, net.dt
+    n_local = local_gids.shape[0]
+    kc = rng.key(net.seed, "conn", proj.index)
+    w_random, d_random = isinstance(proj.weight, Distribution), isinstance(proj.delay, Distribution)
+
+    def chunks(want_keys):
+        for lo, t_lo, t_hi in target_ranges(proj, pieces):
+            for src, tgt, key in draw_chunks(proj.rule, kc, pre.first, pre.n, proj.post.first, proj.post.n,
+                                             t_lo, t_hi, want_keys=want_keys):
+                yield src, tgt - (t_lo - lo), key
+
+    counts = np.zeros(pre.n, dtype=np.int64)
+    delays = []
+    for src, _, key in chunks(d_random):
+        count_rows(src, pre.first, counts)
+        if d_random:
+            d = _delay_steps(net, proj, key)
+            delays.append(_compact(d))
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    if d_random:
+        d0 = min(int(d.min()) for d in delays if d.size)
+        d1 = max(int(d.max()) for d in delays if d.size)
+    else:
+        d0 = d1 = steps_of(proj.delay, dt)
+        delays = itertools.repeat(np.array([d0], dtype=np.int64))
+    dbits = (d1 - d0).bit_length()
+    packed, packed_hi = _packed_words(n, max(1, (n_local - 1).bit_length()) + dbits)
+    weights = np.empty(n, dtype=np.float32) if w_random else None
+    order = _slot_order(pre, local_gids)
+    fill = np.empty(pre.n, dtype=np.int64)
+    fill[order] = np.cumsum(counts[order]) - counts[order]
+    for (src, tgt, key), delay in zip(chunks(w_random), delays):
+        w = _weights(net, proj, key).astype(np.float32) if w_random else _NO_WEIGHTS
+        fill_rows(src, pre.first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
+                  weights if w_random else _NO_WEIGHTS)
+    sources = order[counts[order] > 0]
+    return PackedRows(pre.first, sources, counts[sources], packed, packed_hi, dbits, d0, d1, weights)
+
+
+def _joined(parts):
+    """``np.concatenate`` without the copy when there is one part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
+    """Sorted gids of the remote neurons that are sources of local synapses."""
+    present = np.zeros(net.n_nodes + 1, dtype=bool)
+    for proj, drawn in synaptic:
+        if not proj.pre.spec.is_neuron:
+            continue
+        drawn.mark_sources(proj, present)
+    present[local_gids] = False
+    return np.nonzero(present)[0].astype(np.int64)
+
+
+def synapse_group(proj, drawn, slot_of, n_slots, n_local) -> SynapseGroup:
+    if isinstance(drawn, PackedRows):
+        return drawn.group(proj, slot_of, n_slots)
+    packed, packed_hi = _packed_words(drawn.targets.shape[0] * proj.rule.value, max(1, (n_local - 1).bit_length()))
+    row_ptr = indegree_pack(np.uint64(drawn.k), drawn.targets, proj.rule.value, proj.pre.n, drawn.self_index,
+                            proj.pre.first, slot_of, n_slots, drawn.local0, packed, packed_hi)
+    return SynapseGroup(projection=proj.index, row_ptr=_row_pointers(row_ptr), packed=packed, packed_hi=packed_hi,
+                        shift=np.uint64(0), dmask=np.uint64(0), d0=int(drawn.delay[0]),
+                        wfix=int(fixed_point(proj.weight, True)))

@@ -1,0 +1,192 @@
+"""The command line: ``python -m dsnn run MODEL.py [options]``.
+
+MODEL.py defines ``network(**params)`` returning a :class:`dsnn.Network`;
+``--param KEY=VALUE`` values are passed to it (VALUE read as a Python
+literal where it is one, else as a string). It may also define ``EXCHANGE``
+(the exchange used when ``--exchange`` is not given) and
+``placement(net, partitions)`` (what ``net.build(partitions=...)`` gets, e.g.
+one area per partition). The run writes into ``--out``:
+
+- ``spikes.parquet``: every spike_recorder's spikes (sender, time in ms,
+  population label);
+- ``summary.json``: rates per recorded population (spikes/s), construction
+  and simulation seconds, real-time factor, synapses, bytes per synapse,
+  spikes exchanged, and the per-partition time split (update, deliver,
+  exchange, wait);
+- ``raster.png``, ``rates.png``, ``time_split.png``;
+
+and prints the summary as a table. Errors a user can act on (a bad option,
+a model file without ``network``, an unreachable scheduler, more partitions
+than workers, a missing optional dependency) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..description.model_files import ModelFileError, load_model, load_network, parse_params
+from ..description.timing import run_steps
+
+__all__ = ["main", "UsageError"]
+
+
+class UsageError(Exception):
+    """Something the user can fix: printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dsnn", description="dsnn: distributed spiking networks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build and simulate a model file, write spikes, summary and plots")
+    run.add_argument("model", help="a Python file defining network(**params) -> dsnn.Network")
+    run.add_argument("--partitions", type=int, default=None,
+                     help="partitions (default: one per worker; 1 with --in-process)")
+    run.add_argument("--protocol", choices=["tcp", "ucx"], default="tcp", help="transport (default tcp)")
+    run.add_argument("--exchange", choices=["p2p", "collective"], default=None,
+                     help="spike exchange (default: the model file's EXCHANGE, else p2p)")
+    run.add_argument("--time", type=float, default=1000.0, help="simulated time in ms (default 1000)")
+    run.add_argument("--seed", type=int, default=None, help="seed of the network (default: the model's)")
+    run.add_argument("--out", default=None, help="output folder (default: dsnn-run-<model name>)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--mpi", action="store_true",
+                       help="under mpiexec: rank 0 scheduler, rank 1 this client, the rest workers")
+    where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    where.add_argument("--in-process", action="store_true", help="no cluster: all partitions in this process")
+    run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="parameter of network(); may be repeated")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    sub.add_parser("validate", add_help=False, help="compare a model with NEST (python -m dsnn validate --help)")
+    return parser
+
+
+def _client(args):
+    """(client, owned): the Dask client for ``args``, and whether this run started its cluster."""
+    from . import cluster  # distributed is imported only when a cluster is used
+
+    if args.in_process:
+        return None, False
+    if args.mpi:
+        return cluster.mpi_client(args.protocol), False
+    if args.scheduler:
+        return cluster.connect(args.scheduler), False
+    return cluster.local_cluster(args.partitions, args.protocol), True
+
+
+def run(args) -> dict:
+    """Build and simulate ``args.model``; write the outputs; returns the summary."""
+    from ..views.results import population_rates, recorded_neurons, save_run
+    from .cluster import ClusterError
+
+    if not args.time > 0:
+        raise UsageError(f"--time must be a positive number of ms, got {args.time!r}")
+    if args.partitions is not None and args.partitions < 1:
+        raise UsageError(f"--partitions must be a positive integer, got {args.partitions}")
+    try:
+        params = parse_params(args.param)
+        model = load_model(args.model)
+        net = load_network(args.model, params, model)
+    except ModelFileError as exc:
+        raise UsageError(str(exc)) from None
+    exchange = args.exchange or getattr(model, "EXCHANGE", "p2p")
+    if args.seed is not None:
+        if not 0 <= args.seed < 2**63:
+            raise UsageError(f"--seed must be in [0, 2**63), got {args.seed}")
+        net.seed = args.seed
+    try:
+        run_steps(args.time, net.dt)
+    except ValueError as exc:
+        raise UsageError(f"--time: {exc}") from None
+    out = Path(args.out or f"dsnn-run-{Path(args.model).stem}")
+    try:
+        client, owned = _client(args)
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
+    sim = None
+    try:
+        if args.partitions:
+            partitions = args.partitions
+        elif client is None:
+            partitions = 1
+        else:
+            from ..runners.cluster.workers import worker_addresses
+
+            partitions = len(worker_addresses(client))
+            if partitions == 0:
+                raise UsageError("the Dask cluster has no workers")
+        t0 = time.perf_counter()
+        try:
+            placement = getattr(model, "placement", None)
+            layout = placement(net, partitions) if placement is not None else partitions
+            sim = net.build(client, partitions=layout, exchange=exchange)
+        except (ValueError, TypeError, MemoryError) as exc:  # invalid input or too big: refused before any work
+            raise UsageError(str(exc)) from None
+        t1 = time.perf_counter()
+        sim.run(args.time)
+        t2 = time.perf_counter()
+        spikes = sim.spikes()
+        memory = sim.memory()
+        summary = {
+            "model": str(args.model), "params": params, "seed": net.seed, "time_ms": args.time,
+            "partitions": partitions, "exchange": exchange,
+            "protocol": None if client is None else args.protocol,
+            "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
+            "bytes_per_synapse": memory["bytes_per_synapse"],
+            "construction_s": t1 - t0, "compile_s": sim.compile_seconds, "simulation_s": t2 - t1,
+            "rtf": (t2 - t1) / (args.time / 1000.0), "spikes": int(len(spikes)),
+            "rates": population_rates(spikes, net, args.time), "exchanged_bytes": sim.exchanged_bytes(),
+            "time_split": sim.timers,
+        }
+        save_run(out, spikes, summary)
+        if not args.no_plots:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from ..views.plot import save_figures
+
+            save_figures(out, spikes, recorded_neurons(net), args.time, summary["time_split"])
+    finally:
+        if sim is not None:
+            sim.close()
+        if client is not None:
+            client.shutdown() if owned else client.close()
+    print(format_summary(summary))
+    print(f"written to {out}/")
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a plain-text table."""
+    lines = [f"{'model':22s}{summary['model']}",
+             f"{'partitions':22s}{summary['partitions']} ({summary['exchange']}"
+             f"{', ' + summary['protocol'] if summary['protocol'] else ', in-process'})"]
+    for key, fmt in (("neurons", "{:,}"), ("synapses", "{:,}"), ("bytes_per_synapse", "{:.2f}"),
+                     ("construction_s", "{:.2f}"), ("compile_s", "{:.2f}"), ("simulation_s", "{:.2f}"),
+                     ("rtf", "{:.2f}"),
+                     ("spikes", "{:,}"), ("exchanged_bytes", "{:,}")):
+        lines.append(f"{key:22s}{fmt.format(summary[key])}")
+    lines.append(f"{'population':22s}{'rate (spikes/s)':>16s}")
+    lines += [f"{name:22s}{rate:16.3f}" for name, rate in summary["rates"].items()]
+    lines.append(f"{'partition':10s}" + "".join(f"{k:>10s}" for k in ("update", "deliver", "exchange", "wait")))
+    for p, t in enumerate(summary["time_split"]):
+        lines.append(f"{p:<10d}" + "".join(f"{t[k]:10.3f}" for k in ("update", "deliver", "exchange", "wait")))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["validate"]:
+        from ..views.validation import main as validate
+
+        return validate(argv[1:], prog="python -m dsnn validate")
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            run(args)
+    except UsageError as exc:
+        print(f"dsnn: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+

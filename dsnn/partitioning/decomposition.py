@@ -1,0 +1,147 @@
+"""Who owns which neurons: a decomposition describes, it builds nothing.
+
+Neurons are ordered by gid (devices skipped); partition ``p`` owns the
+neurons at positions ``bounds[p] .. bounds[p+1]-1`` of that order, so each
+partition owns an increasing run of gids and the owner of a gid is found
+by bisecting the partitions' first gids (:meth:`Decomposition.owner`, the
+one place that rule lives). Stimulation devices are replicated on every
+partition.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..description.populations import Population
+
+__all__ = ["Decomposition"]
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """Contiguous blocks of the neuron order, one per partition.
+
+    ``bounds`` are positions in the neuron order; ``pieces[p]`` lists, for
+    partition ``p``, ``(population index, first gid, stop gid)`` of each
+    piece of a population it owns, in gid order.
+    """
+
+    bounds: tuple
+    pieces: tuple
+
+    @property
+    def n_partitions(self) -> int:
+        return len(self.bounds) - 1
+
+    def sizes(self) -> list[int]:
+        return [b - a for a, b in zip(self.bounds, self.bounds[1:])]
+
+    def owned(self, p: int) -> tuple[int, int]:
+        """(start, stop) positions in the neuron order owned by partition ``p``."""
+        return self.bounds[p], self.bounds[p + 1]
+
+    @property
+    def first_gids(self) -> np.ndarray:
+        """The first gid each partition owns (int64, increasing)."""
+        return np.array([pieces[0][1] for pieces in self.pieces], dtype=np.int64)
+
+    def owner(self, gids) -> np.ndarray:
+        """The partition owning each neuron gid of ``gids`` (int64 array)."""
+        return np.searchsorted(self.first_gids, gids, side="right") - 1
+
+    def local_gids(self, p: int) -> np.ndarray:
+        """The gids partition ``p`` owns (int64, sorted)."""
+        return np.concatenate([np.arange(g0, g1, dtype=np.int64) for _, g0, g1 in self.pieces[p]])
+
+    def populations_of(self, net, p: int) -> list:
+        """``(population, first gid, stop gid)`` of each piece partition ``p`` owns (``net``'s populations)."""
+        return [(net.populations[i], g0, g1) for i, g0, g1 in self.pieces[p]]
+
+    @classmethod
+    def of(cls, net, partitions) -> "Decomposition":
+        """The decomposition of ``net``'s neurons that ``partitions`` asks for (see ``Network.build``):
+        a number of near-equal blocks, the size of each block, or the populations of each partition."""
+        if net.n_neurons == 0:
+            raise ValueError("build: the network has no neurons; create some with net.create('iaf_psc_exp', n)")
+        bounds = _bounds(_placement_sizes(net, partitions), net.n_neurons)
+        return cls(tuple(bounds), tuple(_pieces(net, a, b) for a, b in zip(bounds, bounds[1:])))
+
+    def __repr__(self) -> str:
+        return f"<dsnn.Decomposition: {self.n_partitions} partitions, sizes {self.sizes()}>"
+
+
+def _pieces(net, a: int, b: int) -> tuple:
+    """(population index, first gid, stop gid) of the neurons at positions a .. b-1 of the neuron order."""
+    pieces, offset = [], 0
+    for pop in net.neuron_populations:
+        lo, hi = max(a, offset), min(b, offset + pop.n)
+        if lo < hi:
+            pieces.append((pop.index, pop.first + lo - offset, pop.first + hi - offset))
+        offset += pop.n
+    return tuple(pieces)
+
+
+def _bounds(partitions, n_neurons: int) -> list[int]:
+    """Block bounds of a balanced split into ``partitions`` blocks, or of explicit block sizes."""
+    if isinstance(partitions, numbers.Integral) and not isinstance(partitions, bool):
+        P = int(partitions)
+        if not 1 <= P <= n_neurons:
+            raise ValueError(f"build: partitions must be between 1 and the number of neurons "
+                             f"({n_neurons}), got {P}")
+        base, extra = divmod(n_neurons, P)
+        sizes = [base + (1 if p < extra else 0) for p in range(P)]
+    else:
+        try:
+            sizes = list(partitions)
+        except TypeError:
+            raise TypeError(f"build: partitions must be an int or a list of partition sizes, "
+                            f"got {partitions!r}") from None
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"build: partition sizes must be whole numbers >= 1, got {partitions!r}")
+        if sum(sizes) != n_neurons:
+            raise ValueError(f"build: partition sizes must add up to the number of neurons "
+                             f"({n_neurons}), got {sum(sizes)}")
+    bounds = [0]
+    for s in sizes:
+        bounds.append(bounds[-1] + int(s))
+    return bounds
+
+
+def _placement_sizes(net, partitions):
+    """Partition sizes of an explicit placement (lists of populations); other forms unchanged."""
+    if isinstance(partitions, (str, bytes)) or not hasattr(partitions, "__iter__"):
+        return partitions
+    groups = list(partitions)
+    if not any(isinstance(g, Population) or (hasattr(g, "__iter__") and not isinstance(g, (str, bytes)))
+               for g in groups):
+        return groups
+    position, offset = {}, 0  # first gid of each neuron population -> its position in the neuron order
+    for pop in net.neuron_populations:
+        position[pop.first] = offset
+        offset += pop.n
+    sizes, expected = [], 0
+    for i, group in enumerate(groups):
+        members = [group] if isinstance(group, Population) else list(group) if hasattr(group, "__iter__") else None
+        if not members or not all(isinstance(m, Population) for m in members):
+            raise TypeError(f"build: partitions[{i}] must be a population or a list of populations, "
+                            f"got {group!r}")
+        size = 0
+        for m in members:
+            if m.network is not net or not m.spec.is_neuron:
+                raise ValueError(f"build: partitions[{i}] holds {m!r}, which is not a neuron population "
+                                 "of this network")
+            start = position[m.root.first] + (m.first - m.root.first)
+            if start != expected:
+                raise ValueError(f"build: the placement must cover the neurons in the order they were "
+                                 f"created, each once; partitions[{i}] has {m!r} where neuron "
+                                 f"{expected} of {net.n_neurons} comes next")
+            expected += m.n
+            size += m.n
+        sizes.append(size)
+    if expected != net.n_neurons:
+        raise ValueError(f"build: the placement covers {expected} of the {net.n_neurons} neurons; "
+                         "every neuron population must be placed")
+    return sizes

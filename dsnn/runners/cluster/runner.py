@@ -1,0 +1,147 @@
+"""The cluster runner: one partition actor per Dask worker, and the client side of every call.
+
+The client makes a constant number of calls per ``run`` (one per actor);
+the actors step and exchange spikes by themselves (:mod:`.actor`). Results
+are gathered from the workers on request. Every call watches the workers:
+a lost worker or a failed partition ends it with an error naming the
+partition, never a hang.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ...backends import gpu
+from ...construction.estimate import check_fits, partition_bytes
+from ...support.jit import compile_seconds
+from ..simulation import Simulation
+from .graph import run_graph
+from .workers import partition_workers, worker_addresses, worker_available_bytes
+
+__all__ = ["build_on_cluster", "ClusterRunner"]
+
+#: seconds between the client's checks of the actors and the workers during a call
+POLL_S = 0.05
+
+
+def build_on_cluster(client, net, decomposition, exchange: str, device: str, timeout: float) -> Simulation:
+    """Build ``decomposition``'s partitions on the workers of ``client``, one per worker, after checking
+    that there are enough workers, that the network fits in their memory, and that they have GPUs where
+    ``device="gpu"``: all before any task is submitted."""
+    from distributed import Client
+
+    if not isinstance(client, Client):
+        raise TypeError(f"build: client must be a distributed.Client or None, got {type(client).__name__}")
+    workers = partition_workers(client, decomposition.n_partitions)  # checks the count
+    available = client.run(worker_available_bytes, workers=workers)
+    check_fits(partition_bytes(net, decomposition), [available[w][0] for w in workers],
+               [available[w][1] for w in workers])
+    if device == "gpu":
+        usable = client.run(gpu.available, workers=workers)
+        missing = [w for w in workers if not usable.get(w)]
+        if missing:
+            raise RuntimeError(f"build: device='gpu' but workers {missing} have no usable CUDA GPU "
+                               "(install dsnn[gpu] there and start one worker per GPU)")
+    compiled = client.run(compile_seconds, workers=workers)
+    t0 = time.perf_counter()
+    actors, info = run_graph(client, workers, net, decomposition, exchange, device, timeout)
+    runner = ClusterRunner(client, actors, workers, info)
+    build_s = time.perf_counter() - t0
+    compile_s = max(i["compile_s"] - compiled[w] for i, w in zip(runner.call("info", "info"), workers))
+    return Simulation(net, decomposition, exchange, runner, build_s, compile_s)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an actor call failed because its worker is gone (not because the actor raised)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, (CommClosedError, ConnectionError)) or "Unable to contact Actor's worker" in str(exc)
+
+
+class ClusterRunner:
+    """The actors of a built network and the client's calls to them.
+
+    Attributes
+    ----------
+    workers : list of str
+        The worker address of each partition.
+    build_info : dict
+        The build's token and the need counts of the image handshake.
+    """
+
+    def __init__(self, client, actors: list, workers: list, build_info: dict):
+        self.client = client
+        self.actors = actors
+        self.workers = workers
+        self.build_info = build_info
+        self._polls: list = []
+
+    def call(self, what: str, method: str, *args, on_poll=None) -> list:
+        """Call ``method`` on every actor and wait for all, failing clearly if one fails or is lost.
+
+        A failed partition's own error is raised in preference to the
+        "lost partition" errors it causes in its peers. ``on_poll()`` is
+        called at every check while waiting.
+        """
+        if not self.actors:
+            raise RuntimeError(f"{what}: this simulation was closed")
+        futures = [getattr(a, method)(*args) for a in self.actors]
+        results: dict = {}
+        errors: dict = {}
+        next_check = time.monotonic()
+        first_error_at = None
+        while len(results) + len(errors) < len(futures):
+            for p, f in enumerate(futures):
+                if p in results or p in errors or not f.done():
+                    continue
+                try:
+                    results[p] = f.result()
+                except Exception as exc:  # noqa: BLE001 - reported below with the partition
+                    errors[p] = exc
+                    first_error_at = first_error_at or time.monotonic()
+            now = time.monotonic()
+            if now >= next_check and len(results) + len(errors) < len(futures):
+                next_check = now + 0.5
+                alive = worker_addresses(self.client)
+                for p, w in enumerate(self.workers):
+                    if w not in alive and p not in results:
+                        raise RuntimeError(f"{what}: lost partition {p}: its worker {w} left the cluster")
+            if first_error_at is not None and now - first_error_at > 5.0:
+                break  # the others are waiting on the failed one: no need to wait for their timeouts
+            if on_poll is not None and not errors:
+                on_poll()
+            time.sleep(POLL_S)
+        if errors:
+            gone = [p for p, e in errors.items() if _unreachable(e)]
+            if gone:
+                p = gone[0]
+                raise RuntimeError(f"{what}: lost partition {p}: its worker {self.workers[p]} cannot be "
+                                   f"reached ({errors[p]})") from errors[p]
+            root = [p for p, e in errors.items() if "lost partition" not in str(e)]
+            p = root[0] if root else min(errors)
+            raise RuntimeError(f"{what}: partition {p} failed: {errors[p]}") from errors[p]
+        return [results[p] for p in range(len(futures))]
+
+    def run(self, n_steps: int, on_poll=None) -> list:
+        """Run every actor ``n_steps`` steps; returns their counters."""
+        self._polls = []
+        return self.call("run", "run", n_steps, on_poll=on_poll)
+
+    def poll_counters(self, due: bool) -> list | None:
+        """The counters of the last poll once every actor has answered; a new poll is sent when ``due``."""
+        if self._polls and all(f.done() for f in self._polls):
+            done = [f.result() for f in self._polls]
+            self._polls = []
+            return done
+        if not self._polls and due:
+            self._polls = [a.counters() for a in self.actors]
+        return None
+
+    def close(self) -> None:
+        """Close the channels and release the actors."""
+        if not self.actors:
+            return
+        try:
+            self.call("close", "close")
+        finally:
+            self.actors = []

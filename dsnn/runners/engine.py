@@ -1,0 +1,52 @@
+"""What ``Network.build`` and ``Network.memory_estimate`` hand over to: checks, then a runner.
+
+The description layer never imports what builds it; ``import dsnn``
+attaches this engine to it (:func:`dsnn.description.network.attach_engine`).
+Every argument is checked here, in the client, before any work starts;
+then the network is built in this process (``client=None``,
+:mod:`.in_process`) or on the workers of a Dask cluster (:mod:`.cluster`).
+The heavy modules are imported only when a network is built, so that
+``import dsnn`` stays light.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["Engine", "EXCHANGES", "DEVICES"]
+
+#: the exchange modes
+EXCHANGES = ("p2p", "collective")
+#: where partitions keep their arrays
+DEVICES = ("cpu", "gpu", "auto")
+
+
+class Engine:
+    """Builds networks and estimates their memory (see :meth:`dsnn.Network.build`)."""
+
+    def build(self, net, client, partitions, exchange: str, device: str, timeout: float):
+        from ..partitioning import Decomposition
+
+        if exchange not in EXCHANGES:
+            raise ValueError(f"build: exchange must be 'p2p' or 'collective', got {exchange!r}")
+        if device not in DEVICES:
+            raise ValueError(f"build: device must be 'cpu', 'gpu' or 'auto', got {device!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
+            raise ValueError(f"build: timeout must be a number of seconds > 0, got {timeout!r}")
+        decomposition = Decomposition.of(net, partitions)
+        if client is None:
+            from .in_process import build_in_process
+
+            return build_in_process(net, decomposition, exchange, device, float(timeout))
+        from .cluster import build_on_cluster
+
+        return build_on_cluster(client, net, decomposition, exchange, device, float(timeout))
+
+    def memory_estimate(self, net, partitions) -> list[dict]:
+        from ..construction.estimate import partition_bytes
+        from ..partitioning import Decomposition
+
+        if net.n_neurons == 0:
+            raise ValueError("memory_estimate: the network has no neurons")
+        return partition_bytes(net, Decomposition.of(net, partitions))

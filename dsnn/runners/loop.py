@@ -1,0 +1,208 @@
+"""The partition loop: update, exchange and deliver, once per min-delay interval, for every runner.
+
+A :class:`PartitionLoop` owns one built partition, its :class:`ExchangePlan`
+and its :class:`~dsnn.exchange.channels.Channels`. :meth:`PartitionLoop.steps`
+is the whole run as a generator of exchange steps (the algorithms of
+:mod:`dsnn.exchange.algorithms`): whoever drives it decides how the
+messages move and how long to wait. Three drivers exist, one loop:
+
+- a blocking one (:meth:`PartitionLoop.run`): the partition's own thread
+  drives its tcp sockets (a cluster actor) or its in-memory channels;
+- one on the worker's event loop, for ucx endpoints
+  (:mod:`dsnn.runners.cluster.actor`);
+- one thread driving several partitions of one process over in-memory
+  channels (:mod:`dsnn.runners.in_process`).
+
+Within an interval the partition delivers its own spikes while its
+messages travel (the algorithms' ``overlap``), then what arrived.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exchange import SendMap, filter_images, route
+from ..exchange.algorithms import bruck_allgather, bruck_peers, point_to_point, run_blocking
+from ..support.jit import compile_seconds
+
+__all__ = ["ExchangePlan", "PartitionLoop"]
+
+
+@dataclass
+class ExchangePlan:
+    """How partition ``rank`` of ``n_partitions`` exchanges spikes.
+
+    ``mode`` is ``"p2p"`` (one message to each partition that needs some of
+    its neurons, through ``send_maps``, and one from each of ``in_peers``) or
+    ``"collective"`` (Bruck's all-gather, filtered through the partition's
+    image table on arrival).
+    """
+
+    rank: int
+    n_partitions: int
+    mode: str
+    send_maps: list = field(default_factory=list)
+    in_peers: list = field(default_factory=list)
+
+    def out_peers(self) -> list:
+        """The partitions this one sends to."""
+        if self.mode == "p2p":
+            return [m.receiver for m in self.send_maps]
+        return sorted(set(bruck_peers(self.rank, self.n_partitions)[0]))
+
+    def receive_peers(self) -> list:
+        """The partitions this one receives from."""
+        if self.mode == "p2p":
+            return list(self.in_peers)
+        return sorted(set(bruck_peers(self.rank, self.n_partitions)[1]))
+
+
+class PartitionLoop:
+    """One partition, stepped and exchanging spikes interval by interval (see the module docstring)."""
+
+    def __init__(self, partition, plan: ExchangePlan, channels):
+        self.partition = partition
+        self.plan = plan
+        self.channels = channels
+        self.rank = plan.rank
+        self.interval_index = 0
+        self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
+        self.failed = None  # why a run failed: the state is then mid-interval, so no run may follow
+        self._device = None  # (send maps, local gids, image gids) in GPU memory, for GPU-direct exchange
+
+    def use_device_buffers(self) -> None:
+        """Keep the exchange's tables in GPU memory: spikes then stay there from update to delivery (for
+        channels whose :attr:`~dsnn.exchange.channels.Channels.device_buffers` is true)."""
+        from ..backends import gpu
+
+        cp = gpu.cupy()
+        part = self.partition
+        maps = [SendMap(m.receiver, cp.asarray(m.local), cp.asarray(m.slots)) for m in self.plan.send_maps]
+        self._device = (maps, cp.asarray(part.local_gids), cp.asarray(part.image_gids))
+
+    def warm_up(self) -> float:
+        """Compile (or load) the partition's kernels now, not during the first run; returns the seconds
+        this process spent compiling or loading kernels meanwhile."""
+        before = compile_seconds()
+        self.partition.warm_up()
+        return compile_seconds() - before
+
+    # ------------------------------------------------------------------ running
+    def check_runnable(self) -> None:
+        if self.failed:
+            raise RuntimeError(f"partition {self.rank} failed earlier: {self.failed}")
+
+    def fail(self, exc: BaseException) -> None:
+        """Remember why a run of this partition ended early (later runs refuse to start)."""
+        self.failed = self.failed or f"{type(exc).__name__}: {exc}"
+
+    def run(self, n_steps: int) -> dict:
+        """Advance by ``n_steps`` steps, exchanging with blocking :meth:`Channels.exchange` calls from this
+        thread; returns :meth:`counters`."""
+        self.check_runnable()
+        try:
+            run_blocking(self.steps(n_steps), self.channels)
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        return self.counters()
+
+    def steps(self, n_steps: int):
+        """A run of ``n_steps`` steps as a generator of exchange steps ``(interval, sends, receives,
+        overlap)``; send it what each step received."""
+        L = self.partition.interval
+        while n_steps > 0:
+            yield from self._interval(min(L, n_steps))
+            n_steps -= L
+
+    def _interval(self, n: int):
+        """One interval of ``n`` steps: update, exchange (a generator of exchange steps) with the delivery
+        of the partition's own spikes while the messages travel, then delivery of what arrived."""
+        plan, k = self.plan, self.interval_index
+        t0 = time.perf_counter()
+        outgoing, block, idx, steps = self._update(n)
+        local_s = 0.0
+
+        def deliver_own():
+            nonlocal local_s
+            t = time.perf_counter()
+            self.partition.deliver(idx, steps)
+            local_s = time.perf_counter() - t
+
+        t1 = time.perf_counter()
+        if plan.mode == "p2p":
+            received = yield from point_to_point(k, outgoing, plan.in_peers, deliver_own)
+        else:
+            blocks = yield from bruck_allgather(k, plan.rank, plan.n_partitions, block, deliver_own)
+            received = [np.concatenate(blocks[1:], axis=-1)] if len(blocks) > 1 else []
+        t2 = time.perf_counter()
+        if received:
+            self._deliver(received)
+        t3 = time.perf_counter()
+        self.timers["update"] += t1 - t0
+        self.timers["exchange"] += t2 - t1 - local_s
+        self.timers["deliver"] += t3 - t2 + local_s
+        self.interval_index += 1
+
+    def _update(self, n: int):
+        """Advance and prepare what goes out (in GPU memory where the exchange is GPU-direct: NumPy's
+        functions dispatch to CuPy there); returns (p2p messages, collective block, spikes)."""
+        part = self.partition
+        send_maps, local_gids, _ = self._device or (self.plan.send_maps, part.local_gids, None)
+        idx, steps = part.advance(n, device=self._device is not None)
+        if self.plan.mode == "p2p":
+            return {m.receiver: np.stack(route(m, idx, steps)) for m in send_maps}, None, idx, steps
+        return None, np.stack([local_gids[idx], steps]), idx, steps
+
+    def _deliver(self, received: list) -> None:
+        part = self.partition
+        data = np.concatenate(received, axis=-1) if len(received) > 1 else received[0]
+        if self.plan.mode == "p2p":
+            part.deliver(data[0], data[1])
+        else:
+            image_gids = part.image_gids if self._device is None else self._device[2]
+            part.deliver(*filter_images(image_gids, part.n_local, data[0], data[1]))
+
+    # ------------------------------------------------------------------ results
+    def counters(self) -> dict:
+        """Step, spikes (in all and per population index), bytes and messages sent, time split; also read
+        while a run goes on (by progress bars and live views)."""
+        part, ch = self.partition, self.channels
+        return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
+                "populations": part.population_spikes(), "bytes_sent": ch.bytes_sent,
+                "messages_sent": ch.messages_sent, "device_bytes_sent": ch.device_bytes_sent,
+                "wire_bytes_sent": ch.wire_bytes_sent, "timers": self.time_split()}
+
+    def time_split(self) -> dict:
+        """Seconds spent so far in update, deliver, exchange (framing, sending, reading) and wait (blocked
+        for peers: their compute time beyond ours, and the transport's latency)."""
+        wait = self.channels.wait_s
+        return {"update": self.timers["update"], "deliver": self.timers["deliver"],
+                "exchange": max(self.timers["exchange"] - wait, 0.0), "wait": wait}
+
+    def info(self) -> dict:
+        """Neurons, images, synapses, bytes held (by kind), GPU or not, steps per interval, the partitions
+        it sends to, and the seconds its process spent compiling or loading kernels."""
+        part = self.partition
+        return {"rank": self.rank, "n_local": part.n_local, "n_images": int(part.image_gids.shape[0]),
+                "n_synapses": part.n_synapses, "nbytes": part.nbytes(), "gpu": part.gpu,
+                "interval": part.interval, "out_peers": self.plan.out_peers(), "compile_s": compile_seconds()}
+
+    def spikes(self, recorder_gid: int) -> list:
+        """(gids, update steps) chunks recorded for ``recorder_gid``."""
+        return list(self.partition.recorded_spikes.get(recorder_gid, []))
+
+    def voltages(self, voltmeter_gid: int) -> list:
+        """(first step, absolute V_m (steps, neurons), gids) chunks recorded for ``voltmeter_gid``."""
+        from .records import voltage_chunks  # pandas loads with the results, not with the loop
+
+        return voltage_chunks(self.partition, voltmeter_gid)
+
+    def connections(self, network, projection=None):
+        """This partition's synapses as a DataFrame (see :func:`.records.connections_frame`)."""
+        from .records import connections_frame
+
+        return connections_frame([self.partition], network, projection)

@@ -1,0 +1,212 @@
+"""A built network, ready to run: the one interface of both runners.
+
+:class:`Simulation` is what ``net.build`` returns, whether the partitions
+live in this process (:mod:`.in_process`) or on a Dask cluster
+(:mod:`.cluster`). It talks to its partitions through a *runner* that
+calls a method on every partition's :class:`~dsnn.runners.loop.PartitionLoop`
+and gathers the results (``run``, ``call``, ``poll_counters``, ``close``,
+``workers``); everything else, from the progress bar to the DataFrames, is
+here once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..description.populations import Population
+from ..description.timing import run_steps, time_ms
+from .progress import RunWatch
+
+__all__ = ["Simulation"]
+
+
+def _snapshot(counters: list) -> tuple:
+    """(spikes, spikes per population index, time split) from the partitions' counters."""
+    populations: dict = {}
+    for c in counters:
+        for i, n in c["populations"].items():
+            populations[i] = populations.get(i, 0) + n
+    return sum(c["spikes"] for c in counters), populations, [c["timers"] for c in counters]
+
+
+class Simulation:
+    """A built network, ready to run (in this process or on a Dask cluster: the same methods).
+
+    Attributes
+    ----------
+    network : Network
+        The description it was built from.
+    decomposition : Decomposition
+        Which partition owns which neurons.
+    exchange : str
+        ``"p2p"`` or ``"collective"``.
+    build_seconds : float
+        Wall time of the build.
+    compile_seconds : float
+        Of it, the seconds spent compiling or loading numba kernels (the
+        most any one process spent; 0 once they are loaded).
+    """
+
+    def __init__(self, network, decomposition, exchange: str, runner, build_seconds: float = 0.0,
+                 compile_seconds: float = 0.0):
+        self.network = network
+        self.decomposition = decomposition
+        self.exchange = exchange
+        self.runner = runner
+        self.build_seconds = build_seconds
+        self.compile_seconds = compile_seconds
+        self.step = 0
+        self._last_counters: list = []
+
+    # ------------------------------------------------------------------ where
+    @property
+    def workers(self) -> list | None:
+        """The Dask worker address of each partition (None in-process)."""
+        return self.runner.workers
+
+    @property
+    def partitions(self) -> list:
+        """The :class:`~dsnn.backends.partition.Partition` objects (in-process only: on a cluster they live
+        on the workers; ask :meth:`info`)."""
+        parts = getattr(self.runner, "partitions", None)
+        if parts is None:
+            raise AttributeError("the partitions of a cluster simulation live on its workers; use sim.info()")
+        return parts
+
+    @property
+    def n_partitions(self) -> int:
+        return self.decomposition.n_partitions
+
+    # ------------------------------------------------------------------ running
+    @property
+    def time(self) -> float:
+        """Simulated time so far, in ms."""
+        return float(time_ms(self.step, self.network.dt))
+
+    @property
+    def interval(self) -> int:
+        """Steps per exchange interval (the minimum delay between neurons)."""
+        return self.network.min_delay_steps
+
+    def run(self, t: float, progress: bool | None = None, view=None) -> None:
+        """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
+
+        ``progress``: show a progress bar (default: where someone watches);
+        ``view``: a :class:`dsnn.views.dashboard.LiveView` to update during
+        the run. Both read the partitions' counters a few times a second,
+        never per interval (see :mod:`.progress`).
+        """
+        n_steps = run_steps(t, self.network.dt)
+        if n_steps == 0:
+            return
+        watch = RunWatch(t, self.time, _snapshot(self._last_counters), progress, view)
+
+        def poll():
+            counters = self.runner.poll_counters(watch.due())
+            if counters:
+                done = max(min(c["step"] for c in counters) - self.step, 0)
+                watch.update(float(time_ms(done, self.network.dt)), _snapshot(counters))
+
+        try:
+            self._last_counters = self.runner.run(n_steps, poll if watch.active else None)
+        except BaseException:
+            watch.close()
+            raise
+        self.step += n_steps
+        watch.close(_snapshot(self._last_counters))
+
+    def counters(self) -> list:
+        """Per partition: step, spikes (in all and per population index), bytes and messages sent (payload,
+        with headers, from GPU memory), and timers."""
+        return self.runner.call("counters", "counters")
+
+    @property
+    def timers(self) -> list:
+        """Per partition: seconds spent in update, deliver, exchange and wait (blocked for peers)."""
+        return [c["timers"] for c in self.counters()]
+
+    @property
+    def spike_count(self) -> int:
+        """Spikes emitted by all neurons so far."""
+        return sum(c["spikes"] for c in self.counters())
+
+    def exchanged_bytes(self, headers: bool = False) -> int:
+        """Payload bytes all partitions sent to each other so far; with ``headers``, the messages' headers
+        (56 bytes each) too."""
+        return int(np.sum([c["wire_bytes_sent" if headers else "bytes_sent"] for c in self.counters()]))
+
+    # ------------------------------------------------------------------ results
+    def spikes(self, recorder: Population | None = None):
+        """Spikes recorded by ``recorder`` (default: every spike_recorder): DataFrame with columns sender
+        (gid), time (ms) and population (its label)."""
+        import pandas as pd  # loaded with the first results, not with the build
+
+        from .records import label_spikes, spike_recorders, spikes_frame
+
+        recorders = spike_recorders(self.network) if recorder is None else [
+            self._device(recorder, "spike_recorder", "spikes")]
+        frames = []
+        for rec in recorders:
+            chunks = [c for part in self.runner.call("spikes", "spikes", rec.first) for c in part]
+            frames.append(spikes_frame(chunks, rec.params, self.network.dt))
+        if not frames:
+            frames = [spikes_frame([], {"origin": 0.0, "start": 0.0, "stop": np.inf}, self.network.dt)]
+        spikes = frames[0]
+        if len(frames) > 1:  # a neuron two recorders record counts once
+            spikes = pd.concat(frames).drop_duplicates().sort_values(["time", "sender"], ignore_index=True)
+        return label_spikes(spikes, self.network)
+
+    def voltages(self, voltmeter: Population):
+        """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""
+        from .records import voltages_frame
+
+        vm = self._device(voltmeter, "voltmeter", "voltages")
+        chunks = [c for part in self.runner.call("voltages", "voltages", vm.first) for c in part]
+        return voltages_frame(chunks, vm.params, self.network.dt)
+
+    def connections(self, projection=None):
+        """Synapses (neuron and spike_generator sources) of every partition: DataFrame source, target,
+        weight (pA), delay (ms), in canonical order; optionally of one projection."""
+        import pandas as pd
+
+        from .records import sorted_connections
+
+        frames = self.runner.call("connections", "connections", self.network, projection)
+        return sorted_connections(pd.concat(frames, ignore_index=True))
+
+    def info(self) -> list:
+        """Per partition: neurons, images, synapses, bytes held, GPU or not, interval, out-peers, and the
+        seconds its process spent compiling kernels."""
+        return self.runner.call("info", "info")
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(i["n_synapses"] for i in self.info())
+
+    def memory(self) -> dict:
+        """Bytes held by all partitions, by kind, and bytes per synapse."""
+        from .records import memory_totals
+
+        infos = self.info()
+        return memory_totals([i["nbytes"] for i in infos], sum(i["n_synapses"] for i in infos))
+
+    def _device(self, dev, model: str, what: str) -> Population:
+        if not isinstance(dev, Population) or dev.network is not self.network or dev.model != model:
+            raise ValueError(f"{what}: expected a {model} of this network, got {dev!r}")
+        return dev
+
+    # ------------------------------------------------------------------ the end
+    def close(self) -> None:
+        """Close the partitions' channels and release them (a closed simulation cannot run)."""
+        self.runner.close()
+
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "in-process" if self.workers is None else "on a Dask cluster"
+        return (f"<dsnn.Simulation: {self.n_partitions} partitions ({where}), exchange {self.exchange}, "
+                f"t = {self.time} ms>")

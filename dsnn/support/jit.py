@@ -1,0 +1,113 @@
+"""numba kernels that are compiled, or loaded from numba's on-disk cache, on first use.
+
+``import dsnn`` must not load numba (half a second here), and a network can
+be described without it. A function decorated with :func:`kernel` stays a
+plain Python function until it is first called, or until a kernel that
+calls it is compiled; then numba compiles it (``njit``, ``nogil`` and
+``cache`` unless told otherwise) and every :class:`Kernel` in its module's
+globals is replaced by its numba dispatcher, so kernels call each other as
+compiled code.
+
+The seconds this process spends compiling or loading kernels are counted
+(:func:`compile_seconds`), so that runners and examples can report them
+apart from the simulation.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+__all__ = ["kernel", "Kernel", "compile_seconds"]
+
+_lock = threading.RLock()
+_nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
+_seconds = 0.0
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent importing numba and compiling kernels or loading them from its
+    cache."""
+    return _seconds
+
+
+def _timed(compile_fn):
+    """``compile_fn`` (a dispatcher's ``compile``) adding its duration to :func:`compile_seconds` once per
+    outermost compilation."""
+
+    def compile(sig):
+        global _seconds
+        depth = getattr(_nesting, "depth", 0)
+        _nesting.depth = depth + 1
+        t0 = time.perf_counter()
+        try:
+            return compile_fn(sig)
+        finally:
+            _nesting.depth = depth
+            if depth == 0:
+                _seconds += time.perf_counter() - t0
+
+    return compile
+
+
+def _numba():
+    """The numba module; its first import (about half a second) counts as compiling."""
+    global _seconds
+    import sys
+
+    if "numba" not in sys.modules:
+        t0 = time.perf_counter()
+        import numba
+
+        _seconds += time.perf_counter() - t0
+    import numba
+
+    return numba
+
+
+class Kernel:
+    """A Python function that becomes a numba ``njit`` function on first use (see the module docstring)."""
+
+    def __init__(self, py_func, options: dict):
+        self.py_func = py_func
+        self.options = options
+        self._dispatcher = None
+        functools.update_wrapper(self, py_func)
+
+    @property
+    def dispatcher(self):
+        """The numba dispatcher (created on first access; compiled per signature on first call)."""
+        if self._dispatcher is None:
+            with _lock:
+                if self._dispatcher is None:
+                    numba = _numba()
+                    dispatcher = numba.njit(**self.options)(self.py_func)
+                    dispatcher.compile = _timed(dispatcher.compile)
+                    self._dispatcher = dispatcher
+                    module_globals = self.py_func.__globals__
+                    for name, value in list(module_globals.items()):
+                        if isinstance(value, Kernel):
+                            module_globals[name] = value.dispatcher
+        return self._dispatcher
+
+    def __call__(self, *args):
+        return self.dispatcher(*args)
+
+    def __repr__(self) -> str:
+        return f"<dsnn kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+
+def kernel(py_func=None, *, inline: bool = False, cache: bool = True):
+    """Decorate a function as a numba kernel compiled on first use.
+
+    ``@kernel`` gives ``njit(cache=True, nogil=True)``; ``@kernel(inline=True)``
+    a helper inlined into the kernels that call it (``inline="always"``, not
+    cached on its own).
+    """
+    options = {"inline": "always"} if inline else {"cache": cache, "nogil": True}
+
+    def wrap(fn):
+        return Kernel(fn, options)
+
+    return wrap(py_func) if py_func is not None else wrap
