@@ -25,8 +25,8 @@ import numpy as np
 
 from ..models import NEURON_MODELS
 
-__all__ = ["available", "require", "cupy", "source", "update_block", "update_blocks", "SpikeBuffers", "deliver_all",
-           "GroupTable", "poisson_input", "current_input"]
+__all__ = ["available", "require", "cupy", "source", "load_kernels", "update_block", "update_blocks",
+           "SpikeBuffers", "deliver_all", "GroupTable", "poisson_input", "current_input"]
 
 #: what every kernel, the neuron models' included, is compiled with: integer types, the generator's
 #: finaliser, 64-bit fixed-point adds, and the neuron models' helpers (take the input of a step, fire)
@@ -208,6 +208,13 @@ def _module():
 
 def _kernel(name: str):
     return _module().get_function(name)
+
+
+def load_kernels() -> None:
+    """Compile the module (NVRTC; CuPy caches it on disk) and load every kernel now, not in a run."""
+    for name in (*(model.CUDA_KERNEL for model in NEURON_MODELS.values()), "deliver_groups", "poisson_input",
+                 "current_input"):
+        _kernel(name)
 
 
 def _blocks(n: int) -> tuple:

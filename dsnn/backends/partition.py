@@ -293,8 +293,10 @@ class Partition:
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) every CPU kernel this partition steps with, for the types
-        of its own arrays, without changing its state: each kernel runs on no steps and no spikes."""
+        of its own arrays, without changing its state: each kernel runs on no steps and no spikes. On the
+        GPU, load the CUDA kernels."""
         if self.gpu:
+            gpu.load_kernels()
             return
         none = np.zeros(0, dtype=np.int64)
         for blk in self.blocks:

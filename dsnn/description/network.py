@@ -299,7 +299,7 @@ class Network:
         return _the_engine().memory_estimate(self, partitions)
 
     def build(self, client=None, partitions=1, exchange: str = "p2p", device: str = "cpu",
-              timeout: float = 20.0):
+              timeout: float = 20.0, threads: int | None = None):
         """Build the network and return a :class:`dsnn.Simulation`.
 
         Parameters
@@ -326,8 +326,13 @@ class Network:
             Seconds a partition waits for one message from a peer before the
             run fails (a lost worker is noticed sooner, when its channels
             close).
+        threads : int, optional
+            In-process only: threads stepping the partitions (default: one
+            per core where each partition has enough to compute per
+            interval for threads to pay, else one; see
+            :mod:`dsnn.runners.in_process`). The spikes are the same.
         """
-        return _the_engine().build(self, client, partitions, exchange, device, timeout)
+        return _the_engine().build(self, client, partitions, exchange, device, timeout, threads)
 
     @property
     def min_delay_steps(self) -> int:

@@ -1,4 +1,4 @@
-"""The command line: ``python -m dsnn run MODEL.py [options]``.
+"""The command line: ``python -m dsnn run MODEL.py [options]`` and ``python -m dsnn validate MODEL.py``.
 
 MODEL.py defines ``network(**params)`` returning a :class:`dsnn.Network`;
 ``--param KEY=VALUE`` values are passed to it (VALUE read as a Python
@@ -10,14 +10,16 @@ one area per partition). The run writes into ``--out``:
 - ``spikes.parquet``: every spike_recorder's spikes (sender, time in ms,
   population label);
 - ``summary.json``: rates per recorded population (spikes/s), construction
-  and simulation seconds, real-time factor, synapses, bytes per synapse,
-  spikes exchanged, and the per-partition time split (update, deliver,
-  exchange, wait);
+  seconds (and of them the seconds loading numba's kernels), simulation
+  seconds, real-time factor, synapses, bytes per synapse, spikes exchanged,
+  and the per-partition time split (update, deliver, exchange, wait);
 - ``raster.png``, ``rates.png``, ``time_split.png``;
 
 and prints the summary as a table. Errors a user can act on (a bad option,
 a model file without ``network``, an unreachable scheduler, more partitions
-than workers, a missing optional dependency) print one line and exit 2.
+than workers, a network too large for the memory, a missing optional
+dependency) print one line and exit 2. ``validate`` compares a model file
+with its NEST twin (:mod:`dsnn.views.validation`).
 """
 
 from __future__ import annotations

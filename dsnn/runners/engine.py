@@ -25,7 +25,7 @@ DEVICES = ("cpu", "gpu", "auto")
 class Engine:
     """Builds networks and estimates their memory (see :meth:`dsnn.Network.build`)."""
 
-    def build(self, net, client, partitions, exchange: str, device: str, timeout: float):
+    def build(self, net, client, partitions, exchange: str, device: str, timeout: float, threads=None):
         from ..partitioning import Decomposition
 
         if exchange not in EXCHANGES:
@@ -34,11 +34,17 @@ class Engine:
             raise ValueError(f"build: device must be 'cpu', 'gpu' or 'auto', got {device!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout < math.inf:
             raise ValueError(f"build: timeout must be a number of seconds > 0, got {timeout!r}")
+        if threads is not None:
+            if client is not None:
+                raise ValueError("build: threads is for in-process builds (client=None); on a cluster every "
+                                 "partition has its worker")
+            if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+                raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process
 
-            return build_in_process(net, decomposition, exchange, device, float(timeout))
+            return build_in_process(net, decomposition, exchange, device, float(timeout), threads)
         from .cluster import build_on_cluster
 
         return build_on_cluster(client, net, decomposition, exchange, device, float(timeout))

@@ -1,4 +1,6 @@
-"""The in-process runner: partition invariance, continuation, recording."""
+"""The in-process runner: partition invariance, continuation, recording, threads, failures."""
+
+import time
 
 import numpy as np
 import pytest
@@ -153,3 +155,59 @@ def test_placement_of_a_device_or_another_network_is_refused():
         net.build(partitions=[[a, pg], [b, c]])
     with pytest.raises(ValueError, match="not a neuron population of this network"):
         net.build(partitions=[[other.populations[0]], [b, c]])
+
+
+@pytest.mark.parametrize("partitions,exchange,threads", [(2, "p2p", 2), (5, "collective", 2), (5, "p2p", 3),
+                                                         (3, "collective", 3)])
+def test_threads_change_no_spike(brunel, reference, partitions, exchange, threads):
+    """Partitions stepped by 1..P threads (each driving a block of them) give the reference spikes."""
+    net = brunel.network(scale=0.2, seed=99)
+    sim = net.build(partitions=partitions, exchange=exchange, threads=threads)
+    assert sim.runner.threads == threads
+    sim.run(500.0)
+    assert sim.spikes(net.populations[-1]).equals(reference[0])
+
+
+def test_default_threads_follow_the_work_per_interval():
+    from dsnn.runners.in_process import THREADED_NEURON_STEPS, default_threads
+
+    net = dsnn.Network(seed=1)
+    net.create("iaf_psc_exp", 2 * THREADED_NEURON_STEPS)
+    assert default_threads(dsnn.Decomposition.of(net, 2), 1) == 2  # 20k neuron-steps each: threads pay
+    assert default_threads(dsnn.Decomposition.of(net, 4), 1) == 1  # 10k each: one thread
+    assert default_threads(dsnn.Decomposition.of(net, 4), 2) == 2  # 10k neurons x 2 steps, 2 cores here
+    assert default_threads(dsnn.Decomposition.of(net, 1), 100) == 1
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_bad_threads_are_refused(threads):
+    net = dsnn.Network(seed=1)
+    net.create("iaf_psc_exp", 4)
+    with pytest.raises(ValueError, match="threads must be a whole number >= 1"):
+        net.build(partitions=2, threads=threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_failing_partition_ends_the_run_with_its_own_error(threads):
+    """The other partitions stop at once (their channels to it close); the error names the partition
+    that failed, not those that lost it; the simulation then refuses to run on."""
+    net = dsnn.Network(seed=2)
+    E = net.create("iaf_psc_exp", 30, {"I_e": 500.0})
+    net.connect(E, E, {"rule": "fixed_indegree", "indegree": 5}, {"weight": 10.0, "delay": 1.0})
+    sim = net.build(partitions=3, exchange="collective", threads=threads, timeout=60.0)
+    sim.run(5.0)
+    part = sim.partitions[1]
+    advance = part.advance
+
+    def failing(n_steps, device=False):
+        if part.step >= 100:
+            raise FloatingPointError("neuron 17 diverged")
+        return advance(n_steps, device)
+
+    part.advance = failing
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"run: partition 1 failed: FloatingPointError: neuron 17 diverged"):
+        sim.run(1000.0)
+    assert time.monotonic() - t0 < 10.0  # not the 60 s receive timeout
+    with pytest.raises(RuntimeError, match="partition .* failed earlier"):
+        sim.run(1.0)

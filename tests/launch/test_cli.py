@@ -13,7 +13,7 @@ from example_models import load
 
 from dsnn.launch.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BRUNEL = ROOT / "examples" / "brunel.py"
 
 
@@ -44,6 +44,7 @@ def test_cli_run_on_two_partitions_writes_consistent_results(tmp_path):
     assert len(summary["time_split"]) == 2
     assert all(set(t) == {"update", "deliver", "exchange", "wait"} for t in summary["time_split"])
     assert summary["synapses"] > 0 and 0 < summary["bytes_per_synapse"] < 64
+    assert 0.0 <= summary["compile_s"] < summary["construction_s"]  # the workers' preload loaded the kernels
     for name, rate in summary["rates"].items():  # the printed table carries the same rates
         assert f"{rate:.3f}" in proc.stdout
     # the same spikes as the in-process runner on the same network
@@ -113,3 +114,20 @@ def test_missing_extra_names_it():
 
     with pytest.raises(ClusterError, match=r"pip install 'dsnn\[ucx\]'"):
         require("no_such_module_for_dsnn", "ucx", "protocol='ucx'")
+
+
+def test_cli_refuses_a_network_too_large_for_the_memory_in_one_line(tmp_path, capsys):
+    """7e11 synapses with a weight each (~5 TB): more than any host this runs on holds."""
+    model = tmp_path / "huge.py"
+    model.write_text(
+        "import dsnn\n\n"
+        "def network():\n"
+        "    net = dsnn.Network(seed=1)\n"
+        "    E = net.create('iaf_psc_exp', 70_000_000)\n"
+        "    net.connect(E, E, {'rule': 'fixed_indegree', 'indegree': 10_000},\n"
+        "                {'weight': dsnn.random.normal(mean=20.0, std=2.0)})\n"
+        "    return net\n")
+    assert main(["run", str(model), "--in-process", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dsnn: error: build: the network needs an estimated") and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()

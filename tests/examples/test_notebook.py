@@ -11,7 +11,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "brunel.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "brunel.ipynb"
 
 
 def _text(cell) -> str:

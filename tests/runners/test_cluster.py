@@ -10,7 +10,6 @@ import signal
 import threading
 import time
 
-import numpy as np
 import pytest
 
 import dsnn
@@ -174,106 +173,6 @@ def test_killed_worker_fails_the_run_clearly(brunel):
     finally:
         client.close()
         cluster.close()
-
-
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_channels_deliver_and_check_every_message(protocol):
-    """Messages of any size arrive whole and in order; the interval of every message is
-    checked, silence times out, a closed peer is reported (over a real listener)."""
-    import asyncio
-
-    from dsnn.exchange.channels import Channels, ExchangeError
-    from dsnn.exchange.ucx import UCX_INLINE_WORDS
-
-    async def scenario():
-        a, b = Channels(0, timeout=2.0), Channels(1, timeout=0.5)
-        addr = await b.listen(f"{protocol}://127.0.0.1:0")
-        await a.connect({1: addr})
-        await b.wait_accepted([0])
-        big = np.arange(2 * (UCX_INLINE_WORDS + 5), dtype=np.int64).reshape(2, -1)  # header + body sends
-        sizes = np.array([3, 7], dtype=np.int64)
-
-        def send(k, tag, data, extra=None):
-            assert a.exchange(k, {1: (tag, data, extra)}, {}) == {}
-
-        def receive(k, tag):
-            return b.exchange(k, {}, {0: tag})[0]
-
-        async def run(fn, *args):  # the exchange blocks: it runs in a thread, as in the actor
-            return await asyncio.to_thread(fn, *args)
-
-        await run(send, 5, 2, big, sizes)
-        await run(send, 6, 0, np.zeros((2, 0), dtype=np.int64))
-        await run(send, 7, 0, np.arange(4, dtype=np.int64))
-        data, extra = await run(receive, 5, 2)
-        np.testing.assert_array_equal(data, big)
-        np.testing.assert_array_equal(extra, sizes)
-        data, extra = await run(receive, 6, 0)
-        assert data.shape == (2, 0) and extra is None
-        data, _ = await run(receive, 7, 0)
-        assert data.tolist() == [0, 1, 2, 3]
-        assert a.messages_sent == 3 and a.bytes_sent == big.nbytes + sizes.nbytes + 4 * 8
-        await run(send, 9, 0, np.zeros(0, dtype=np.int64))
-        with pytest.raises(ExchangeError, match="expected interval 8 .* got interval 9"):
-            await run(receive, 8, 0)
-        with pytest.raises(ExchangeError, match="received nothing from partition 0 for interval 10"):
-            await run(receive, 10, 0)
-        with pytest.raises(ExchangeError, match="no channel to partition 0"):
-            await run(b.exchange, 11, {0: (0, np.zeros(1, dtype=np.int64), None)}, {})
-        await a.close()
-        with pytest.raises(ExchangeError, match="lost partition 0"):
-            await run(receive, 11, 0)
-        await b.close()
-
-    asyncio.run(scenario())
-
-
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_channels_two_large_messages_cross_without_deadlock(protocol):
-    """Two partitions that send each other messages larger than the socket buffers at the same
-    time both get theirs (sending and receiving proceed together)."""
-    import asyncio
-
-    from dsnn.exchange.channels import Channels
-
-    async def scenario():
-        a, b = Channels(0, timeout=10.0), Channels(1, timeout=10.0)
-        addr_a = await a.listen(f"{protocol}://127.0.0.1:0")
-        addr_b = await b.listen(f"{protocol}://127.0.0.1:0")
-        await a.connect({1: addr_b})
-        await b.connect({0: addr_a})
-        await a.wait_accepted([1])
-        await b.wait_accepted([0])
-        x = np.arange(2_000_000, dtype=np.int64).reshape(2, -1)  # 16 MB each way
-        got = await asyncio.gather(asyncio.to_thread(a.exchange, 3, {1: (0, x, None)}, {1: 0}),
-                                   asyncio.to_thread(b.exchange, 3, {0: (0, x + 1, None)}, {0: 0}))
-        np.testing.assert_array_equal(got[0][1][0], x + 1)
-        np.testing.assert_array_equal(got[1][0][0], x)
-        await a.close()
-        await b.close()
-
-    asyncio.run(scenario())
-
-
-@pytest.mark.parametrize("P", range(1, 14))
-def test_bruck_allgather_gives_everyone_every_block_in_log_rounds(P):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from dsnn.exchange.algorithms import bruck_allgather, run_blocking
-    from dsnn.exchange.channels import Channels
-    from dsnn.exchange.memory import MemoryHub
-
-    hub = MemoryHub(P)
-    channels = [Channels.in_memory(hub, r, timeout=10.0) for r in range(P)]
-    blocks = [np.stack([np.arange(r + 1) + 100 * r, np.full(r + 1, r)]) for r in range(P)]  # sizes differ
-    with ThreadPoolExecutor(P) as pool:
-        got = list(pool.map(lambda r: run_blocking(bruck_allgather(3, r, P, blocks[r]), channels[r]), range(P)))
-    for r in range(P):
-        assert len(got[r]) == P
-        for i, b in enumerate(got[r]):
-            np.testing.assert_array_equal(b, blocks[(r + i) % P])
-    rounds = 0 if P == 1 else int(np.ceil(np.log2(P)))
-    assert [c.messages_sent for c in channels] == [rounds] * P
 
 
 def test_partitions_spin_only_where_each_has_a_core():

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from example_models import load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BRUNEL = ROOT / "examples" / "brunel.py"
 
 
