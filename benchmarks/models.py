@@ -13,16 +13,15 @@ Spikes are the same in both modes (checked). Prints a table and writes
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # python benchmarks/models.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-#: model file, parameters, partitions layout (None: balanced) — small enough for a 2-core machine
+from benchmarks import harness
+
+#: model file and parameters — small enough for a 2-core machine
 MODELS = {
     "multi_area": ("examples/multi_area.py", {"scale": 0.03, "t_presim": 0.0}),
     "hpc_benchmark": ("examples/hpc_benchmark.py", {"scale": 0.5, "indegree_scale": 0.2}),
@@ -30,61 +29,52 @@ MODELS = {
 }
 
 
-def measure(client, path: str, params: dict, partitions: int, t_ms: float) -> dict:
-    from dsnn.cli import load_model, load_network
-
-    module = load_model(ROOT / path)
-    out = {}
+def measure(client, file: str, params: dict, partitions: int, t_ms: float) -> dict:
+    """The model built and run ``t_ms`` ms with each exchange on the workers of ``client``: bytes sent
+    (payload and wire), build and simulation seconds, spikes, synapses, whether the spikes are the same."""
+    module = harness.load_model(file)
+    out, spikes = {}, []
     for exchange in ("p2p", "collective"):
-        net = load_network(ROOT / path, params, module)
-        placement = getattr(module, "placement", None)
-        layout = placement(net, partitions) if placement else partitions
-        t0 = time.perf_counter()
-        sim = net.build(client, partitions=layout, exchange=exchange)
-        t1 = time.perf_counter()
-        sim.run(t_ms)
-        t2 = time.perf_counter()
-        spikes = sim.spikes()
-        out[exchange] = {"bytes": int(sim.exchanged_bytes()), "wire_bytes": int(sim.exchanged_bytes(headers=True)),
-                         "build_s": t1 - t0, "simulate_s": t2 - t1,
-                         "spikes": int(len(spikes)), "synapses": int(sim.n_synapses)}
-        out.setdefault("_spikes", []).append(spikes)
+        net = module.network(**params)
+        timed = harness.build_and_run(net, client, harness.layout(module, net, partitions), exchange, t_ms)
+        sim = timed.sim
+        spikes.append(sim.spikes())
+        out[exchange] = {"bytes": sim.exchanged_bytes(), "wire_bytes": sim.exchanged_bytes(headers=True),
+                         "build_s": timed.construction_s, "simulate_s": timed.simulation_s,
+                         "spikes": len(spikes[-1]), "synapses": int(sim.n_synapses)}
         sim.close()
-    same = out["_spikes"][0].equals(out["_spikes"][1])
-    del out["_spikes"]
-    out["same_spikes"] = bool(same)
+    out["same_spikes"] = bool(spikes[0].equals(spikes[1]))
     out["collective_over_p2p"] = out["collective"]["bytes"] / max(out["p2p"]["bytes"], 1)
     out["collective_over_p2p_wire"] = out["collective"]["wire_bytes"] / max(out["p2p"]["wire_bytes"], 1)
     return out
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--time", type=float, default=300.0)
     parser.add_argument("--models", default=",".join(MODELS))
-    args = parser.parse_args()
-    from distributed import Client, LocalCluster
-
-    results = {"date": datetime.date.today().isoformat(), "partitions": args.partitions, "time_ms": args.time,
-               "models": {}}
-    with LocalCluster(n_workers=args.partitions, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    args = parser.parse_args(argv)
+    results = {"date": harness.today(), "machine": harness.machine(), "versions": harness.versions(),
+               "partitions": args.partitions, "time_ms": args.time, "models": {}}
+    with harness.fresh_cluster(args.partitions) as cluster:
+        results["cluster_start_s"] = cluster.start_s
         for name in args.models.split(","):
-            path, params = MODELS[name]
-            results["models"][name] = dict(measure(client, path, params, args.partitions, args.time), params=params)
-    print("payload: the spike arrays (and the collective's block sizes); wire: payload + 56-byte message headers")
+            file, params = MODELS[name]
+            results["models"][name] = dict(measure(cluster.client, file, params, args.partitions, args.time),
+                                           params=params)
+    print(f"payload: the spike arrays (and the collective's block sizes); wire: payload + "
+          f"{harness.header_bytes()}-byte message headers")
     print(f"{'model':14s}{'synapses':>12s}{'spikes':>9s}{'p2p payload':>13s}{'coll. payload':>14s}{'ratio':>7s}"
           f"{'p2p wire':>12s}{'coll. wire':>12s}{'ratio':>7s}{'same':>6s}")
     for name, r in results["models"].items():
         p, c = r["p2p"], r["collective"]
         print(f"{name:14s}{p['synapses']:12,d}{p['spikes']:9,d}{p['bytes']:13,d}{c['bytes']:14,d}"
               f"{r['collective_over_p2p']:7.2f}{p['wire_bytes']:12,d}{c['wire_bytes']:12,d}"
-              f"{r['collective_over_p2p_wire']:7.2f}{str(r['same_spikes']):>6s}")
-    out = ROOT / "benchmarks" / "results" / f"models-{results['date']}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+              f"{r['collective_over_p2p_wire']:7.2f}{r['same_spikes']!s:>6s}")
+    out = harness.write_json(f"models-{results['date']}", results)
     print(f"written {out}")
+    return results
 
 
 if __name__ == "__main__":

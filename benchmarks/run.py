@@ -16,28 +16,37 @@ table, also printed); ``--quick`` writes ``<date>-quick.*``.
 
 How each model is run
 ---------------------
-dsnn: a fresh ``distributed.LocalCluster`` of P single-threaded worker
-processes per repeat (so each worker's peak memory belongs to that run); a
-tiny copy of the model is built and run on it first so the numba kernels are
-loaded, then the model is built with its preferred exchange (the model
-file's ``EXCHANGE``) and ``placement`` and simulated for T ms. In the first
-repeat the model is built once more with the other exchange and simulated
-for T ms, to record both exchanges' volumes (the spikes are the same).
+dsnn, per repeat: a fresh ``dsnn.local_cluster(P)`` (P single-threaded
+worker processes whose preload imports dsnn and loads its kernels as they
+start; so each worker's peak memory belongs to that repeat), its start
+timed; the model built on it at once, with no build before it (the
+construction a user meets), and closed; then a tiny copy of the model built
+and run (every kernel of the model's own types loaded) and the model built
+again with its preferred exchange (the model file's ``EXCHANGE``) and
+``placement`` and simulated for T ms. In the first repeat the model is
+built once more with the other exchange and simulated for T ms, to record
+both exchanges' volumes (the spikes are the same).
 NEST: a fresh spawned process per repeat, P threads, the model file's
-``nest_network`` (as ``benchmarks/brunel.py`` runs Brunel).
+``nest_network`` (:func:`benchmarks.harness.run_nest`).
 
 The figures (each a median over the repeats, with the min–max spread)
 ---------------------------------------------------------------------
-- construction (s): dsnn: the wall time of ``net.build(client, ...)``; NEST:
-  create + connect, plus ``Prepare`` and the first ``Run(0.1)`` (where NEST
-  builds its presynaptic tables).
+- start (s): dsnn: the wall time of ``dsnn.local_cluster(P)``; NEST: of
+  ``import nest`` in its fresh process (no ratio).
+- construction on a fresh cluster (s): dsnn: the wall time of the first
+  ``net.build(client, ...)`` on the cluster just started, and of it the
+  seconds its workers spent loading or compiling kernels
+  (``sim.compile_seconds``); NEST: create + connect, plus ``Prepare`` and
+  the first ``Run(0.1)`` (where NEST builds its presynaptic tables). The
+  issue's target: Brunel <= 0.2x NEST's.
+- construction, warm workers (s): the same, of the build after the warm-up.
 - simulation (s): wall time to simulate T ms (NEST: the remaining T - 0.1 ms
   and ``Cleanup``); real-time factor = simulation wall time / T.
 - bytes per synapse: dsnn: the bytes the partitions hold (synapses, neuron
   state, ring buffers, ...) / synapses (``sim.memory()``); NEST: the
   resident-memory increase over construction and simulation / connections.
 - peak RSS per worker (MB): dsnn: the largest worker's peak resident memory
-  (``ru_maxrss``, the warm-up included); NEST: the process's peak.
+  (``ru_maxrss``, both builds and the warm-up included); NEST: the process's peak.
   Peak RSS, total: the sum over dsnn's workers (the ratio compares the memory
   either simulator needed for the network).
 - mean rate (spikes/s): spikes of all neurons / neurons / T (sanity check:
@@ -55,23 +64,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import importlib.metadata
-import inspect
-import json
-import os
-import platform
-import resource
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+if __package__ in (None, ""):  # python benchmarks/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.brunel import _rss_mb, in_process  # noqa: E402  (spawned NEST runs, as brunel.py does)
+from benchmarks import harness
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,176 +101,105 @@ MODELS = {
                         {"scale": 0.01, "t_presim": 0.0}),
 }
 
-#: figures compared dsnn / NEST in the table
-RATIOS = ("construction_s", "simulation_s", "rtf", "bytes_per_synapse", "peak_rss_worker_mb", "peak_rss_total_mb",
-          "rate_hz")
-
-
-# ----------------------------------------------------------------------------- the machine
-
-def machine() -> dict:
-    """Platform, CPU model, cores and memory (GiB) of this machine."""
-    cpu = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
-            "cores": os.cpu_count(), "memory_gib": round(memory, 1)}
-
-
-def versions() -> dict:
-    """Installed versions of dsnn, numpy, numba, dask, distributed and NEST (None where missing)."""
-    out = {}
-    for name, dist in (("dsnn", "dsnn"), ("numpy", "numpy"), ("numba", "numba"), ("dask", "dask"),
-                       ("distributed", "distributed"), ("nest", "nest-simulator")):
-        try:
-            out[name] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
 
 # ----------------------------------------------------------------------------- dsnn on a cluster
-
-def model_params(module, params: dict, partitions: int) -> dict:
-    """``params`` plus ``partitions`` where the model's ``network`` takes it (hpc_benchmark's weak scaling)."""
-    if "partitions" in inspect.signature(module.network).parameters:
-        return dict(params, partitions=partitions)
-    return dict(params)
-
-
-def layout(module, net, partitions: int):
-    """What ``net.build(partitions=...)`` takes: the model's ``placement`` if it has one, else P blocks."""
-    placement = getattr(module, "placement", None)
-    return placement(net, partitions) if placement else partitions
-
-
-def intervals(net, t_ms: float) -> float:
-    """Number of exchange intervals (one minimum delay each) in ``t_ms`` ms."""
-    return t_ms / (net.min_delay_steps * net.dt)
-
 
 def exchange_figures(sim, net, t_ms: float) -> dict:
     """Exchanged payload and wire bytes (in all and per interval) of ``sim`` after ``t_ms`` ms."""
     payload, wire = sim.exchanged_bytes(), sim.exchanged_bytes(headers=True)
-    n = intervals(net, t_ms)
+    n = harness.intervals(net, t_ms)
     return {"bytes": payload, "wire_bytes": wire, "bytes_per_interval": payload / n,
             "wire_bytes_per_interval": wire / n}
 
 
-def warm_up(client, path: Path, module, params: dict, partitions: int, exchange: str) -> None:
-    """Build and run a tiny copy of the model on ``client``, so the workers load the numba kernels."""
-    from dsnn.cli import load_network
+def model_network(module, params: dict, partitions: int):
+    """The model file's network for ``partitions`` partitions, and what ``net.build(partitions=...)`` takes."""
+    from dsnn.description.model_files import load_network
 
-    net = load_network(path, model_params(module, params, partitions), module)
-    sim = net.build(client, partitions=layout(module, net, partitions), exchange=exchange)
-    sim.run(100.0, progress=False)  # long enough for spikes to be delivered (the deliver kernels load then)
-    sim.close()
+    net = load_network(module.__file__, harness.model_params(module, params, partitions), module)
+    return net, harness.layout(module, net, partitions)
 
 
-def peak_rss_mb(client) -> list:
-    """Each worker's peak resident memory (MB) since it started (``ru_maxrss``), in worker order."""
-    usage = client.run(resource.getrusage, resource.RUSAGE_SELF)
-    return [usage[w].ru_maxrss / 1024 for w in sorted(usage)]
-
-
-def timed_run(client, path: Path, module, params: dict, partitions: int, t_ms: float, exchange: str) -> tuple:
-    """Build and simulate the model; returns (simulation, network, construction s, simulation s)."""
-    from dsnn.cli import load_network
-
-    net = load_network(path, model_params(module, params, partitions), module)
-    where = layout(module, net, partitions)
+def fresh_build(client, module, params: dict, partitions: int, exchange: str) -> dict:
+    """The model built at once on a cluster that has built nothing yet (as a user meets it): the wall time
+    of ``net.build`` (s) and, of the build, the seconds spent loading or compiling kernels."""
+    net, where = model_network(module, params, partitions)
     t0 = time.perf_counter()
     sim = net.build(client, partitions=where, exchange=exchange)
-    t1 = time.perf_counter()
-    sim.run(t_ms, progress=False)
-    t2 = time.perf_counter()
-    return sim, net, t1 - t0, t2 - t1
+    build_s = time.perf_counter() - t0
+    compile_s = sim.compile_seconds
+    sim.close()
+    return {"fresh_construction_s": build_s, "fresh_compile_s": compile_s}
+
+
+def timed_run(client, module, params: dict, partitions: int, t_ms: float, exchange: str) -> tuple:
+    """Build and simulate the model; returns (network, :class:`benchmarks.harness.Timed`)."""
+    net, where = model_network(module, params, partitions)
+    return net, harness.build_and_run(net, client, where, exchange, t_ms)
+
+
+def dsnn_figures(timed: harness.Timed, net, t_ms: float, exchange: str) -> dict:
+    """The figures of a timed dsnn run (times in s, rates in spikes/s; the module docstring)."""
+    sim = timed.sim
+    counters = sim.counters()
+    spikes = sum(int(c["spikes"]) for c in counters)
+    n_int = harness.intervals(net, t_ms)
+    return {"exchange": exchange, "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
+            "construction_s": timed.construction_s, "simulation_s": timed.simulation_s,
+            "rtf": timed.simulation_s / (t_ms / 1000.0), "bytes_per_synapse": sim.memory()["bytes_per_synapse"],
+            "rate_hz": spikes / net.n_neurons / (t_ms / 1000.0), "spikes": spikes, "intervals": n_int,
+            "spikes_per_interval": spikes / n_int, "min_delay_ms": harness.interval_ms(net),
+            exchange: exchange_figures(sim, net, t_ms), "timers": [dict(c["timers"]) for c in counters]}
+
+
+def other_exchange_run(client, module, params: dict, partitions: int, t_ms: float, exchange: str,
+                       spikes: int) -> dict:
+    """The model with the exchange other than ``exchange``: its volumes and times, and whether it gave the
+    same number of spikes."""
+    net, timed = timed_run(client, module, params, partitions, t_ms, exchange)
+    out = dict(exchange_figures(timed.sim, net, t_ms), construction_s=timed.construction_s,
+               simulation_s=timed.simulation_s, same_spike_count=timed.sim.spike_count == spikes)
+    timed.sim.close()
+    return out
+
+
+def preferred_exchange_run(client, module, params: dict, partitions: int, t_ms: float, exchange: str) -> dict:
+    """The model built and simulated with its preferred exchange: its figures (:func:`dsnn_figures`) and
+    the workers' peak resident memory so far (MB)."""
+    net, timed = timed_run(client, module, params, partitions, t_ms, exchange)
+    out = dsnn_figures(timed, net, t_ms, exchange)
+    timed.sim.close()
+    peaks = harness.peak_rss_mb(client)
+    return dict(out, peak_rss_per_worker_mb=peaks, peak_rss_worker_mb=max(peaks), peak_rss_total_mb=sum(peaks))
 
 
 def dsnn_repeat(model: Model, params: dict, warm_params: dict, partitions: int, t_ms: float,
                 other_exchange: bool) -> dict:
-    """One dsnn repeat on a fresh local cluster: the figures of the module docstring (times in s, memory
-    in MB, rates in spikes/s); with ``other_exchange`` also a run with the model's other exchange."""
-    from distributed import Client, LocalCluster
-
-    from dsnn.cli import load_model
-
-    path = ROOT / model.file
-    module = load_model(path)
-    exchange = getattr(module, "EXCHANGE", "p2p")
-    warnings.filterwarnings("ignore", message="Port .* is already in use")  # the scheduler's HTTP server moves
-    with LocalCluster(n_workers=partitions, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        warm_up(client, path, module, warm_params, partitions, exchange)
-        sim, net, build_s, sim_s = timed_run(client, path, module, params, partitions, t_ms, exchange)
-        counters = sim.counters()
-        peaks = peak_rss_mb(client)
-        spikes = sum(int(c["spikes"]) for c in counters)
-        out = {"exchange": exchange, "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
-               "construction_s": build_s, "simulation_s": sim_s, "rtf": sim_s / (t_ms / 1000.0),
-               "bytes_per_synapse": sim.memory()["bytes_per_synapse"],
-               "peak_rss_per_worker_mb": peaks, "peak_rss_worker_mb": max(peaks), "peak_rss_total_mb": sum(peaks),
-               "rate_hz": spikes / net.n_neurons / (t_ms / 1000.0), "spikes": spikes,
-               "intervals": intervals(net, t_ms), "spikes_per_interval": spikes / intervals(net, t_ms),
-               "min_delay_ms": net.min_delay_steps * net.dt,
-               exchange: exchange_figures(sim, net, t_ms),
-               "timers": [dict(c["timers"]) for c in counters]}
-        sim.close()
+    """One dsnn repeat on a fresh local cluster (module docstring): its start, the model built at once on
+    it, then after a warm-up the timed build and run; with ``other_exchange`` also a run with the model's
+    other exchange."""
+    module = harness.load_model(model.file)
+    exchange = harness.exchange_of(module)
+    with harness.fresh_cluster(partitions) as cluster:
+        client = cluster.client
+        fresh = fresh_build(client, module, params, partitions, exchange)
+        warm_net, warm_where = model_network(module, warm_params, partitions)
+        harness.warm_up(client, warm_net, warm_where, exchange)
+        out = dict(preferred_exchange_run(client, module, params, partitions, t_ms, exchange),
+                   cluster_start_s=cluster.start_s, **fresh)
         if other_exchange:
             other = "collective" if exchange == "p2p" else "p2p"
-            sim, net, build_s, sim_s = timed_run(client, path, module, params, partitions, t_ms, other)
-            out[other] = dict(exchange_figures(sim, net, t_ms), construction_s=build_s, simulation_s=sim_s,
-                              same_spike_count=sum(int(c["spikes"]) for c in sim.counters()) == spikes)
-            sim.close()
+            out[other] = other_exchange_run(client, module, params, partitions, t_ms, other, out["spikes"])
     return out
 
 
 # ----------------------------------------------------------------------------- NEST in its own process
 
-def run_nest_model(path: str, params: dict, t_ms: float, threads: int, queue) -> None:
-    """One NEST run of the model file's ``nest_network`` (in a spawned process); puts its figures (s, MB,
-    bytes, spikes/s) on ``queue``, or ``{"error": ...}``."""
-    try:
-        os.environ.setdefault("PYNEST_QUIET", "1")
-        import nest
-
-        from dsnn.cli import load_model
-
-        module = load_model(path)
-        nest.verbosity = nest.VerbosityLevel.ERROR
-        rss0 = _rss_mb()
-        t0 = time.perf_counter()
-        sr, pops = module.nest_network(nest, threads=threads, **params)
-        t1 = time.perf_counter()
-        nest.Prepare()
-        nest.Run(0.1)  # NEST builds its presynaptic tables here
-        t2 = time.perf_counter()
-        nest.Run(t_ms - 0.1)
-        nest.Cleanup()
-        t3 = time.perf_counter()
-        n_neurons = pops if isinstance(pops, int) else sum(len(p) for p in pops.values())
-        n_syn = int(nest.num_connections)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        queue.put({"threads": nest.local_num_threads, "version": nest.__version__, "neurons": int(n_neurons),
-                   "synapses": n_syn, "construction_s": t2 - t0, "connect_s": t1 - t0, "prepare_s": t2 - t1,
-                   "simulation_s": t3 - t2, "rtf": (t3 - t2) / (t_ms / 1000.0),
-                   "bytes_per_synapse": (_rss_mb() - rss0) * 2**20 / n_syn,
-                   "peak_rss_worker_mb": peak, "peak_rss_total_mb": peak,
-                   "rate_hz": sr.n_events / n_neurons / (t_ms / 1000.0)})
-    except BaseException as exc:  # the parent waits on the queue: always answer
-        queue.put({"error": f"{type(exc).__name__}: {exc}"})
-
-
 def nest_repeat(model: Model, params: dict, partitions: int, t_ms: float) -> dict:
-    """One NEST run with ``partitions`` threads in a fresh spawned process (figures as :func:`run_nest_model`)."""
-    result = in_process(run_nest_model, str(ROOT / model.file), params, t_ms, partitions)
-    if "error" in result:
-        raise RuntimeError(f"NEST run of {model.file} failed: {result['error']}")
-    return result
+    """One NEST run with ``partitions`` threads in a fresh spawned process (figures of
+    :func:`benchmarks.harness.nest_model_run`; its one process is both the "worker" and the "total")."""
+    out = harness.run_nest(model.file, params, t_ms, partitions)
+    return dict(out, peak_rss_worker_mb=out["peak_rss_mb"], peak_rss_total_mb=out["peak_rss_mb"])
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -291,18 +221,37 @@ def dig(run: dict, key: str):
     return run
 
 
-def mean_timers(run: dict) -> dict:
-    """A dsnn run's time split (s), averaged over its partitions."""
-    timers = run["timers"]
-    return {k: sum(t[k] for t in timers) / len(timers) for k in timers[0]}
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """A row of the table: the dsnn figure, the NEST figure beside it (None: none), the label ("{T}": the
+    simulated time, "{P}": the partitions), and whether the row shows dsnn / NEST."""
+
+    dsnn: str
+    nest: str | None
+    label: str
+    ratio: bool = True
 
 
-DSNN_KEYS = ("construction_s", "simulation_s", "rtf", "bytes_per_synapse", "peak_rss_worker_mb",
-             "peak_rss_total_mb", "rate_hz", "spikes_per_interval", "p2p.bytes_per_interval",
-             "p2p.wire_bytes_per_interval", "collective.bytes_per_interval", "collective.wire_bytes_per_interval",
-             "time_split.update", "time_split.deliver", "time_split.exchange", "time_split.wait")
-NEST_KEYS = ("construction_s", "simulation_s", "rtf", "bytes_per_synapse", "peak_rss_worker_mb",
-             "peak_rss_total_mb", "rate_hz")
+#: the table's rows, in order
+ROWS = (Row("cluster_start_s", "import_s", "start (s): dsnn.local_cluster({P}) / import nest", ratio=False),
+        Row("fresh_construction_s", "construction_s",
+            "construction on that fresh cluster (s) / NEST connect + prepare"),
+        Row("fresh_compile_s", None, "of it, loading or compiling kernels (s)", ratio=False),
+        Row("construction_s", "construction_s", "construction, warm workers (s) / NEST connect + prepare"),
+        Row("simulation_s", "simulation_s", "simulation of {T} ms (s)"),
+        Row("rtf", "rtf", "real-time factor"), Row("bytes_per_synapse", "bytes_per_synapse", "bytes per synapse"),
+        Row("peak_rss_worker_mb", "peak_rss_worker_mb", "peak RSS per worker / process (MB)"),
+        Row("peak_rss_total_mb", "peak_rss_total_mb", "peak RSS, total (MB)"),
+        Row("rate_hz", "rate_hz", "mean rate (spikes/s)"),
+        Row("spikes_per_interval", None, "spikes per interval"),
+        Row("p2p.bytes_per_interval", None, "p2p bytes per interval (payload)"),
+        Row("p2p.wire_bytes_per_interval", None, "p2p bytes per interval (wire)"),
+        Row("collective.bytes_per_interval", None, "collective bytes per interval (payload)"),
+        Row("collective.wire_bytes_per_interval", None, "collective bytes per interval (wire)"))
+
+TIME_SPLIT = ("update", "deliver", "exchange", "wait")
+DSNN_KEYS = tuple(r.dsnn for r in ROWS) + tuple(f"time_split.{k}" for k in TIME_SPLIT)
+NEST_KEYS = tuple(dict.fromkeys(r.nest for r in ROWS if r.nest)) + ("connect_s", "prepare_s")
 
 
 def summarize(runs: list, keys: tuple) -> dict:
@@ -311,11 +260,12 @@ def summarize(runs: list, keys: tuple) -> dict:
 
 
 def ratios(dsnn: dict, nest: dict) -> dict:
-    """dsnn median / NEST median for the figures of :data:`RATIOS`."""
+    """dsnn median / NEST median for the rows that show one, by dsnn figure (None where either is missing)."""
     out = {}
-    for k in RATIOS:
-        d, n = dsnn[k]["median"], nest.get(k, {}).get("median")
-        out[k] = d / n if d is not None and n else None
+    for row in ROWS:
+        if row.ratio:
+            d, n = dsnn[row.dsnn]["median"], nest.get(row.nest, {}).get("median")
+            out[row.dsnn] = d / n if d is not None and n else None
     return out
 
 
@@ -323,19 +273,17 @@ def ratios(dsnn: dict, nest: dict) -> dict:
 
 def bench_model(name: str, args) -> dict:
     """Every repeat of one model, dsnn then NEST; raw runs, summaries and ratios."""
-    from dsnn.cli import load_model
-
     model = MODELS[name]
     t_ms = args.time or (model.quick_time_ms if args.quick else model.time_ms)
     params = model.quick_params if args.quick else model.params
-    module = load_model(ROOT / model.file)
-    nest_params = model_params(module, params, args.partitions)
+    module = harness.load_model(model.file)
+    nest_params = harness.model_params(module, params, args.partitions)
     out = {"file": model.file, "params": nest_params, "time_ms": t_ms, "partitions": args.partitions,
-           "exchange": getattr(module, "EXCHANGE", "p2p"), "dsnn_runs": [], "nest_runs": []}
+           "exchange": harness.exchange_of(module), "dsnn_runs": [], "nest_runs": []}
     for r in range(args.repeats):
         t0 = time.perf_counter()
         run = dsnn_repeat(model, params, model.quick_params, args.partitions, t_ms, other_exchange=r == 0)
-        run["time_split"] = mean_timers(run)
+        run["time_split"] = harness.mean_timers(run["timers"])
         out["dsnn_runs"].append(run)
         msg = f"  {name} repeat {r + 1}/{args.repeats}: dsnn {time.perf_counter() - t0:.1f} s"
         if not args.no_nest:
@@ -361,7 +309,7 @@ def fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def cell(s: dict) -> str:
+def cell(s: dict | None) -> str:
     """'median [min–max]' of a :func:`spread` (the median alone for a single value)."""
     if not s or s["median"] is None:
         return "–"
@@ -370,20 +318,9 @@ def cell(s: dict) -> str:
     return f"{fmt(s['median'])} [{fmt(s['min'])}–{fmt(s['max'])}]"
 
 
-#: table rows: (figure key, label); "{T}" is the simulated time
-ROWS = (("construction_s", "construction (s)"), ("simulation_s", "simulation of {T} ms (s)"),
-        ("rtf", "real-time factor"), ("bytes_per_synapse", "bytes per synapse"),
-        ("peak_rss_worker_mb", "peak RSS per worker / process (MB)"), ("peak_rss_total_mb", "peak RSS, total (MB)"),
-        ("rate_hz", "mean rate (spikes/s)"), ("spikes_per_interval", "spikes per interval"),
-        ("p2p.bytes_per_interval", "p2p bytes per interval (payload)"),
-        ("p2p.wire_bytes_per_interval", "p2p bytes per interval (wire)"),
-        ("collective.bytes_per_interval", "collective bytes per interval (payload)"),
-        ("collective.wire_bytes_per_interval", "collective bytes per interval (wire)"))
-
-
 def time_split_cell(s: dict) -> str:
     """Medians of the mean time split as 'update / deliver / exchange / wait'."""
-    return " / ".join(fmt(s[f"time_split.{k}"]["median"]) for k in ("update", "deliver", "exchange", "wait"))
+    return " / ".join(fmt(s[f"time_split.{k}"]["median"]) for k in TIME_SPLIT)
 
 
 def model_rows(name: str, m: dict) -> list:
@@ -391,10 +328,12 @@ def model_rows(name: str, m: dict) -> list:
     rows = []
     title = (f"**{name}** ({m['neurons']:,} neurons, {m['synapses']:,} synapses, {m['time_ms']:g} ms, "
              f"min delay {m['min_delay_ms']:g} ms, {m['exchange']})")
-    for key, label in ROWS:
-        ratio = m["ratio_dsnn_over_nest"].get(key)
-        rows.append([title if not rows else "", label.format(T=f"{m['time_ms']:g}"), cell(m["dsnn"][key]),
-                     cell(m["nest"].get(key)), fmt(ratio) if ratio is not None else ""])
+    for row in ROWS:
+        ratio = m["ratio_dsnn_over_nest"].get(row.dsnn)
+        label = row.label.format(T=f"{m['time_ms']:g}", P=m["partitions"])
+        nest = cell(m["nest"].get(row.nest)) if row.nest else ""
+        rows.append([title if not rows else "", label, cell(m["dsnn"][row.dsnn]), nest,
+                     fmt(ratio) if ratio is not None else ""])
     rows.append(["", "time split (s): update / deliver / exchange / wait", time_split_cell(m["dsnn"]), "", ""])
     return rows
 
@@ -402,22 +341,29 @@ def model_rows(name: str, m: dict) -> list:
 def markdown(results: dict) -> str:
     """The results as a markdown document: a header (date, machine, versions, how it ran) and the table."""
     mach, ver = results["machine"], results["versions"]
-    nest = (f"against NEST {ver['nest']} with {results['partitions']} threads" if results.get("nest", True)
-            else "(NEST not run)")
+    P = results["partitions"]
+    nest = f"against NEST {ver['nest']} with {P} threads" if results.get("nest", True) else "(NEST not run)"
     lines = [f"# dsnn benchmarks, {results['date']}{' (quick)' if results['quick'] else ''}", "",
-             f"`{results['command']}`: dsnn on {results['partitions']} partitions (a LocalCluster of "
-             f"{results['partitions']} single-threaded worker processes) {nest}; median [min–max] over "
-             f"{results['repeats']} repeat(s); ratio = dsnn median / NEST median.", "",
-             f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, {mach['platform']}, "
-             f"Python {mach['python']}. Versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()) + ".",
+             (f"`{results['command']}`: dsnn on {P} partitions (`dsnn.local_cluster({P})`: {P} single-threaded "
+              f"worker processes, a fresh cluster per repeat) {nest} (a fresh process per repeat); median "
+              f"[min–max] over {results['repeats']} repeat(s); ratio = dsnn median / NEST median."), "",
+             (f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB, {mach['platform']}, "
+              f"Python {mach['python']}; load average {mach['load_1min']:.2f} at the start. Versions: "
+              f"{', '.join(f'{k} {v}' for k, v in ver.items())}."),
              f"Total wall time {results['wall_s'] / 60:.1f} min.", "",
              "| model | figure | dsnn | NEST | dsnn / NEST |", "|---|---|---|---|---|"]
     for name, m in results["models"].items():
         lines += ["| " + " | ".join(r) + " |" for r in model_rows(name, m)]
-    lines += ["", "Bytes per interval: the exchange's payload (spike ids; the collective's block sizes) and, "
+    lines += ["", ("Start: the wall time of `dsnn.local_cluster(P)` (worker processes started, their preload "
+              "importing dsnn and loading its kernels), beside NEST's `import nest` in its fresh process. "
+              "Construction on that fresh cluster: the model built at once on it, no build before it (what a "
+              "user meets); warm workers: the same model built again after a tiny copy of it was built and run. "
+              "NEST's construction: create + connect, `Prepare` and the first `Run(0.1)`. "
+              "Bytes per interval: the exchange's payload (spike ids; the collective's block sizes) and, "
               "'wire', with the message headers, per minimum delay; the model's preferred exchange is timed in "
               "every repeat, the other one is run once. Peak RSS: dsnn's largest worker (per worker) and all "
-              "workers (total); NEST's one process (both rows). Time split: mean over the partitions.", ""]
+              "workers (total), both builds included; NEST's one process (both rows). Time split: mean over "
+              "the partitions."), ""]
     return "\n".join(lines)
 
 
@@ -441,10 +387,8 @@ def parse(argv=None) -> argparse.Namespace:
 
 def write(results: dict) -> Path:
     """Write ``<date>[-quick].json`` and ``.md`` into benchmarks/results; returns the markdown's path."""
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"{results['date']}{'-quick' if results['quick'] else ''}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    md = stem.with_suffix(".md")
+    json_path = harness.write_json(f"{results['date']}{'-quick' if results['quick'] else ''}", results)
+    md = json_path.with_suffix(".md")
     md.write_text(markdown(results))
     return md
 
@@ -452,9 +396,10 @@ def write(results: dict) -> Path:
 def main(argv=None) -> dict:
     args = parse(argv)
     t0 = time.perf_counter()
-    results = {"date": datetime.date.today().isoformat(), "command": " ".join(["python -m benchmarks", *(
-               sys.argv[1:] if argv is None else argv)]).strip(), "quick": args.quick, "repeats": args.repeats, "nest": not args.no_nest,
-               "partitions": args.partitions, "machine": machine(), "versions": versions(), "models": {}}
+    command = " ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)]).strip()
+    results = {"date": harness.today(), "command": command, "quick": args.quick, "repeats": args.repeats,
+               "nest": not args.no_nest, "partitions": args.partitions, "machine": harness.machine(),
+               "versions": harness.versions(), "models": {}}
     for name in args.models.split(","):
         results["models"][name] = bench_model(name, args)
     results["wall_s"] = time.perf_counter() - t0

@@ -26,42 +26,70 @@ Figures go to ``benchmarks/results/scale-<date>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import platform
-import resource
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
+if __package__ in (None, ""):  # python benchmarks/scale.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import harness
+
+MODEL = "examples/hpc_benchmark.py"
 
 
-def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _fits(hpc, scale: float, partitions: int, budget: float) -> tuple[bool, list]:
-    """Whether hpc_benchmark at ``scale`` per partition fits ``budget`` bytes per worker."""
-    from dsnn import estimate
+def needed_bytes(hpc, scale: float, partitions: int) -> tuple[float, list]:
+    """(bytes the fullest worker needs for hpc_benchmark at ``scale`` per partition: its estimate times the
+    construction peak factor plus the reserve, the per-partition estimates)."""
+    from dsnn.construction import estimate
 
     est = hpc.network(scale=scale, partitions=partitions, record=False).memory_estimate(partitions)
-    need = max(estimate.PEAK_FACTOR * e["bytes"] + estimate.RESERVE_BYTES for e in est)
-    return need <= budget, est
+    return max(estimate.PEAK_FACTOR * e["bytes"] + estimate.RESERVE_BYTES for e in est), est
+
+
+def fits(hpc, scale: float, partitions: int, budget: float) -> bool:
+    """Whether hpc_benchmark at ``scale`` per partition fits ``budget`` bytes per worker."""
+    return needed_bytes(hpc, scale, partitions)[0] <= budget
 
 
 def largest_scale(hpc, partitions: int, budget: float, hi: float) -> float:
     """Bisection (to 1%) for the largest scale per partition that fits ``budget`` bytes per worker."""
     lo = 0.01
-    if not _fits(hpc, lo, partitions, budget)[0]:
+    if not fits(hpc, lo, partitions, budget):
         raise SystemExit(f"not even scale {lo} fits in {budget / 2**30:.2f} GiB per worker")
-    if _fits(hpc, hi, partitions, budget)[0]:
+    if fits(hpc, hi, partitions, budget):
         return hi
     while hi / lo > 1.01:
         mid = (lo * hi) ** 0.5
-        lo, hi = (mid, hi) if _fits(hpc, mid, partitions, budget)[0] else (lo, mid)
+        lo, hi = (mid, hi) if fits(hpc, mid, partitions, budget) else (lo, mid)
     return lo
+
+
+def refusal(client, hpc, scale: float, partitions: int) -> str | None:
+    """The MemoryError's message when hpc_benchmark at ``scale`` is built on ``client`` (None: it was
+    built, not refused)."""
+    try:
+        hpc.network(scale=scale, partitions=partitions, record=False).build(client, partitions=partitions).close()
+    except MemoryError as e:
+        return str(e)
+    return None
+
+
+def build_and_simulate(client, hpc, scale: float, partitions: int, t_ms: float, neurons: int) -> dict:
+    """hpc_benchmark at ``scale`` per partition built on ``client`` and simulated ``t_ms`` ms: synapses,
+    seconds, bytes per synapse and held, the workers' peak resident memory (bytes), spikes and rate
+    (spikes/s), the time split (s)."""
+    net = hpc.network(scale=scale, partitions=partitions, record=False)
+    timed = harness.build_and_run(net, client, partitions, hpc.EXCHANGE, t_ms)
+    sim = timed.sim
+    spikes = sim.spike_count
+    mem = sim.memory()
+    out = {"synapses": sim.n_synapses, "construction_s": timed.construction_s, "simulation_s": timed.simulation_s,
+           "real_time_factor": timed.simulation_s / (t_ms / 1000.0), "bytes_per_synapse": mem["bytes_per_synapse"],
+           "held_bytes": sum(v for k, v in mem.items() if k != "bytes_per_synapse"),
+           "worker_peak_rss_bytes": sorted(mb * 2**20 for mb in harness.peak_rss_mb(client)), "spikes": spikes,
+           "rate_hz": spikes / neurons / (t_ms / 1000.0), "time_split_s": sim.timers}
+    sim.close()
+    return out
 
 
 def main(argv=None) -> dict:
@@ -73,27 +101,22 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-scale", type=float, default=1000.0, help="upper end of the search (per partition)")
     parser.add_argument("--refuse-factor", type=float, default=1.5)
     args = parser.parse_args(argv)
+    from dsnn.runners.cluster.workers import worker_available_bytes
 
-    import hpc_benchmark as hpc
-    from distributed import Client, LocalCluster
-
-    from dsnn import estimate
-
+    hpc = harness.load_model(MODEL)
     P = args.partitions
-    result = {"date": datetime.date.today().isoformat(), "machine": platform.platform(), "partitions": P,
-              "time_ms": args.time, "model": "hpc_benchmark", "fraction": args.fraction}
-    with LocalCluster(n_workers=P, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        available = client.run(estimate.worker_available_bytes)
-        budget = args.fraction * min(a for a, _ in available.values())
-        print(f"{P} workers, each may use {min(a for a, _ in available.values()) / 2**30:.2f} GiB; "
-              f"budget {budget / 2**30:.2f} GiB per worker")
-        warm = hpc.network(scale=0.01, indegree_scale=0.01).build(client, partitions=P)  # compile the kernels
-        warm.run(5.0, progress=False)
-        warm.close()
+    result = {"date": harness.today(), "machine": harness.machine(), "versions": harness.versions(),
+              "partitions": P, "time_ms": args.time, "model": "hpc_benchmark", "fraction": args.fraction}
+    with harness.fresh_cluster(P) as cluster:
+        client = cluster.client
+        result["cluster_start_s"] = cluster.start_s
+        available = min(a for a, _ in client.run(worker_available_bytes).values())
+        budget = args.fraction * available
+        print(f"{P} workers, each may use {available / 2**30:.2f} GiB; budget {budget / 2**30:.2f} GiB per worker")
+        harness.warm_up(client, hpc.network(scale=0.01, indegree_scale=0.01), P, hpc.EXCHANGE, 5.0)
 
         scale = largest_scale(hpc, P, budget, args.max_scale)
-        est = _fits(hpc, scale, P, budget)[1]
+        est = needed_bytes(hpc, scale, P)[1]
         result.update(scale_per_partition=scale, neurons=int(11250 * scale) * P,
                       estimated_synapses=sum(e["synapses"] for e in est),
                       estimated_bytes_per_worker=max(e["bytes"] for e in est))
@@ -101,39 +124,18 @@ def main(argv=None) -> dict:
               f"{result['estimated_synapses']:.3g} synapses estimated, "
               f"{result['estimated_bytes_per_worker'] / 2**30:.2f} GiB per worker)")
 
-        try:
-            hpc.network(scale=scale * args.refuse_factor, partitions=P, record=False).build(client, partitions=P)
-            result["refused"] = None
-        except MemoryError as e:
-            result["refused"] = str(e)
-            print(f"{args.refuse_factor}x larger is refused: {e}")
+        result["refused"] = refusal(client, hpc, scale * args.refuse_factor, P)
+        if result["refused"]:
+            print(f"{args.refuse_factor}x larger is refused: {result['refused']}")
 
-        net = hpc.network(scale=scale, partitions=P, record=False)
-        t0 = time.perf_counter()
-        sim = net.build(client, partitions=P, exchange=hpc.EXCHANGE)
-        t1 = time.perf_counter()
-        sim.run(args.time, progress=False)
-        t2 = time.perf_counter()
-        spikes = sum(c["spikes"] for c in sim.counters())
-        mem = sim.memory()
-        peaks = client.run(_peak_rss_bytes)
-        result.update(
-            synapses=sim.n_synapses, construction_s=t1 - t0, simulation_s=t2 - t1,
-            real_time_factor=(t2 - t1) / (args.time / 1000.0), bytes_per_synapse=mem["bytes_per_synapse"],
-            held_bytes=sum(v for k, v in mem.items() if k != "bytes_per_synapse"),
-            worker_peak_rss_bytes=sorted(peaks.values()), spikes=spikes,
-            rate_hz=spikes / result["neurons"] / (args.time / 1000.0),
-            time_split_s=sim.timers)
-        sim.close()
+        result.update(build_and_simulate(client, hpc, scale, P, args.time, result["neurons"]))
 
     print(f"built {result['synapses']:,} synapses in {result['construction_s']:.1f} s; "
           f"{result['bytes_per_synapse']:.2f} bytes per synapse; worker peak RSS "
           f"{', '.join(f'{b / 2**30:.2f}' for b in result['worker_peak_rss_bytes'])} GiB; "
           f"{args.time:g} ms simulated in {result['simulation_s']:.1f} s (RTF {result['real_time_factor']:.1f}); "
           f"{result['rate_hz']:.2f} spikes/s per neuron")
-    out = ROOT / "benchmarks" / "results" / f"scale-{result['date']}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=str))
+    out = harness.write_json(f"scale-{result['date']}", result)
     print(f"written {out}")
     return result
 
