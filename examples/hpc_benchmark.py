@@ -203,9 +203,7 @@ def main(argv=None):
                   record_from=args.presim)
     client = None
     if args.cluster:
-        from distributed import Client, LocalCluster
-
-        client = Client(LocalCluster(n_workers=args.partitions, threads_per_worker=1, dashboard_address=None))
+        client = dsnn.local_cluster(args.partitions, dashboard=False)
     t0 = time.perf_counter()
     sim = net.build(client, partitions=args.partitions, exchange=args.exchange)
     t1 = time.perf_counter()
@@ -215,17 +213,16 @@ def main(argv=None):
     print(f"hpc_benchmark (static synapses), scale {args.scale}, in-degree scale {args.indegree_scale}: "
           f"{net.n_neurons} neurons, {sim.n_synapses:,} synapses on {args.partitions} partition(s)"
           f"{' (Dask cluster)' if client else ''}, {args.exchange} exchange")
-    print(f"  construction {t1 - t0:.2f} s, simulation of {args.presim + args.time:g} ms {t2 - t1:.2f} s "
+    print(f"  construction {t1 - t0:.2f} s (of it {sim.compile_seconds:.2f} s loading the numba kernels), "
+          f"simulation of {args.presim + args.time:g} ms {t2 - t1:.2f} s "
           f"(real-time factor {(t2 - t1) / ((args.presim + args.time) / 1000):.2f})")
     for pop in net.neuron_populations:
         n = int((spikes.population == pop.label).sum())
         print(f"  {pop.label}: {n:,} spikes, {n / pop.n / (args.time / 1000.0):.2f} spikes/s "
               f"(after {args.presim:g} ms warm-up)")
+    sim.close()
     if client is not None:
-        sim.close()
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        client.shutdown()
     return sim, spikes
 
 

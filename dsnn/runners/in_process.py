@@ -25,8 +25,8 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from ..backends import gpu
+from ..construction import estimate
 from ..construction.build import build_partition
-from ..construction.estimate import check_fits, host_available_bytes, partition_bytes
 from ..exchange.channels import Channels
 from ..exchange.framing import ExchangeError
 from ..exchange.memory import MemoryHub
@@ -65,7 +65,8 @@ def build_in_process(net, decomposition, exchange: str, device: str, timeout: fl
     P = decomposition.n_partitions
     if device == "gpu":
         gpu.require()
-    check_fits(partition_bytes(net, decomposition), [host_available_bytes()] * P, ["this process"] * P)
+    estimate.check_fits(estimate.partition_bytes(net, decomposition), [estimate.host_available_bytes()] * P,
+                        ["this process"] * P)
     t0, c0 = time.perf_counter(), compile_seconds()
     parts = [build_partition(net, decomposition, p) for p in range(P)]
     if device == "gpu" or (device == "auto" and gpu.available()):
@@ -131,8 +132,12 @@ class InProcessRunner:
         return [loop.counters() for loop in self.loops]
 
     def _drive(self, loops: list, n_steps: int) -> None:
-        """Advance the partitions ``loops`` by ``n_steps`` steps in this thread (see the module docstring)."""
-        pending = {}  # rank -> (loop, generator, the exchange step it waits in)
+        """Advance the partitions ``loops`` by ``n_steps`` steps in this thread (see the module docstring).
+
+        The time a partition is pending (its thread sleeping, or stepping its other partitions) counts as
+        its wait, so that its exchange time is its own framing and copying.
+        """
+        pending = {}  # rank -> (loop, generator, the exchange step it waits in, since when)
 
         def advance(loop, steps, got):
             """Run ``loop`` until it waits for messages (then it is pending) or its run ends."""
@@ -146,7 +151,7 @@ class InProcessRunner:
                 if overlap is not None:
                     overlap()
                 if not loop.channels.ready(receives):
-                    pending[loop.rank] = (loop, steps, request)
+                    pending[loop.rank] = (loop, steps, request, time.perf_counter())
                     return
                 got = loop.channels.take(interval, receives)
 
@@ -161,10 +166,11 @@ class InProcessRunner:
                     raise
             while pending:
                 progressed = False
-                for rank, (loop, steps, (interval, _, receives, _)) in list(pending.items()):
+                for rank, (loop, steps, (interval, _, receives, _), since) in list(pending.items()):
                     try:
                         if loop.channels.ready(receives):
                             del pending[rank]
+                            loop.channels.count_wait(time.perf_counter() - since)
                             advance(loop, steps, loop.channels.take(interval, receives))
                             progressed = True
                     except BaseException as exc:
@@ -181,20 +187,16 @@ class InProcessRunner:
 
     def _wait(self, pending: dict) -> None:
         """Sleep until a message arrives for a pending partition (ExchangeError after ``timeout`` s)."""
-        t0 = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         with self.hub.condition:
-            while not any(loop.channels.ready(request[2]) for loop, _, request in pending.values()):
+            while not any(loop.channels.ready(request[2]) for loop, _, request, _ in pending.values()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    loop, _, (interval, _, receives, _) = next(iter(pending.values()))
+                    loop, _, (interval, _, receives, _), _ = next(iter(pending.values()))
                     late = next(q for q in receives if not loop.channels.ready({q: 0}))
                     raise ExchangeError(f"partition {loop.rank} received nothing from partition {late} for "
                                         f"interval {interval} within {self.timeout:g} s (lost partition {late}?)")
                 self.hub.wait(remaining)
-        waited = time.perf_counter() - t0
-        for loop, _, _ in pending.values():
-            loop.channels.count_wait(waited)
 
     def call(self, what: str, method: str, *args) -> list:
         """``method(*args)`` of every partition loop, in partition order."""

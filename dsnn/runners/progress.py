@@ -31,19 +31,22 @@ class RunWatch:
     in all, spikes so far per population index, and per partition the
     cumulative seconds in update / deliver / exchange / wait. ``start_ms``
     and ``snapshot0`` describe the network when the run starts; ``progress``
-    None means :func:`watched`.
+    None means :func:`watched`; ``clock`` gives the wall time in seconds.
     """
 
-    def __init__(self, t_ms: float, start_ms: float, snapshot0, progress: bool | None = None, view=None):
+    def __init__(self, t_ms: float, start_ms: float, snapshot0, progress: bool | None = None, view=None,
+                 clock=time.perf_counter):
         from tqdm.auto import tqdm
 
         self.enabled = watched() if progress is None else bool(progress)
         self.view = view
         self.t_ms = float(t_ms)
         self.start_ms = float(start_ms)
-        self.start = time.perf_counter()
-        self._last = 0.0
+        self.clock = clock
+        self.start = clock()
+        self._last = -float("inf")
         self._spikes0 = int(snapshot0[0])
+        self.spikes_shown = self._spikes0  # the spike count of the last snapshot shown
         self.postfix: dict = {}
         if view is not None:
             view.begin(self.start_ms, snapshot0[1], snapshot0[2])
@@ -57,14 +60,15 @@ class RunWatch:
 
     def due(self) -> bool:
         """Whether a refresh is due (so runners fetch snapshots only that often)."""
-        return self.active and time.perf_counter() - self._last >= REFRESH_S
+        return self.active and self.clock() - self._last >= REFRESH_S
 
     def update(self, done_ms: float, snapshot) -> None:
         """Show ``done_ms`` ms of this run simulated, with the network's ``snapshot`` then."""
         if not self.active:
             return
-        self._last = now = time.perf_counter()
+        self._last = now = self.clock()
         spikes, populations, split = snapshot
+        self.spikes_shown = int(spikes)
         if self.view is not None:
             self.view.update(self.start_ms + done_ms, populations, split)
         if self.enabled:

@@ -9,6 +9,7 @@ partition, never a hang.
 
 from __future__ import annotations
 
+import gc
 import time
 
 from ...backends import gpu
@@ -74,6 +75,7 @@ class ClusterRunner:
         self.actors = actors
         self.workers = workers
         self.build_info = build_info
+        self.failed = None  # why a run failed
         self._polls: list = []
 
     def call(self, what: str, method: str, *args, on_poll=None) -> list:
@@ -85,7 +87,13 @@ class ClusterRunner:
         """
         if not self.actors:
             raise RuntimeError(f"{what}: this simulation was closed")
-        futures = [getattr(a, method)(*args) for a in self.actors]
+        futures = []
+        for p, actor in enumerate(self.actors):
+            try:
+                futures.append(getattr(actor, method)(*args))
+            except Exception as exc:  # noqa: BLE001 - Dask refuses calls to an actor whose worker is gone
+                raise RuntimeError(f"{what}: lost partition {p}: its worker {self.workers[p]} cannot be reached "
+                                   f"({exc})") from exc
         results: dict = {}
         errors: dict = {}
         next_check = time.monotonic()
@@ -123,9 +131,16 @@ class ClusterRunner:
         return [results[p] for p in range(len(futures))]
 
     def run(self, n_steps: int, on_poll=None) -> list:
-        """Run every actor ``n_steps`` steps; returns their counters."""
+        """Run every actor ``n_steps`` steps; returns their counters. After a failed run the partitions are
+        mid-interval or gone: no run may follow."""
+        if self.failed:
+            raise RuntimeError(f"run: the simulation failed earlier ({self.failed}); build it again")
         self._polls = []
-        return self.call("run", "run", n_steps, on_poll=on_poll)
+        try:
+            return self.call("run", "run", n_steps, on_poll=on_poll)
+        except BaseException as exc:
+            self.failed = str(exc)
+            raise
 
     def poll_counters(self, due: bool) -> list | None:
         """The counters of the last poll once every actor has answered; a new poll is sent when ``due``."""
@@ -138,10 +153,15 @@ class ClusterRunner:
         return None
 
     def close(self) -> None:
-        """Close the channels and release the actors."""
+        """Close the channels and release the actors, so that the workers free the partitions now."""
         if not self.actors:
             return
         try:
             self.call("close", "close")
         finally:
             self.actors = []
+            self._polls = []
+            # every call to a Dask actor leaves a reference cycle holding its handle (distributed's retrying
+            # closure refers to itself); until the cycle collector runs, the handles keep the actors, and
+            # with them the partitions, alive on the workers
+            gc.collect()
