@@ -6,38 +6,12 @@ checks of the error a user gets there run everywhere.
 
 import numpy as np
 import pytest
+from networks import mixed_network
 
 import dsnn
 from dsnn.backends import gpu
 
 needs_gpu = pytest.mark.skipif(not gpu.available(), reason="needs CuPy and a CUDA GPU")
-
-
-def _mixed_network(model):
-    """Every kernel at once: Poisson, dc and spike_generator input, fixed and random weights,
-    several delays, voltmeter and spike recorder."""
-    net = dsnn.Network(seed=7, dt=0.1)
-    params = {"V_m": dsnn.random.uniform(-70.0, -55.0), "t_ref": 2.0}
-    A = net.create(model, 300, params, label="A")
-    B = net.create(model, 120, params, label="B")
-    pg = net.create("poisson_generator", params={"rate": 12000.0, "start": 5.0})
-    dc = net.create("dc_generator", params={"amplitude": 150.0, "start": 20.0, "stop": 150.0})
-    sg = net.create("spike_generator", params={"spike_times": [3.0, 4.5, 40.2, 90.0]})
-    net.connect(A, A, {"rule": "fixed_indegree", "indegree": 40}, {"weight": 60.0, "delay": 1.5})
-    net.connect(A, B, {"rule": "pairwise_bernoulli", "p": 0.2},
-                {"weight": dsnn.random.normal(50.0, 10.0), "delay": dsnn.random.uniform(1.0, 4.0)})
-    net.connect(B, A, {"rule": "fixed_total_number", "N": 5000}, {"weight": -250.0, "delay": 1.0})
-    net.connect(pg, A, syn_spec={"weight": 80.0, "delay": 1.0})
-    net.connect(pg, B, syn_spec={"weight": 80.0, "delay": 1.0})
-    net.connect(dc, B, syn_spec={"weight": 1.0, "delay": 0.5})
-    net.connect(sg, A[0:50], syn_spec={"weight": 900.0, "delay": 2.0})
-    sr = net.create("spike_recorder")
-    vm = net.create("voltmeter", params={"interval": 0.1})
-    net.connect(A, sr)
-    net.connect(B, sr)
-    net.connect(vm, A[10:13])
-    net.connect(vm, B[0:2])
-    return net, sr, vm
 
 
 @needs_gpu
@@ -47,7 +21,7 @@ def _mixed_network(model):
 def test_gpu_equals_cpu_bit_for_bit(model, partitions):
     results = {}
     for device in ("cpu", "gpu"):
-        net, sr, vm = _mixed_network(model)
+        net, sr, vm = mixed_network(model)
         sim = net.build(partitions=partitions, device=device)
         assert all(p.gpu == (device == "gpu") for p in sim.partitions)
         sim.run(100.0)
@@ -153,13 +127,13 @@ def test_gpu_partitions_in_worker_processes(protocol):
         pytest.skip("needs dsnn[ucx]")
     from distributed import Client, LocalCluster
 
-    net, sr, vm = _mixed_network("iaf_psc_alpha")
+    net, sr, vm = mixed_network("iaf_psc_alpha")
     reference = _run_mixed(net.build(partitions=2, device="cpu"), sr, vm)
     assert len(reference[0]) > 100
     with LocalCluster(n_workers=2, threads_per_worker=1, protocol=protocol, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         for exchange in ("p2p", "collective"):
-            net, sr, vm = _mixed_network("iaf_psc_alpha")
+            net, sr, vm = mixed_network("iaf_psc_alpha")
             sim = net.build(client, partitions=2, exchange=exchange, device="gpu")
             assert all(i["gpu"] for i in sim.info())
             spikes, voltages = _run_mixed(sim, sr, vm)
@@ -182,13 +156,13 @@ def test_local_cluster_puts_partitions_on_the_gpus():
     device="auto" puts each partition on its worker's GPU."""
     pytest.importorskip("dask_cuda")
     n_gpus = int(gpu.cupy().cuda.runtime.getDeviceCount())
-    net, sr, vm = _mixed_network("iaf_psc_exp")
+    net, sr, vm = mixed_network("iaf_psc_exp")
     reference = _run_mixed(net.build(partitions=n_gpus, device="cpu"), sr, vm)
     client = dsnn.local_cluster(dashboard=False)
     try:
         assert type(client.cluster).__name__ == "LocalCUDACluster"
         assert len(client.scheduler_info()["workers"]) == n_gpus
-        net, sr, vm = _mixed_network("iaf_psc_exp")
+        net, sr, vm = mixed_network("iaf_psc_exp")
         sim = net.build(client, partitions=n_gpus, device="auto")
         assert all(i["gpu"] for i in sim.info())
         spikes, voltages = _run_mixed(sim, sr, vm)

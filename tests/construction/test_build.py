@@ -129,19 +129,23 @@ def test_memory_estimate_matches_what_is_built(partitions):
     net = _mixed_rules()
     est = net.memory_estimate(partitions)
     sim = net.build(partitions=partitions)
+    assert len(est) == len(sim.partitions) == partitions
     for e, part in zip(est, sim.partitions):
         assert e["synapses"] == pytest.approx(part.n_synapses, rel=0.02)
         held = sum(part.nbytes().values())
         assert e["bytes"] == pytest.approx(held, rel=0.10)
 
 
-def test_network_too_big_for_this_process_is_refused_with_the_estimate():
+def test_network_too_big_for_this_process_is_refused_with_the_estimate(monkeypatch):
+    """2e10 synapses (~140 GB) on a host with 64 GiB available (patched: the same on any machine)."""
+    monkeypatch.setattr("dsnn.construction.estimate.host_available_bytes", lambda: 64.0 * 2**30)
     net = dsnn.Network(seed=1)
     E = net.create("iaf_psc_exp", 2_000_000)
     net.connect(E, E, {"rule": "fixed_indegree", "indegree": 10_000},
-                {"weight": dsnn.random.normal(mean=20.0, std=2.0)})  # 2e10 synapses, ~140 GB
+                {"weight": dsnn.random.normal(mean=20.0, std=2.0)})
     with pytest.raises(MemoryError, match=r"needs an estimated 1[0-9]{2}\.[0-9]+ GiB on this process "
-                                          r"\(partition 0: 2e\+10 synapses at 7\.0 bytes each"):
+                                          r"\(partition 0: 2e\+10 synapses at 7\.0 bytes each.* more than the "
+                                          r"64\.00 GiB it has"):
         net.build()
     est = net.memory_estimate(4)
     assert len(est) == 4 and sum(e["synapses"] for e in est) == 2e10

@@ -4,8 +4,9 @@ The full network (12,500 neurons, 15.6 M synapses) takes NEST ~65 s per
 simulated second here, too slow for CI, so both simulators run the network
 scaled to 0.5 (6,250 neurons, in-degrees 500 and 125, the external drive
 rescaled to keep eta = 2) for 1 s; the full network is compared in
-benchmarks/brunel.py. Mean rate and mean CV of the inter-spike intervals
-must agree within 5%.
+benchmarks/brunel.py. The mean rate and the mean CV of the inter-spike
+intervals of one seed in each must agree within 4 standard deviations of
+their difference from seed to seed (:data:`RATE_SD`, :data:`CV_SD`).
 """
 
 import numpy as np
@@ -13,6 +14,13 @@ import pytest
 
 SCALE = 0.5
 T = 1000.0
+
+#: the standard deviation from seed to seed of the difference of one dsnn run and one NEST run, of the mean
+#: rate (spikes/s; rates 56.8 +- 0.15 in dsnn and 56.8 +- 0.19 in NEST) and of the mean ISI CV (0.246 +- 0.001
+#: in both), 10 seeds each: benchmarks/seed_spread.py, benchmarks/results/seed-spread-2026-11-30.json. 4 of
+#: them (1.7 % of the rate, 2.4 % of the CV) fail a correct simulator with probability 6e-5 each.
+RATE_SD = 0.24
+CV_SD = 0.0015
 
 
 def rate_and_cv(senders, times, n_neurons, t_ms):
@@ -42,5 +50,5 @@ def test_brunel_rate_and_cv_match_nest(nest, brunel):
     spikes = sim.spikes(net.populations[-1])
     rate, cv = rate_and_cv(spikes.sender.to_numpy(), spikes.time.to_numpy(), net.n_neurons, T)
     assert rate > 1.0 and nest_rate > 1.0
-    assert rate == pytest.approx(nest_rate, rel=0.05)
-    assert cv == pytest.approx(nest_cv, rel=0.05)
+    assert abs(rate - nest_rate) <= 4 * RATE_SD, (rate, nest_rate)
+    assert abs(cv - nest_cv) <= 4 * CV_SD, (cv, nest_cv)

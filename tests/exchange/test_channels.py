@@ -2,13 +2,11 @@
 arrive whole, every message is checked, silence times out, a closed peer is reported, two large
 messages cross without deadlock."""
 
-import importlib.util
-
 import numpy as np
 import pytest
+from needs import needs
 
-PROTOCOLS = ["tcp", pytest.param("ucx", marks=pytest.mark.skipif(
-    importlib.util.find_spec("distributed_ucxx") is None, reason="needs the ucx extra (pip install 'dsnn[ucx]')"))]
+PROTOCOLS = ["tcp", pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

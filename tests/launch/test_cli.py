@@ -67,8 +67,13 @@ def test_cli_in_process_run_matches_the_api(tmp_path, capsys):
     net = load("brunel").network(scale=0.02)
     sim = net.build(partitions=1)
     sim.run(50.0)
-    assert summary["spikes"] == len(sim.spikes())
-    assert "E" in capsys.readouterr().out
+    want = sim.spikes()
+    saved = pd.read_parquet(out / "spikes.parquet")
+    pd.testing.assert_frame_equal(saved, want, check_categorical=False)
+    assert summary["spikes"] == len(want) > 0
+    printed = capsys.readouterr().out
+    for name, rate in summary["rates"].items():  # the table's rows: population and rate, as saved
+        assert any(line.split() == [name, f"{rate:.3f}"] for line in printed.splitlines()), (name, printed)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -96,10 +101,10 @@ def test_cli_unreachable_scheduler_and_too_many_partitions(tmp_path, capsys):
 
     from distributed import LocalCluster
 
-    with socket.socket() as s:  # a port nothing listens on
+    with socket.socket() as s:  # a port held by this socket, which does not listen: connections are refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assert main(["run", str(BRUNEL), "--scheduler", f"tcp://127.0.0.1:{port}", "--param", "scale=0.01"]) == 2
+        assert main(["run", str(BRUNEL), "--scheduler", f"tcp://127.0.0.1:{port}", "--param", "scale=0.01"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -131,3 +136,10 @@ def test_cli_refuses_a_network_too_large_for_the_memory_in_one_line(tmp_path, ca
     err = capsys.readouterr().err
     assert err.startswith("dsnn: error: build: the network needs an estimated") and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_validate_hands_over_to_the_nest_comparison(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing.py")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dsnn validate: error: ") and err.count("\n") == 1  # where NEST is missing: says so
+    assert "missing.py' not found" in err or "pip install nest-simulator" in err

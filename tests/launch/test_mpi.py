@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,25 +9,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from example_models import load
+from needs import IN_CI, mpiexec, needs
 
 ROOT = Path(__file__).resolve().parents[2]
 BRUNEL = ROOT / "examples" / "brunel.py"
 
 
-def _mpiexec():
-    local = Path(sys.executable).parent / "mpiexec"  # the mpich wheel puts it beside python
-    return str(local) if local.exists() else shutil.which("mpiexec")
-
-
-pytestmark = pytest.mark.skipif(
-    _mpiexec() is None or importlib.util.find_spec("mpi4py") is None
-    or importlib.util.find_spec("dask_mpi") is None,
-    reason="needs mpiexec, mpi4py and dask-mpi (pip install 'dsnn[mpi]')")
+pytestmark = [needs("mpi4py", "dask_mpi"),
+              pytest.mark.skipif(mpiexec() is None and not IN_CI, reason="needs mpiexec (pip install 'dsnn[mpi]')")]
 
 
 def test_mpiexec_four_ranks_gives_the_in_process_spikes(tmp_path):
     out = tmp_path / "mpi"
-    proc = subprocess.run([_mpiexec(), "-n", "4", sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
+    proc = subprocess.run([mpiexec(), "-n", "4", sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
                            "--time", "150", "--param", "scale=0.05", "--exchange", "collective",
                            "--out", str(out), "--no-plots"],
                           capture_output=True, text=True, timeout=240, cwd=ROOT)
@@ -42,3 +34,12 @@ def test_mpiexec_four_ranks_gives_the_in_process_spikes(tmp_path):
     want = sim.spikes()
     assert len(want) > 100
     pd.testing.assert_frame_equal(spikes, want, check_categorical=False)
+
+
+def test_mpiexec_with_too_few_ranks_says_how_many_it_needs(tmp_path):
+    proc = subprocess.run([mpiexec(), "-n", "2", sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
+                           "--param", "scale=0.01", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "dsnn: error: --mpi needs at least 3 ranks (scheduler, client, workers), got 2" in proc.stderr
+    assert "Traceback" not in proc.stderr

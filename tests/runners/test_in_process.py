@@ -211,3 +211,51 @@ def test_a_failing_partition_ends_the_run_with_its_own_error(threads):
     assert time.monotonic() - t0 < 10.0  # not the 60 s receive timeout
     with pytest.raises(RuntimeError, match="partition .* failed earlier"):
         sim.run(1.0)
+
+
+def test_voltages_and_spikes_over_a_whole_run_do_not_depend_on_partitions():
+    """Every kernel at once (Poisson, dc and spike_generator input, random weights and delays, both
+    receptor signs), V_m of five neurons at every step for 200 ms in two runs: bit for bit the same on
+    1, 2 and 3 partitions, either exchange, one or two threads."""
+    from networks import mixed_network
+
+    results = []
+    for partitions, exchange, threads in [(1, "p2p", 1), (3, "collective", 2), (2, "p2p", 2), (3, "p2p", 1)]:
+        net, sr, vm = mixed_network()
+        sim = net.build(partitions=partitions, exchange=exchange, threads=threads)
+        sim.run(120.0)
+        sim.run(80.0)
+        results.append((sim.spikes(sr), sim.voltages(vm)))
+    spikes, voltages = results[0]
+    assert len(spikes) > 100 and len(voltages) == 5 * 2000
+    assert voltages["V_m"].std() > 1.0  # the recorded neurons move
+    for other_spikes, other_voltages in results[1:]:
+        assert other_spikes.equals(spikes)
+        assert other_voltages.equals(voltages)
+
+
+def test_one_thread_time_split_counts_each_partition_its_own_work(brunel):
+    """With one thread stepping 6 partitions, each partition's update, deliver and exchange are spans of
+    that thread's time that do not overlap, so they add up to no more than the run's wall time; the time a
+    partition waits while the thread steps the others is its wait."""
+    net = brunel.network(scale=0.2, seed=3)
+    sim = net.build(partitions=6, threads=1)
+    t0 = time.perf_counter()
+    sim.run(200.0)
+    wall = time.perf_counter() - t0
+    timers = sim.timers
+    busy = sum(t["update"] + t["deliver"] + t["exchange"] for t in timers)
+    assert 0 < busy <= wall
+    assert all(t["wait"] > 0 for t in timers)
+
+
+def test_build_reports_its_time_and_the_part_spent_on_kernels(brunel):
+    """Kernels are loaded during the build (warm-up on the partition's own arrays), so the run does not
+    compile: compile_seconds is part of build_seconds, and the run adds nothing to the process's count."""
+    from dsnn.support.jit import compile_seconds
+
+    sim = brunel.network(scale=0.05, seed=3).build(partitions=2)
+    assert 0.0 <= sim.compile_seconds <= sim.build_seconds
+    before = compile_seconds()
+    sim.run(50.0)
+    assert sim.spike_count > 0 and compile_seconds() == before

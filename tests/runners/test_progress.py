@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import dsnn
 from dsnn.runners.progress import RunWatch
 
 
-def test_progress_reports_time_rtf_and_spike_rate(monkeypatch):
-    clock = iter([100.0, 100.0, 102.0, 104.0, 104.0])  # start, due(), update, close-update
-    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
-    watch = RunWatch(1000.0, 0.0, (50, {}, []), progress=True)
+class FakeClock:
+    """Wall time that moves only when told to."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_reports_time_rtf_and_spike_rate():
+    clock = FakeClock()
+    watch = RunWatch(1000.0, 0.0, (50, {}, []), progress=True, clock=clock)
     assert watch.due()
+    clock.now = 102.0
     watch.update(500.0, (250, {}, []))  # 500 ms in 2 s of wall time: rtf 4; 200 spikes in 2 s
     assert watch.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
     assert watch.bar.n == 500.0
+    assert not watch.due()  # refreshed just now
+    clock.now = 104.0
+    assert watch.due()
     watch.close((450, {}, []))  # 1000 ms in 4 s: rtf 4; 400 spikes in 4 s
     assert watch.postfix == {"rtf": pytest.approx(4.0), "spikes/s": pytest.approx(100.0)}
     assert watch.bar.n == 1000.0

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from needs import require
 
 from dsnn.views import validation
 from dsnn.views.validation import population_statistics
@@ -51,7 +52,7 @@ def test_without_nest_one_line_names_the_package(monkeypatch, capsys):
 
 
 def test_model_without_nest_twin_is_refused(tmp_path, capsys):
-    pytest.importorskip("nest")
+    require("nest")
     model = tmp_path / "m.py"
     model.write_text("import dsnn\n\ndef network(seed=1):\n    return dsnn.Network(seed=seed)\n")
     assert validation.main([str(model)]) == 2

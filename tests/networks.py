@@ -1,0 +1,30 @@
+"""Small networks the tests share."""
+
+import dsnn
+
+
+def mixed_network(model: str = "iaf_psc_exp"):
+    """Every kernel at once: Poisson, dc and spike_generator input, fixed and random weights,
+    several delays, voltmeter and spike recorder."""
+    net = dsnn.Network(seed=7, dt=0.1)
+    params = {"V_m": dsnn.random.uniform(-70.0, -55.0), "t_ref": 2.0}
+    A = net.create(model, 300, params, label="A")
+    B = net.create(model, 120, params, label="B")
+    pg = net.create("poisson_generator", params={"rate": 12000.0, "start": 5.0})
+    dc = net.create("dc_generator", params={"amplitude": 150.0, "start": 20.0, "stop": 150.0})
+    sg = net.create("spike_generator", params={"spike_times": [3.0, 4.5, 40.2, 90.0]})
+    net.connect(A, A, {"rule": "fixed_indegree", "indegree": 40}, {"weight": 60.0, "delay": 1.5})
+    net.connect(A, B, {"rule": "pairwise_bernoulli", "p": 0.2},
+                {"weight": dsnn.random.normal(50.0, 10.0), "delay": dsnn.random.uniform(1.0, 4.0)})
+    net.connect(B, A, {"rule": "fixed_total_number", "N": 5000}, {"weight": -250.0, "delay": 1.0})
+    net.connect(pg, A, syn_spec={"weight": 80.0, "delay": 1.0})
+    net.connect(pg, B, syn_spec={"weight": 80.0, "delay": 1.0})
+    net.connect(dc, B, syn_spec={"weight": 1.0, "delay": 0.5})
+    net.connect(sg, A[0:50], syn_spec={"weight": 900.0, "delay": 2.0})
+    sr = net.create("spike_recorder")
+    vm = net.create("voltmeter", params={"interval": 0.1})
+    net.connect(A, sr)
+    net.connect(B, sr)
+    net.connect(vm, A[10:13])
+    net.connect(vm, B[0:2])
+    return net, sr, vm
