@@ -19,7 +19,7 @@ import functools
 import threading
 import time
 
-__all__ = ["kernel", "Kernel", "compile_seconds"]
+__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "compile_seconds"]
 
 _lock = threading.RLock()
 _nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
@@ -89,6 +89,8 @@ class Kernel:
                     for name, value in list(module_globals.items()):
                         if isinstance(value, Kernel):
                             module_globals[name] = value.dispatcher
+                        elif isinstance(value, Intrinsic):
+                            module_globals[name] = value.function
         return self._dispatcher
 
     def __call__(self, *args):
@@ -111,3 +113,51 @@ def kernel(py_func=None, *, inline: bool = False, cache: bool = True):
         return Kernel(fn, options)
 
     return wrap(py_func) if py_func is not None else wrap
+
+
+class Intrinsic:
+    """A numba intrinsic (code numba cannot express, built with llvmlite), made when a kernel that uses it
+    is compiled: like :class:`Kernel`, a module global that the kernel's compilation replaces."""
+
+    def __init__(self, build):
+        self._build = build
+        self._function = None
+        functools.update_wrapper(self, build)
+
+    @property
+    def function(self):
+        if self._function is None:
+            with _lock:
+                if self._function is None:
+                    self._function = self._build(_numba())
+        return self._function
+
+
+def _prefetch(numba):
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def prefetch(typingctx, array, index):
+        """Ask the CPU to bring ``array[index]`` (a C-contiguous 1-D array) into its caches, for writing:
+        ``llvm.prefetch``. It changes no value; it only lets the memory work on a later access now."""
+
+        def codegen(context, builder, signature, args):
+            data = context.make_array(signature.args[0])(context, builder, args[0]).data
+            byte_ptr = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = builder.module.declare_intrinsic(
+                "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]))
+            address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
+            # write access, high temporal locality, data cache
+            builder.call(fn, [address, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(array, index), codegen
+
+    return prefetch
+
+
+#: ``prefetch(array, index)`` inside kernels: see :func:`_prefetch`
+prefetch = Intrinsic(_prefetch)
