@@ -49,7 +49,7 @@ class Projection:
 
     ``kind`` is ``"synapse"`` (spikes through synapses), ``"poisson"``,
     ``"current"``, ``"record_spikes"`` or ``"record_vm"``. Weights are in pA,
-    delays in ms; each a float or a :class:`~dsnn.distributions.Distribution`.
+    delays in ms; each a float or a :class:`~dsnn.description.distributions.Distribution`.
     """
 
     index: int
