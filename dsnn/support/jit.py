@@ -6,7 +6,8 @@ plain Python function until it is first called, or until a kernel that
 calls it is compiled; then numba compiles it (``njit``, ``nogil`` and
 ``cache`` unless told otherwise) and every :class:`Kernel` in its module's
 globals is replaced by its numba dispatcher, so kernels call each other as
-compiled code.
+compiled code. An :class:`Intrinsic` (code numba cannot express, such as
+:data:`prefetch`) is built the same way, when a kernel using it compiles.
 
 The seconds this process spends compiling or loading kernels are counted
 (:func:`compile_seconds`), so that runners and examples can report them
