@@ -32,6 +32,7 @@ _S11 = np.uint64(11)
 _ONE = np.uint64(1)
 _S16 = np.uint64(16)
 _M16 = np.uint64(0xFFFF)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
 @kernel(inline=True)
@@ -72,22 +73,7 @@ def deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, 
             for j in range(row_ptr[s], row_ptr[s + 1]):
                 row[np.int64(word(packed, packed_hi, j) >> shift)] += wfix
         return
-    flat = ring.reshape(-1)
-    n_local = ring.shape[2]
-    for i in range(slots.shape[0]):
-        s = slots[i]
-        base = steps[i] % R
-        end = row_ptr[s + 1]
-        for j in range(row_ptr[s], end):
-            if j + PREFETCH_AHEAD < end:  # the ring cell of a synapse further on: one miss in flight per synapse
-                q = word(packed, packed_hi, j + PREFETCH_AHEAD)
-                ahead = base + d0 + np.int64(q & dmask)
-                prefetch(flat, ((ahead - R if ahead >= R else ahead) * 2 + ch) * n_local + np.int64(q >> shift))
-            p = word(packed, packed_hi, j)
-            slot = base + d0 + np.int64(p & dmask)
-            if slot >= R:
-                slot -= R
-            ring[slot, ch, np.int64(p >> shift)] += wfix
+    _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, _NO_WEIGHTS, ring)
 
 
 @kernel
@@ -97,8 +83,29 @@ def deliver_weighted(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0,
     A float32 times 2**32 is exact in float64, so the fixed-point value is
     exact too.
     """
+    _deliver_rows(slots, steps, row_ptr, packed, packed_hi, np.uint64(shift), np.uint64(dmask), d0, 0, weights,
+                  ring)
+
+
+@kernel(inline=True)
+def _cell(p, base, d0, dmask, shift, R):
+    """(ring slot, target) of the packed synapse ``p`` of a spike whose emission step has slot ``base``."""
+    slot = base + d0 + np.int64(p & dmask)
+    return (slot - R if slot >= R else slot), np.int64(p >> shift)
+
+
+@kernel(inline=True)
+def _fixed(weights, j, wfix):
+    """Synapse ``j``'s weight in fixed point: its float32 weight, or ``wfix`` where there are none."""
+    return np.int64(np.float64(weights[j]) * 4294967296.0) if weights.shape[0] else wfix
+
+
+@kernel(inline=True)
+def _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, weights, ring):
+    """Delivery through rows of several delays: each synapse writes a ring cell far from the last one
+    (another slot, a random target), so the cell of the synapse :data:`PREFETCH_AHEAD` places on is
+    prefetched, keeping many cache misses in flight."""
     R = ring.shape[0]
-    shift, dmask = np.uint64(shift), np.uint64(dmask)
     flat = ring.reshape(-1)
     n_local = ring.shape[2]
     for i in range(slots.shape[0]):
@@ -107,17 +114,12 @@ def deliver_weighted(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0,
         end = row_ptr[s + 1]
         for j in range(row_ptr[s], end):
             if j + PREFETCH_AHEAD < end:
-                q = word(packed, packed_hi, j + PREFETCH_AHEAD)
-                ahead = base + d0 + np.int64(q & dmask)
-                channel = 0 if weights[j + PREFETCH_AHEAD] > 0 else 1
-                prefetch(flat, ((ahead - R if ahead >= R else ahead) * 2 + channel) * n_local
-                         + np.int64(q >> shift))
-            p = word(packed, packed_hi, j)
-            slot = base + d0 + np.int64(p & dmask)
-            if slot >= R:
-                slot -= R
-            w = np.int64(np.float64(weights[j]) * 4294967296.0)
-            ring[slot, 0 if w > 0 else 1, np.int64(p >> shift)] += w
+                slot, target = _cell(word(packed, packed_hi, j + PREFETCH_AHEAD), base, d0, dmask, shift, R)
+                w = _fixed(weights, j + PREFETCH_AHEAD, wfix)
+                prefetch(flat, (slot * 2 + (0 if w > 0 else 1)) * n_local + target)
+            slot, target = _cell(word(packed, packed_hi, j), base, d0, dmask, shift, R)
+            w = _fixed(weights, j, wfix)
+            ring[slot, 0 if w > 0 else 1, target] += w
 
 
 @kernel
