@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # python benchmarks/exchange.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import harness
+from dsnn.support.machine import cores
 
 BRUNEL = "examples/brunel.py"
 
@@ -72,7 +73,7 @@ def brunel_two_partitions(scale: float, t_ms: float) -> dict:
 
 
 def print_interval_costs(rows: list, n_intervals: int) -> None:
-    print(f"Per-interval exchange cost ({n_intervals} intervals, {harness.cores()} cores)")
+    print(f"Per-interval exchange cost ({n_intervals} intervals, {cores()} cores)")
     print(f"{'protocol':10s}{'P':>4s}{'exchange':>12s}{'us/interval':>14s}{'in exchange':>14s}{'in update':>12s}"
           f"{'msgs':>8s}")
     for r in rows:

@@ -48,13 +48,10 @@ def today() -> str:
     return datetime.date.today().isoformat()
 
 
-def cores() -> int:
-    """CPU cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def machine() -> dict:
     """Platform, Python, CPU model, cores, memory (GiB) and the 1-minute load average of this machine."""
+    from dsnn.support.machine import cores
+
     cpu = "unknown"
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # python benchmarks/scaling.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import cost_model, harness, projection
+from dsnn.support.machine import cores
 
 # ============================================================================ configuration
 
@@ -301,7 +302,7 @@ def measure(points: list, quick: bool, time_ms: float | None, repeats: int = 2, 
     in-process references at every P (each ``repeats`` times, the fastest kept), and
     (``calibration_scale`` > 0) hpc_benchmark at that scale on one partition in-process, once (its rate
     after 100 ms is the projection's)."""
-    n_cores = harness.cores()
+    n_cores = cores()
     todo = series(quick, time_ms, max(points))
     out = {"date": harness.today(), "machine": harness.machine(), "versions": harness.versions(), "cores": n_cores,
            "quick": quick, "points": points, "repeats": repeats,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import numbers
-import os
 
 from ..backends import gpu
 from ..support import extras
+from ..support.machine import cores
 
 __all__ = ["local_cluster", "connect", "mpi_client", "ClusterError", "require", "PROTOCOLS", "PRELOAD"]
 
@@ -44,10 +44,6 @@ def _check_protocol(protocol: str) -> None:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     if protocol == "ucx":
         require("distributed_ucxx", "ucx", "protocol='ucx'")
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _gpu_count() -> int:
@@ -101,7 +97,7 @@ def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboar
         cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=devices, protocol=protocol,
                                    dashboard_address=address, **kwargs)
     else:
-        n = _cores() if partitions is None else partitions
+        n = cores() if partitions is None else partitions
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, protocol=protocol,
                                dashboard_address=address, **kwargs)
     client = Client(cluster)

@@ -20,7 +20,6 @@ raises the first partition's own error.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -31,6 +30,7 @@ from ..exchange.channels import Channels
 from ..exchange.framing import ExchangeError
 from ..exchange.memory import MemoryHub
 from ..support.jit import compile_seconds
+from ..support.machine import cores
 from .handshake import exchange_plans
 from .loop import PartitionLoop
 from .simulation import Simulation
@@ -44,17 +44,13 @@ POLL_S = 0.05
 THREADED_NEURON_STEPS = 20_000
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def default_threads(decomposition, interval: int) -> int:
     """Threads for the partitions of ``decomposition`` with ``interval`` steps per interval: one per core
     (at most one per partition) where every partition has :data:`THREADED_NEURON_STEPS` to update per
     interval, else 1 (see the module docstring)."""
     if min(decomposition.sizes()) * interval < THREADED_NEURON_STEPS:
         return 1
-    return min(decomposition.n_partitions, _cores())
+    return min(decomposition.n_partitions, cores())
 
 
 def build_in_process(net, decomposition, exchange: str, device: str, timeout: float,

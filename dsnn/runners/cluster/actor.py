@@ -16,11 +16,11 @@ spikes in GPU memory from update to delivery.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ...exchange.channels import Channels
+from ...support.machine import cores
 from ..loop import ExchangePlan, PartitionLoop
 
 __all__ = ["PartitionActor", "INLINE_S", "SPIN_S"]
@@ -36,8 +36,7 @@ SPIN_S = 50e-6
 def spin_seconds(partitions_on_host: int) -> float:
     """:data:`SPIN_S` if this host has a core for each of its partitions, else 0 (spinning would
     take the core of the partition being waited for)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return SPIN_S if partitions_on_host <= cores else 0.0
+    return SPIN_S if partitions_on_host <= cores() else 0.0
 
 
 def _advance(steps, got):
