@@ -27,20 +27,6 @@ __all__ = ["UcxTransport", "UCX_INLINE_WORDS"]
 UCX_INLINE_WORDS = 8192
 
 
-def _ucxx():
-    """ucxx, initialised as distributed-ucxx initialises it where that is installed, so that Dask's comms
-    and these channels share one UCX context in a process, whichever of them uses UCX first."""
-    try:
-        from distributed_ucxx.ucxx import init_once
-    except ImportError:
-        pass
-    else:
-        init_once()
-    import ucxx
-
-    return ucxx
-
-
 class _UcxComm:
     """One direction of a ucxx channel (see the module docstring for the framing).
 
@@ -124,7 +110,8 @@ class UcxTransport(Transport):
         return self._queues[peer]
 
     async def listen(self, host: str, port: int) -> int:
-        ucxx = _ucxx()
+        import ucxx  # in a Dask worker its comms have initialised UCX already: the channels share it
+
         self._loop = asyncio.get_running_loop()
         self._arrived = asyncio.Event()
         self._listener = ucxx.create_listener(self._serve, port or None)
@@ -152,7 +139,8 @@ class UcxTransport(Transport):
                 self._refused = f"{type(exc).__name__}: {exc}"
 
     async def connect(self, peer: int, host: str, port: int) -> None:
-        ucxx = _ucxx()
+        import ucxx
+
         self._loop = asyncio.get_running_loop()
         endpoint = await asyncio.wait_for(ucxx.create_endpoint(host, port), self.timeout)
         comm = _UcxComm(endpoint)

@@ -181,9 +181,12 @@ def test_ucx_channels_send_gpu_memory_as_it_is():
         pytest.skip("needs dsnn[ucx]")
     import asyncio
 
+    from distributed_ucxx.ucxx import init_once
+
     from dsnn.exchange.channels import Channels
     from dsnn.exchange.ucx import UCX_INLINE_WORDS
 
+    init_once()  # start UCX as Dask would (see tests/exchange/test_channels.py)
     cp = gpu.cupy()
 
     async def scenario():

@@ -9,6 +9,17 @@ from needs import needs
 PROTOCOLS = ["tcp", pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
 
 
+@pytest.fixture(autouse=True)
+def ucx_as_dask_starts_it(request):
+    """In a worker, Dask's comms start UCX before any channel opens, and the channels share it. Here the
+    channels come first: start UCX the way distributed-ucxx does, or a later LocalCluster(protocol="ucx")
+    in this process could not start it with its own options."""
+    if "ucx" in request.node.name:
+        from distributed_ucxx.ucxx import init_once
+
+        init_once()
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_channels_deliver_and_check_every_message(protocol):
     """Messages of any size arrive whole and in order; the interval of every message is
