@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..randomness.rng import GAMMA, mix1
-from ..support.jit import kernel, prefetch
+from ..support.jit import array_at, kernel, prefetch
 
-__all__ = ["deliver_uniform", "deliver_weighted", "poisson_input", "current_input", "word", "put_word",
-           "FIXED_SCALE"]
+__all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "poisson_input", "current_input", "word",
+           "put_word", "FIXED_SCALE", "TABLE_COLUMNS"]
 
 #: fixed-point scale of the ring buffers: 1 pA = 2**32 units
 FIXED_SCALE = 2.0**32
@@ -101,25 +101,78 @@ def _fixed(weights, j, wfix):
 
 
 @kernel(inline=True)
+def _next_synapse(slots, row_ptr, i, j, end):
+    """The synapse after synapse ``j`` of spike ``i`` (whose row ends at ``end``) in delivery order:
+    (spike, synapse, end of its row); ``j >= end`` once past the last spike's row."""
+    j += 1
+    while j >= end and i + 1 < slots.shape[0]:
+        i += 1
+        j, end = row_ptr[slots[i]], row_ptr[slots[i] + 1]
+    return i, j, end
+
+
+@kernel(inline=True)
 def _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, weights, ring):
     """Delivery through rows of several delays: each synapse writes a ring cell far from the last one
-    (another slot, a random target), so the cell of the synapse :data:`PREFETCH_AHEAD` places on is
-    prefetched, keeping many cache misses in flight."""
+    (another slot, a random target), so the cell of the synapse :data:`PREFETCH_AHEAD` places on in
+    delivery order (across rows: rows are short when there are many projections) is prefetched, keeping
+    many cache misses in flight."""
     R = ring.shape[0]
     flat = ring.reshape(-1)
     n_local = ring.shape[2]
+    if slots.shape[0] == 0:
+        return
+    ia, ja, ea = _next_synapse(slots, row_ptr, 0, row_ptr[slots[0]] - 1, row_ptr[slots[0] + 1])
+    for _ in range(PREFETCH_AHEAD):
+        ia, ja, ea = _next_synapse(slots, row_ptr, ia, ja, ea)
     for i in range(slots.shape[0]):
         s = slots[i]
         base = steps[i] % R
-        end = row_ptr[s + 1]
-        for j in range(row_ptr[s], end):
-            if j + PREFETCH_AHEAD < end:
-                slot, target = _cell(word(packed, packed_hi, j + PREFETCH_AHEAD), base, d0, dmask, shift, R)
-                w = _fixed(weights, j + PREFETCH_AHEAD, wfix)
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            if ja < ea:
+                slot, target = _cell(word(packed, packed_hi, ja), steps[ia] % R, d0, dmask, shift, R)
+                w = _fixed(weights, ja, wfix)
                 prefetch(flat, (slot * 2 + (0 if w > 0 else 1)) * n_local + target)
+                ia, ja, ea = _next_synapse(slots, row_ptr, ia, ja, ea)
             slot, target = _cell(word(packed, packed_hi, j), base, d0, dmask, shift, R)
             w = _fixed(weights, j, wfix)
             ring[slot, 0 if w > 0 else 1, target] += w
+
+
+#: columns of a partition's synapse table (:func:`deliver_table`), one row per synapse group
+TABLE_COLUMNS = ("group", "row_ptr", "n_rows", "packed", "packed_hi", "weights", "n", "shift", "dmask", "d0",
+                 "wfix")
+
+
+@kernel
+def deliver_table(slots, steps, group_bits, table, like_rows, like_words, ring):
+    """Deliver spikes through every synapse group of a partition in one call.
+
+    ``table`` has a row per group (:data:`TABLE_COLUMNS`): its index, the
+    host addresses and lengths of its arrays (``packed_hi``/``weights`` 0
+    where it has none) and its packing; all its groups have row pointers
+    of ``like_rows``'s dtype and words of ``like_words``'s. A group among
+    the first 64 is skipped unless bit ``group`` of ``group_bits[s]`` is set
+    for a spike's slot ``s``.
+    """
+    hit = np.uint64(0)
+    for i in range(slots.shape[0]):
+        hit |= group_bits[slots[i]]
+    hi_like, w_like = np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.float32)
+    for g in range(table.shape[0]):
+        index = table[g, 0]
+        if index < 64 and (hit >> np.uint64(index)) & _ONE == 0:
+            continue
+        n = table[g, 6]
+        row_ptr = array_at(like_rows, table[g, 1], table[g, 2])
+        packed = array_at(like_words, table[g, 3], n)
+        packed_hi = array_at(hi_like, table[g, 4], n if table[g, 4] else 0)
+        weights = array_at(w_like, table[g, 5], n if table[g, 5] else 0)
+        shift, dmask, d0, wfix = np.uint64(table[g, 7]), np.uint64(table[g, 8]), table[g, 9], table[g, 10]
+        if weights.shape[0] == 0 and dmask == 0:
+            deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, ring)
+        else:
+            _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, weights, ring)
 
 
 @kernel

@@ -235,15 +235,15 @@ def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_o
 
     ``rec_out`` is a device array (interval, n_recorded) that receives V_m
     relative to E_L of the recorded neurons (``block.rec_col``) after each
-    step. The arguments are the model's (``CUDA_STATE``, the rings,
-    ``CUDA_CONSTANTS``) between a head and a tail every neuron kernel shares.
+    step. The arguments are the model's (``KERNEL_STATE``, the rings,
+    ``KERNEL_CONSTANTS``) between a head and a tail every neuron kernel shares.
     """
     model = block.model
     n = block.hi - block.lo
     R, n_local = ring_syn.shape[0], ring_syn.shape[2]
     head = (_i(first_step), _i(n_steps), _i(block.lo), _i(n), _i(n_local), _i(R))
-    state = tuple(block.state[name] for name in model.CUDA_STATE) + (ring_syn, ring_cur)
-    constants = tuple(_f(block.const[name]) for name in model.CUDA_CONSTANTS)
+    state = tuple(block.state[name] for name in model.KERNEL_STATE) + (ring_syn, ring_cur)
+    constants = tuple(_f(block.const[name]) for name in model.KERNEL_CONSTANTS)
     tail = (_i(block.ref_counts), block.rec_col, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
     _kernel(model.CUDA_KERNEL)(_blocks(n), (THREADS,), head + state + constants + tail)
 

@@ -61,6 +61,52 @@ class NeuronBlock:
 
 
 @dataclass
+class ModelGroup:
+    """All of a partition's blocks of one neuron model, stepped by one kernel call (CPU).
+
+    Its state arrays are the blocks' states end to end (each block's
+    ``state`` then holds views of them); ``blocks`` has one row
+    ``(lo, off, n, ref_counts)`` per block, ``consts`` the block's constants
+    in the order of the model's ``KERNEL_CONSTANTS``; the recorded neurons
+    are ``rec_idx`` (state indices), block ``b``'s at
+    ``rec_ptr[b] .. rec_ptr[b+1]-1`` of ``rec_out`` (interval, recorded),
+    whose columns are the blocks' ``rec_out`` views.
+    """
+
+    model: object
+    members: list  # indices of the blocks in the partition's list
+    state: dict
+    blocks: np.ndarray
+    consts: np.ndarray
+    rec_idx: np.ndarray
+    rec_ptr: np.ndarray
+    rec_out: np.ndarray
+
+    @classmethod
+    def of(cls, model, members: list, blocks: list, interval: int) -> "ModelGroup":
+        """Join ``blocks`` (all of ``model``) into one group; the blocks' state and rec_out become views."""
+        sizes = [b.hi - b.lo for b in blocks]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        state = {name: np.concatenate([b.state[name] for b in blocks]) for name in model.KERNEL_STATE}
+        rec_ptr = np.concatenate([[0], np.cumsum([b.rec_idx.shape[0] for b in blocks])]).astype(np.int64)
+        rec_out = np.empty((interval, int(rec_ptr[-1])), dtype=np.float64)
+        for i, b in enumerate(blocks):
+            b.state = {name: a[offsets[i]:offsets[i + 1]] for name, a in state.items()}
+            b.rec_out = rec_out[:, rec_ptr[i]:rec_ptr[i + 1]]
+        return cls(
+            model=model, members=members, state=state,
+            blocks=np.array([[b.lo, offsets[i], sizes[i], b.ref_counts] for i, b in enumerate(blocks)],
+                            dtype=np.int64).reshape(-1, 4),
+            consts=np.array([[float(b.const[name]) for name in model.KERNEL_CONSTANTS] for b in blocks],
+                            dtype=np.float64).reshape(len(blocks), -1),
+            rec_idx=np.concatenate([b.rec_idx + offsets[i] for i, b in enumerate(blocks)]).astype(np.int64),
+            rec_ptr=rec_ptr, rec_out=rec_out)
+
+    def step(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk) -> int:
+        return self.model.step_group(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk)
+
+
+@dataclass
 class SynapseGroup:
     """The synapses of one projection on this partition, in rows over presynaptic slots.
 
@@ -97,14 +143,6 @@ class SynapseGroup:
             if high.shape[0]:
                 packed |= high.astype(np.uint32) << np.uint32(16)
         return packed
-
-    def deliver(self, slots, steps, ring):
-        if self.weights is None:
-            cpu.deliver_uniform(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
-                                    self.dmask, self.d0, self.wfix, ring)
-        else:
-            cpu.deliver_weighted(slots, steps, self.row_ptr, self.packed, self.packed_hi, self.shift,
-                                     self.dmask, self.d0, self.weights, ring)
 
     def unpack(self):
         """(slot, target, delay_steps, weight_pA) of every synapse, host arrays (for inspection)."""
@@ -157,6 +195,24 @@ class CurrentInput:
                               self.active_lo, self.active_hi, ring_cur)
 
 
+def _synapse_tables(groups) -> list:
+    """The groups as :func:`cpu.deliver_table` tables, one per kind of arrays (row pointer and word dtypes):
+    ``(table, like_rows, like_words, groups)``; the groups keep their arrays, the tables hold addresses."""
+    kinds: dict = {}
+    for i, g in enumerate(groups):
+        kinds.setdefault((g.row_ptr.dtype.str, g.packed.dtype.str), []).append(i)
+    tables = []
+    for (rows, words), members in kinds.items():
+        table = np.array([
+            [i, g.row_ptr.ctypes.data, g.row_ptr.shape[0], g.packed.ctypes.data,
+             g.packed_hi.ctypes.data if g.packed_hi.shape[0] else 0,
+             g.weights.ctypes.data if g.weights is not None else 0, g.n, int(g.shift), int(g.dmask), g.d0, g.wfix]
+            for i, g in ((i, groups[i]) for i in members)], dtype=np.int64)
+        assert table.shape[1] == len(cpu.TABLE_COLUMNS)
+        tables.append((table, np.zeros(0, dtype=rows), np.zeros(0, dtype=words), [groups[i] for i in members]))
+    return tables
+
+
 def _group_bits(groups) -> np.ndarray:
     """Per presynaptic slot, bit i set if synapse group i (of the first 64) has synapses from it.
 
@@ -200,11 +256,15 @@ class Partition:
         cap = max(1, self.n_local * self.interval)
         self._spk_idx = np.empty(cap, dtype=np.int64)
         self._spk_step = np.empty(cap, dtype=np.int64)
-        for b in self.blocks:
-            b.rec_out = np.empty((self.interval, b.rec_idx.shape[0]), dtype=np.float64)
+        members: dict = {}
+        for i, b in enumerate(self.blocks):
+            members.setdefault(b.model, []).append(i)
+        self.model_groups = [ModelGroup.of(model, idx, [self.blocks[i] for i in idx], self.interval)
+                             for model, idx in members.items()]
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
         self._group_bits = _group_bits(self.groups)
+        self._tables = _synapse_tables(self.groups)  # the groups' arrays stay where they are from now on
 
     @property
     def n_local(self) -> int:
@@ -233,7 +293,7 @@ class Partition:
         Returns ``(local_index, step)`` int64 arrays of the spikes emitted, a
         spike of update step ``n`` being stamped ``n + 1`` as in NEST; in GPU
         memory (CuPy) if ``device`` and the partition is on the GPU, else in
-        host memory. Their order is the CPU's (block, step, neuron) on the
+        host memory. Their order is the CPU's (model, block, step, neuron) on the
         CPU and unspecified on the GPU: nothing downstream depends on it.
         """
         if not 0 < n_steps <= self.interval:
@@ -273,11 +333,12 @@ class Partition:
         if self.currents is not None:
             self.currents.inject(first, n_steps, self.ring_cur)
         n = 0
-        for bi, blk in enumerate(self.blocks):
-            n = blk.model.step_block(blk, first, n_steps, self.ring_syn, self.ring_cur, blk.rec_out,
-                                     self._spk_idx, self._spk_step, n)
-            if blk.rec_idx.shape[0]:
-                self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].copy()))
+        for group in self.model_groups:
+            n = group.step(first, n_steps, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, n)
+            if group.rec_idx.shape[0]:
+                for bi in group.members:
+                    if self.blocks[bi].rec_idx.shape[0]:
+                        self.recorded_vm.setdefault(bi, []).append((first, self.blocks[bi].rec_out[:n_steps].copy()))
         return self._spk_idx[:n].copy(), self._spk_step[:n].copy()
 
     def _update_gpu(self, first, n_steps):
@@ -299,11 +360,10 @@ class Partition:
             gpu.load_kernels()
             return
         none = np.zeros(0, dtype=np.int64)
-        for blk in self.blocks:
-            blk.model.step_block(blk, self.step, 0, self.ring_syn, self.ring_cur, blk.rec_out, self._spk_idx,
-                                 self._spk_step, 0)
-        for g in self.groups:
-            g.deliver(none, none, self.ring_syn)
+        for group in self.model_groups:
+            group.step(self.step, 0, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, 0)
+        for table, like_rows, like_words, _ in self._tables:
+            cpu.deliver_table(none, none, self._group_bits, table, like_rows, like_words, self.ring_syn)
         if self.poisson is not None:
             self.poisson.inject(self.step, 0, self.ring_syn)
         if self.currents is not None:
@@ -320,10 +380,8 @@ class Partition:
             return
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
-        hit = int(np.bitwise_or.reduce(self._group_bits[slots]))
-        for i, g in enumerate(self.groups):
-            if i >= 64 or hit >> i & 1:  # the groups with rows for these slots (all past the 64th)
-                g.deliver(slots, steps, self.ring_syn)
+        for table, like_rows, like_words, _ in self._tables:
+            cpu.deliver_table(slots, steps, self._group_bits, table, like_rows, like_words, self.ring_syn)
 
     def to_gpu(self) -> "Partition":
         """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.

@@ -2,9 +2,10 @@
 
 A neuron model is one module here that owns everything about it: its
 parameters (``SPEC``, NEST's names, defaults and units), its initial state
-and constants, its CPU update (a numba kernel, :func:`step_block`) and its
-CUDA update (``CUDA_SOURCE``, with ``CUDA_KERNEL``, ``CUDA_STATE`` and
-``CUDA_CONSTANTS`` giving its launch arguments). To add one, write its
+and constants, its CPU update (a numba kernel stepping all of a partition's
+blocks of the model in one call, :func:`step_group`) and its CUDA update
+(``CUDA_SOURCE`` with ``CUDA_KERNEL``); ``KERNEL_STATE`` and
+``KERNEL_CONSTANTS`` name the arguments of both. To add one, write its
 module and list it in :data:`NEURON_MODELS`. Devices (generators and
 recorders) are schemas only (:mod:`.devices`): the construction and the
 backends implement them.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from . import devices, iaf_psc_alpha, iaf_psc_exp
 from .base import ModelSpec, Param
 
-#: neuron model name -> its module (SPEC, STATE, constants(), initial_state(), step_block(), CUDA_*)
+#: neuron model name -> its module (SPEC, STATE, constants(), initial_state(), step_group(), KERNEL_*, CUDA_*)
 NEURON_MODELS = {module.SPEC.name: module for module in (iaf_psc_exp, iaf_psc_alpha)}
 
 #: model name -> ModelSpec, neurons and devices

@@ -89,56 +89,64 @@ def initial_state(values: dict, E_L: float) -> dict:
     return {"V": V, "Iex": zeros.copy(), "dIex": zeros.copy(), "Iin": zeros.copy(), "dIin": zeros.copy()}
 
 
+#: the state arrays and constants the CPU and CUDA updates take, in this order
+KERNEL_STATE = ("V", "Iex", "dIex", "Iin", "dIin", "I0", "ref")
+KERNEL_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex", "P31in", "P32in", "expm1_tau_m",
+                    "EPSC", "IPSC", "I_e", "theta", "V_reset", "V_min")
+
+
 @kernel
-def update(first_step, n_steps, lo, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur,
-           P11ex, P11in, P21ex, P21in, P30, P31ex, P32ex, P31in, P32in, expm1_tau_m,
-           EPSC, IPSC, I_e, theta, V_reset, V_min, ref_counts,
-           rec_idx, rec_out, spk_idx, spk_step, n_spk):
-    """Advance neurons ``lo .. lo+len(V)`` by ``n_steps`` steps; see iaf_psc_exp.update."""
+def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur, consts,
+           rec_idx, rec_ptr, rec_out, spk_idx, spk_step, n_spk):
+    """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
+    order of :data:`KERNEL_CONSTANTS`)."""
     scale = 2.0 ** -32
     R = ring_syn.shape[0]
-    n = V.shape[0]
-    for k in range(n_steps):
-        step = first_step + k
-        slot = step % R
-        for i in range(n):
-            j = lo + i
-            if ref[i] == 0:
-                V[i] = (P30 * (y0[i] + I_e) + P31ex * dIex[i] + P32ex * Iex[i] + P31in * dIin[i]
-                        + P32in * Iin[i] + expm1_tau_m * V[i] + V[i])
-                if V[i] < V_min:
-                    V[i] = V_min
-            else:
-                ref[i] -= 1
-            Iex[i] = P21ex * dIex[i] + P11ex * Iex[i]
-            dIex[i] *= P11ex
-            dIex[i] += EPSC * (ring_syn[slot, 0, j] * scale)
-            Iin[i] = P21in * dIin[i] + P11in * Iin[i]
-            dIin[i] *= P11in
-            dIin[i] += IPSC * (ring_syn[slot, 1, j] * scale)
-            ring_syn[slot, 0, j] = 0
-            ring_syn[slot, 1, j] = 0
-            if V[i] >= theta:
-                ref[i] = ref_counts
-                V[i] = V_reset
-                spk_idx[n_spk] = j
-                spk_step[n_spk] = step
-                n_spk += 1
-            y0[i] = ring_cur[slot, j] * scale
-            ring_cur[slot, j] = 0
-        for q in range(rec_idx.shape[0]):
-            rec_out[k, q] = V[rec_idx[q]]
+    for b in range(blocks.shape[0]):
+        lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        P11ex, P11in, P21ex, P21in, P30 = consts[b, 0], consts[b, 1], consts[b, 2], consts[b, 3], consts[b, 4]
+        P31ex, P32ex, P31in, P32in = consts[b, 5], consts[b, 6], consts[b, 7], consts[b, 8]
+        expm1_tau_m, EPSC, IPSC, I_e = consts[b, 9], consts[b, 10], consts[b, 11], consts[b, 12]
+        theta, V_reset, V_min = consts[b, 13], consts[b, 14], consts[b, 15]
+        for k in range(n_steps):
+            step = first_step + k
+            slot = step % R
+            for i in range(off, off + n):
+                j = lo + (i - off)
+                if ref[i] == 0:
+                    V[i] = (P30 * (y0[i] + I_e) + P31ex * dIex[i] + P32ex * Iex[i] + P31in * dIin[i]
+                            + P32in * Iin[i] + expm1_tau_m * V[i] + V[i])
+                    if V[i] < V_min:
+                        V[i] = V_min
+                else:
+                    ref[i] -= 1
+                Iex[i] = P21ex * dIex[i] + P11ex * Iex[i]
+                dIex[i] *= P11ex
+                dIex[i] += EPSC * (ring_syn[slot, 0, j] * scale)
+                Iin[i] = P21in * dIin[i] + P11in * Iin[i]
+                dIin[i] *= P11in
+                dIin[i] += IPSC * (ring_syn[slot, 1, j] * scale)
+                ring_syn[slot, 0, j] = 0
+                ring_syn[slot, 1, j] = 0
+                if V[i] >= theta:
+                    ref[i] = ref_counts
+                    V[i] = V_reset
+                    spk_idx[n_spk] = j
+                    spk_step[n_spk] = step
+                    n_spk += 1
+                y0[i] = ring_cur[slot, j] * scale
+                ring_cur[slot, j] = 0
+            for q in range(rec_ptr[b], rec_ptr[b + 1]):
+                rec_out[k, q] = V[rec_idx[q]]
     return n_spk
 
 
-def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx, spk_step, n_spk):
-    c = block.const
-    s = block.state
-    return update(first_step, n_steps, block.lo, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"],
-                  s["I0"], s["ref"], ring_syn, ring_cur, c["P11ex"], c["P11in"], c["P21ex"],
-                  c["P21in"], c["P30"], c["P31ex"], c["P32ex"], c["P31in"], c["P32in"],
-                  c["expm1_tau_m"], c["EPSC"], c["IPSC"], c["I_e"], c["theta"], c["V_reset"],
-                  c["V_min"], block.ref_counts, block.rec_idx, rec_out, spk_idx, spk_step, n_spk)
+def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
+    """:func:`update` for a partition's blocks of this model (a ``backends.partition.ModelGroup``)."""
+    s = group.state
+    return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"], s["I0"],
+                  s["ref"], ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
+                  spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):
@@ -148,9 +156,6 @@ def membrane_potential(block, values):
 # ------------------------------------------------------------------------------------------------ GPU
 #: the CUDA update, bit for bit :func:`update` (see ``iaf_psc_exp.CUDA_KERNEL``)
 CUDA_KERNEL = "iaf_psc_alpha_update"
-CUDA_STATE = ("V", "Iex", "dIex", "Iin", "dIin", "I0", "ref")
-CUDA_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex", "P31in", "P32in", "expm1_tau_m",
-                  "EPSC", "IPSC", "I_e", "theta", "V_reset", "V_min")
 CUDA_SOURCE = r"""
 extern "C" __global__ void iaf_psc_alpha_update(
     const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,

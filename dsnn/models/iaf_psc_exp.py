@@ -94,56 +94,67 @@ def initial_state(values: dict, E_L: float) -> dict:
     }
 
 
-@kernel
-def update(first_step, n_steps, lo, V, Iex, Iin, I0, ref, ring_syn, ring_cur,
-           P11ex, P11in, P22, P21ex, P21in, P20, I_e, theta, V_reset, ref_counts,
-           rec_idx, rec_out, spk_idx, spk_step, n_spk):
-    """Advance neurons ``lo .. lo+len(V)`` of the partition by ``n_steps`` steps.
+#: the state arrays and constants the CPU and CUDA updates take, in this order
+KERNEL_STATE = ("V", "Iex", "Iin", "I0", "ref")
+KERNEL_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "theta", "V_reset")
 
-    ``ring_syn`` (R, 2, n_local) and ``ring_cur`` (R, n_local) are int64
-    fixed-point input buffers (units of 2**-32 pA), read and cleared at slot
-    ``step % R``. Spikes are appended to ``spk_idx``/``spk_step`` from position
-    ``n_spk``; returns the new count. ``rec_out[k, q]`` receives V_m - E_L of
-    neuron ``rec_idx[q]`` (block-relative) after step ``k``.
+
+@kernel
+def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr,
+           rec_out, spk_idx, spk_step, n_spk):
+    """Advance every block of this model on the partition by ``n_steps`` steps.
+
+    Block ``b`` is the row ``blocks[b] = (lo, off, n, ref_counts)``: local
+    neurons ``lo .. lo+n-1``, whose state is at ``off .. off+n-1`` of the
+    state arrays, with the constants ``consts[b]`` (in the order of
+    :data:`KERNEL_CONSTANTS`). ``ring_syn`` (R, 2, n_local) and ``ring_cur``
+    (R, n_local) are int64 fixed-point input buffers (units of 2**-32 pA),
+    read and cleared at slot ``step % R``. Spikes are appended to
+    ``spk_idx``/``spk_step`` from position ``n_spk``, in (block, step, neuron)
+    order; returns the new count. ``rec_out[k, q]`` receives V_m - E_L of
+    state index ``rec_idx[q]`` after step ``k``, for ``q`` in block ``b``'s
+    ``rec_ptr[b] .. rec_ptr[b+1]-1``.
     """
     R = ring_syn.shape[0]
     scale = 2.0 ** -32
-    n = V.shape[0]
-    for k in range(n_steps):
-        step = first_step + k
-        slot = step % R
-        for i in range(n):
-            j = lo + i
-            if ref[i] == 0:
-                V[i] = V[i] * P22 + Iex[i] * P21ex + Iin[i] * P21in + (I_e + I0[i]) * P20
-            else:
-                ref[i] -= 1
-            Iex[i] *= P11ex
-            Iin[i] *= P11in
-            Iex[i] += ring_syn[slot, 0, j] * scale
-            Iin[i] += ring_syn[slot, 1, j] * scale
-            ring_syn[slot, 0, j] = 0
-            ring_syn[slot, 1, j] = 0
-            if V[i] >= theta:
-                ref[i] = ref_counts
-                V[i] = V_reset
-                spk_idx[n_spk] = j
-                spk_step[n_spk] = step
-                n_spk += 1
-            I0[i] = ring_cur[slot, j] * scale
-            ring_cur[slot, j] = 0
-        for q in range(rec_idx.shape[0]):
-            rec_out[k, q] = V[rec_idx[q]]
+    for b in range(blocks.shape[0]):
+        lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        P11ex, P11in, P22, P21ex, P21in = consts[b, 0], consts[b, 1], consts[b, 2], consts[b, 3], consts[b, 4]
+        P20, I_e, theta, V_reset = consts[b, 5], consts[b, 6], consts[b, 7], consts[b, 8]
+        for k in range(n_steps):
+            step = first_step + k
+            slot = step % R
+            for i in range(off, off + n):
+                j = lo + (i - off)
+                if ref[i] == 0:
+                    V[i] = V[i] * P22 + Iex[i] * P21ex + Iin[i] * P21in + (I_e + I0[i]) * P20
+                else:
+                    ref[i] -= 1
+                Iex[i] *= P11ex
+                Iin[i] *= P11in
+                Iex[i] += ring_syn[slot, 0, j] * scale
+                Iin[i] += ring_syn[slot, 1, j] * scale
+                ring_syn[slot, 0, j] = 0
+                ring_syn[slot, 1, j] = 0
+                if V[i] >= theta:
+                    ref[i] = ref_counts
+                    V[i] = V_reset
+                    spk_idx[n_spk] = j
+                    spk_step[n_spk] = step
+                    n_spk += 1
+                I0[i] = ring_cur[slot, j] * scale
+                ring_cur[slot, j] = 0
+            for q in range(rec_ptr[b], rec_ptr[b + 1]):
+                rec_out[k, q] = V[rec_idx[q]]
     return n_spk
 
 
-def step_block(block, first_step, n_steps, ring_syn, ring_cur, rec_out, spk_idx, spk_step, n_spk):
-    c = block.const
-    s = block.state
-    return update(first_step, n_steps, block.lo, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
-                  ring_syn, ring_cur, c["P11ex"], c["P11in"], c["P22"], c["P21ex"], c["P21in"],
-                  c["P20"], c["I_e"], c["theta"], c["V_reset"], block.ref_counts,
-                  block.rec_idx, rec_out, spk_idx, spk_step, n_spk)
+def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
+    """:func:`update` for a partition's blocks of this model (a ``backends.partition.ModelGroup``)."""
+    s = group.state
+    return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
+                  ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
+                  spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):
@@ -156,10 +167,8 @@ def membrane_potential(block, values):
 #: in the same order as :func:`update` (compiled without fused multiply-add: bit for bit the CPU's). It
 #: uses the helpers of the GPU backend's prelude (``take_synaptic``, ``take_current``, ``fire``).
 CUDA_KERNEL = "iaf_psc_exp_update"
-#: its arguments between the backend's common head and tail: these state arrays, the two rings, these
-#: constants (float64), in this order
-CUDA_STATE = ("V", "Iex", "Iin", "I0", "ref")
-CUDA_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "theta", "V_reset")
+#: its arguments between the backend's common head and tail: the :data:`KERNEL_STATE` arrays, the two rings,
+#: the :data:`KERNEL_CONSTANTS` (float64), in this order
 CUDA_SOURCE = r"""
 extern "C" __global__ void iaf_psc_exp_update(
     const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,

@@ -20,7 +20,7 @@ import functools
 import threading
 import time
 
-__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "compile_seconds"]
+__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "compile_seconds"]
 
 _lock = threading.RLock()
 _nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
@@ -162,3 +162,32 @@ def _prefetch(numba):
 
 #: ``prefetch(array, index)`` inside kernels: see :func:`_prefetch`
 prefetch = Intrinsic(_prefetch)
+
+
+def _array_at(numba):
+    from numba.core import types
+    from numba.extending import intrinsic
+    from numba.np.arrayobj import make_array, populate_array
+
+    @intrinsic
+    def array_at(typingctx, like, address, length):
+        """The 1-D C-contiguous array of ``like``'s dtype and ``length`` items at host ``address`` (an int64
+        from ``ndarray.ctypes.data``; 0 with length 0 for none): a view that owns nothing, so whoever
+        passed the address keeps the array alive while the kernel runs."""
+        result = types.Array(like.dtype, 1, "C")
+
+        def codegen(context, builder, signature, args):
+            _, addr, n = args
+            ary = make_array(result)(context, builder)
+            itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(like.dtype)))
+            populate_array(ary, data=builder.inttoptr(addr, ary.data.type), shape=[n], strides=[itemsize],
+                           itemsize=itemsize, meminfo=None)
+            return ary._getvalue()
+
+        return result(like, address, length), codegen
+
+    return array_at
+
+
+#: ``array_at(like, address, length)`` inside kernels: see :func:`_array_at`
+array_at = Intrinsic(_array_at)

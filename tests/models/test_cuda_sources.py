@@ -25,7 +25,7 @@ def _parameters(source: str, kernel: str) -> list:
 def test_cuda_kernel_arguments_match_the_declarations(name):
     model = NEURON_MODELS[name]
     got = _parameters(model.CUDA_SOURCE, model.CUDA_KERNEL)
-    assert got == HEAD + list(model.CUDA_STATE) + RINGS + list(model.CUDA_CONSTANTS) + TAIL
+    assert got == HEAD + list(model.KERNEL_STATE) + RINGS + list(model.KERNEL_CONSTANTS) + TAIL
 
 
 @pytest.mark.parametrize("name", sorted(NEURON_MODELS))
@@ -36,5 +36,5 @@ def test_the_declared_state_and_constants_exist(name):
     params = model.SPEC.defaults()
     scalars = {k: v for k, v in params.items() if not model.SPEC.params[k].is_state}
     state = model.initial_state({k: np.full(3, params[k]) for k in model.STATE}, scalars["E_L"])
-    assert set(model.CUDA_STATE) == set(state) | {"I0", "ref"}  # the construction adds I0 and ref
-    assert set(model.CUDA_CONSTANTS) <= set(model.constants(scalars, 0.1))
+    assert set(model.KERNEL_STATE) == set(state) | {"I0", "ref"}  # the construction adds I0 and ref
+    assert set(model.KERNEL_CONSTANTS) <= set(model.constants(scalars, 0.1))
