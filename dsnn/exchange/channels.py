@@ -5,6 +5,8 @@ messages (see :mod:`.framing` for the messages themselves):
 
 - ``tcp://`` (:mod:`.tcp`): non-blocking sockets driven by the partition's
   own thread;
+- ``shm://`` (:mod:`.shm`): buffers in shared memory between the
+  processes of one host, driven by the partition's own thread;
 - ``ucx://`` (:mod:`.ucx`): ucxx endpoints on the worker's event loop, GPU
   memory sent as it is;
 - in memory (:mod:`.memory`): mailboxes between the partitions of one
@@ -26,6 +28,7 @@ import asyncio
 
 from .framing import HEADER_BYTES, ExchangeError, frame, message, on_device, split_address
 from .memory import MemoryHub
+from .shm import ShmTransport
 from .tcp import TcpTransport
 from .ucx import UcxTransport
 
@@ -75,20 +78,21 @@ class Channels:
         return self.bytes_sent + self.messages_sent * HEADER_BYTES
 
     async def listen(self, address: str) -> str:
-        """Start listening on ``address`` (e.g. ``"tcp://10.0.0.1:0"``); returns the contact address."""
+        """Start listening on ``address`` (e.g. ``"tcp://10.0.0.1:0"``, ``"shm://10.0.0.1:0"``); returns the
+        contact address."""
         scheme, host, port = split_address(address)
         bound = await self._transport_for(scheme, address).listen(host, port)
         return f"{address.rsplit(':', 1)[0]}:{bound}"
 
     def _transport_for(self, scheme: str, address: str):
-        kinds = {"tcp": TcpTransport, "ucx": UcxTransport, "ucxx": UcxTransport}
+        kinds = {"tcp": TcpTransport, "shm": ShmTransport, "ucx": UcxTransport, "ucxx": UcxTransport}
         if scheme not in kinds:
-            raise ValueError(f"dsnn channels support tcp:// and ucx:// addresses, got {address!r}")
+            raise ValueError(f"dsnn channels support tcp://, shm:// and ucx:// addresses, got {address!r}")
         if self._transport is None:
             if kinds[scheme] is UcxTransport:
                 self._transport = UcxTransport(self.rank, self.timeout, device=self.device)
             else:
-                self._transport = TcpTransport(self.rank, self.timeout, self.spin_s)
+                self._transport = kinds[scheme](self.rank, self.timeout, self.spin_s)
         elif not isinstance(self._transport, kinds[scheme]):
             raise ValueError(f"partition {self.rank} has {type(self._transport).__name__} channels, "
                              f"cannot add {address!r}")

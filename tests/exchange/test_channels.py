@@ -1,12 +1,21 @@
-"""Channels between processes over tcp and ucx (real listeners on loopback): messages of any size
-arrive whole, every message is checked, silence times out, a closed peer is reported, two large
-messages cross without deadlock."""
+"""Channels between processes over tcp, shared memory and ucx (real listeners on loopback, real
+/dev/shm files): messages of any size arrive whole, every message is checked, silence times out, a
+closed peer is reported, two large messages cross without deadlock."""
 
 import numpy as np
 import pytest
 from needs import needs
 
-PROTOCOLS = ["tcp", pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
+
+def _shm_available():
+    from dsnn.exchange.shm import available
+
+    return available()
+
+
+PROTOCOLS = ["tcp",
+             pytest.param("shm", marks=pytest.mark.skipif(not _shm_available(), reason="needs x86-64 Linux /dev/shm")),
+             pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
 
 
 @pytest.fixture(autouse=True)

@@ -24,11 +24,28 @@ import uuid
 
 from ...backends import gpu
 from ...construction.build import build_partition
+from ...exchange import shm
 from ..handshake import needs_of, send_maps_of
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
-__all__ = ["run_graph"]
+__all__ = ["run_graph", "channel_scheme", "SHARED_MEMORY_KEY"]
+
+#: Dask config key: False keeps TCP channels between the workers of one host (e.g. containers that do not
+#: share /dev/shm); default True
+SHARED_MEMORY_KEY = "dsnn.shared-memory"
+
+
+def channel_scheme(workers: list) -> str:
+    """The channels between partitions: shared memory where every worker is on one host and the Dask
+    comms are TCP, else the comms' own protocol (tcp or ucx)."""
+    import dask
+
+    scheme = workers[0].split("://")[0]
+    one_host = len({host_of(w) for w in workers}) == 1
+    if scheme == "tcp" and one_host and shm.available() and dask.config.get(SHARED_MEMORY_KEY, True):
+        return "shm"
+    return scheme
 
 
 # --------------------------------------------------------------- worker side
@@ -82,7 +99,7 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
         actors[p] = submit(PartitionActor, parts[p], maps.get(p), plan, key=f"dsnn-actor-{p}", p=p, actor=True)
     actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "actor creation", build_timeout).items())]
 
-    scheme = workers[0].split("://")[0]
+    scheme = channel_scheme(workers)
     addresses = [f.result() for f in [a.open(f"{scheme}://{host_of(w)}:0") for a, w in zip(actors, workers)]]
     for f in [a.connect(addresses) for a in actors]:
         f.result()
