@@ -197,6 +197,29 @@ def own_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def per_step(counters: list, infos: list) -> dict:
+    """Costs per unit of work, averaged over the partitions (CPU partitions; None where there is no such
+    work): ns per synaptic event delivered, ns per neuron-step of the neuron update (generator input
+    apart), ns per Poisson input per step, and us per interval of exchange + wait."""
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
+    out = {"deliver_ns_per_event": [], "update_ns_per_neuron_step": [], "poisson_ns_per_input_step": [],
+           "exchange_wait_us_per_interval": []}
+    for c, i in zip(counters, infos):
+        t, steps = c["timers"], c["intervals"] * i["interval"]
+        out["deliver_ns_per_event"].append(t["deliver"] / c["synaptic_events"] * 1e9 if c["synaptic_events"] else None)
+        neuron_steps = i["n_local"] * steps
+        out["update_ns_per_neuron_step"].append((t["update"] - c["input_s"]) / neuron_steps * 1e9
+                                                if neuron_steps else None)
+        inputs = c["poisson_inputs"] * steps
+        out["poisson_ns_per_input_step"].append(c["input_s"] / inputs * 1e9 if inputs else None)
+        out["exchange_wait_us_per_interval"].append((t["exchange"] + t["wait"]) / c["intervals"] * 1e6
+                                                    if c["intervals"] else None)
+    return {k: mean(v) for k, v in out.items()}
+
+
 def mean_timers(timers: list) -> dict:
     """Per-partition time splits (dicts of seconds) averaged over the partitions."""
     return {k: sum(t[k] for t in timers) / len(timers) for k in timers[0]}

@@ -58,6 +58,9 @@ The figures (each a median over the repeats, with the min–max spread)
   (``headers=True``), for p2p and collective.
 - time split (s): per partition, seconds in update, deliver, exchange and
   wait (``sim.timers``), averaged over the partitions.
+- per-step costs (``harness.per_step``): ns per synaptic event delivered,
+  ns per neuron-step of the neuron update, ns per Poisson input per step,
+  us of exchange + wait per interval, averaged over the partitions.
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def dsnn_figures(timed: harness.Timed, net, t_ms: float, exchange: str) -> dict:
             "rtf": timed.simulation_s / (t_ms / 1000.0), "bytes_per_synapse": sim.memory()["bytes_per_synapse"],
             "rate_hz": spikes / net.n_neurons / (t_ms / 1000.0), "spikes": spikes, "intervals": n_int,
             "spikes_per_interval": spikes / n_int, "min_delay_ms": harness.interval_ms(net),
-            exchange: exchange_figures(sim, net, t_ms), "timers": [dict(c["timers"]) for c in counters]}
+            exchange: exchange_figures(sim, net, t_ms), "timers": [dict(c["timers"]) for c in counters],
+            "per_step": harness.per_step(counters, sim.info())}
 
 
 def other_exchange_run(client, module, params: dict, partitions: int, t_ms: float, exchange: str,
@@ -250,7 +254,13 @@ ROWS = (Row("cluster_start_s", "import_s", "start (s): dsnn.local_cluster({P}) /
         Row("collective.wire_bytes_per_interval", None, "collective bytes per interval (wire)"))
 
 TIME_SPLIT = ("update", "deliver", "exchange", "wait")
-DSNN_KEYS = tuple(r.dsnn for r in ROWS) + tuple(f"time_split.{k}" for k in TIME_SPLIT)
+#: per-step costs (harness.per_step) and their labels
+PER_STEP = {"deliver_ns_per_event": "delivery: ns per synaptic event",
+            "update_ns_per_neuron_step": "neuron update: ns per neuron-step (input apart)",
+            "poisson_ns_per_input_step": "Poisson input: ns per input per step",
+            "exchange_wait_us_per_interval": "exchange + wait: us per interval"}
+DSNN_KEYS = (tuple(r.dsnn for r in ROWS) + tuple(f"time_split.{k}" for k in TIME_SPLIT)
+             + tuple(f"per_step.{k}" for k in PER_STEP))
 NEST_KEYS = tuple(dict.fromkeys(r.nest for r in ROWS if r.nest)) + ("connect_s", "prepare_s")
 
 
@@ -335,6 +345,10 @@ def model_rows(name: str, m: dict) -> list:
         rows.append([title if not rows else "", label, cell(m["dsnn"][row.dsnn]), nest,
                      fmt(ratio) if ratio is not None else ""])
     rows.append(["", "time split (s): update / deliver / exchange / wait", time_split_cell(m["dsnn"]), "", ""])
+    for key, label in PER_STEP.items():
+        figure = m["dsnn"].get(f"per_step.{key}")
+        if figure and figure["median"] is not None:
+            rows.append(["", label, cell(figure), "", ""])
     return rows
 
 

@@ -159,6 +159,7 @@ def deliver_table(slots, steps, group_bits, table, like_rows, like_words, ring):
     for i in range(slots.shape[0]):
         hit |= group_bits[slots[i]]
     hi_like, w_like = np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.float32)
+    events = 0
     for g in range(table.shape[0]):
         index = table[g, 0]
         if index < 64 and (hit >> np.uint64(index)) & _ONE == 0:
@@ -169,10 +170,13 @@ def deliver_table(slots, steps, group_bits, table, like_rows, like_words, ring):
         packed_hi = array_at(hi_like, table[g, 4], n if table[g, 4] else 0)
         weights = array_at(w_like, table[g, 5], n if table[g, 5] else 0)
         shift, dmask, d0, wfix = np.uint64(table[g, 7]), np.uint64(table[g, 8]), table[g, 9], table[g, 10]
+        for i in range(slots.shape[0]):
+            events += row_ptr[slots[i] + 1] - row_ptr[slots[i]]
         if weights.shape[0] == 0 and dmask == 0:
             deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, ring)
         else:
             _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, weights, ring)
+    return events
 
 
 @kernel

@@ -19,6 +19,7 @@ group or a float32 per synapse.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -250,6 +251,8 @@ class Partition:
     recorded_spikes: dict = field(default_factory=dict)  # recorder gid -> list of (gids, steps)
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     spike_count: int = 0
+    synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
+    input_s: float = 0.0  # seconds spent in generator input (CPU)
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
 
     def __post_init__(self):
@@ -273,6 +276,11 @@ class Partition:
     @property
     def n_synapses(self) -> int:
         return sum(g.n for g in self.groups)
+
+    @property
+    def n_poisson_inputs(self) -> int:
+        """Connections from poisson_generators onto this partition's neurons (one draw each per step)."""
+        return 0 if self.poisson is None else int(self.poisson.target.shape[0])
 
     def nbytes(self) -> dict:
         """Bytes held, by kind."""
@@ -328,10 +336,12 @@ class Partition:
         return out
 
     def _update_cpu(self, first, n_steps):
+        t0 = time.perf_counter()
         if self.poisson is not None:
             self.poisson.inject(first, n_steps, self.ring_syn)
         if self.currents is not None:
             self.currents.inject(first, n_steps, self.ring_cur)
+        self.input_s += time.perf_counter() - t0
         n = 0
         for group in self.model_groups:
             n = group.step(first, n_steps, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, n)
@@ -381,7 +391,8 @@ class Partition:
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
         for table, like_rows, like_words, _ in self._tables:
-            cpu.deliver_table(slots, steps, self._group_bits, table, like_rows, like_words, self.ring_syn)
+            self.synaptic_events += cpu.deliver_table(slots, steps, self._group_bits, table, like_rows, like_words,
+                                                      self.ring_syn)
 
     def to_gpu(self) -> "Partition":
         """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.

@@ -168,13 +168,16 @@ class PartitionLoop:
 
     # ------------------------------------------------------------------ results
     def counters(self) -> dict:
-        """Step, spikes (in all and per population index), bytes and messages sent, time split; also read
-        while a run goes on (by progress bars and live views)."""
+        """Step, spikes (in all and per population index), bytes and messages sent, time split, intervals,
+        synaptic events delivered and seconds of generator input (CPU), Poisson connections; also read while
+        a run goes on (by progress bars and live views)."""
         part, ch = self.partition, self.channels
         return {"rank": self.rank, "step": part.step, "spikes": part.spike_count,
                 "populations": part.population_spikes(), "bytes_sent": ch.bytes_sent,
                 "messages_sent": ch.messages_sent, "device_bytes_sent": ch.device_bytes_sent,
-                "wire_bytes_sent": ch.wire_bytes_sent, "timers": self.time_split()}
+                "wire_bytes_sent": ch.wire_bytes_sent, "timers": self.time_split(),
+                "intervals": self.interval_index, "synaptic_events": part.synaptic_events,
+                "input_s": part.input_s, "poisson_inputs": part.n_poisson_inputs}
 
     def time_split(self) -> dict:
         """Seconds spent so far in update, deliver, exchange (framing, sending, reading) and wait (blocked

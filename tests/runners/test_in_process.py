@@ -259,3 +259,25 @@ def test_build_reports_its_time_and_the_part_spent_on_kernels(brunel):
     before = compile_seconds()
     sim.run(50.0)
     assert sim.spike_count > 0 and compile_seconds() == before
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_counted_synaptic_events_are_the_spikes_times_their_synapses(partitions):
+    """The delivery's event count (the benchmarks' ns per event) is, over all partitions, every spike
+    delivered times the synapses of its source: neuron spikes (out-degree from the synapse list) and the
+    spike_generator's spikes."""
+    from networks import mixed_network
+
+    net, sr, _ = mixed_network()
+    sim = net.build(partitions=partitions)
+    sim.run(150.0)
+    conns = sim.connections()
+    out_degree = conns.groupby("source").size()
+    spikes = sim.spikes(sr)
+    expected = int(out_degree.reindex(spikes["sender"]).fillna(0).sum())
+    sg = net.populations[-3]  # the spike_generator: 4 spikes, all before 150 ms
+    assert sg.model == "spike_generator"
+    expected += 4 * int(out_degree.get(sg.first, 0))
+    counted = sum(c["synaptic_events"] for c in sim.counters())
+    assert counted == expected > 0
+    assert sum(c["poisson_inputs"] for c in sim.counters()) == 420  # one connection per neuron of A and B
