@@ -15,8 +15,8 @@ import numpy as np
 from ..randomness.rng import GAMMA, mix1
 from ..support.jit import array_at, kernel, prefetch
 
-__all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "poisson_input", "current_input", "word",
-           "put_word", "FIXED_SCALE", "TABLE_COLUMNS"]
+__all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "poisson_input", "poisson_runs",
+           "current_input", "word", "put_word", "FIXED_SCALE", "TABLE_COLUMNS"]
 
 #: fixed-point scale of the ring buffers: 1 pA = 2**32 units
 FIXED_SCALE = 2.0**32
@@ -220,6 +220,55 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
                     w = wfix[cc]
                     ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
             c = c_end
+
+
+@kernel
+def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, run_delay, run_channel, wfix,
+                 stream, active_lo, active_hi, cdf, cdf_start, cdf_len, guide, threshold, several, ring):
+    """:func:`poisson_input` (the same counts, bit for bit) over *runs*: connections ``run_start[r] ..
+    run_end[r]-1`` share a generator, a delay and a ring channel, and their targets are consecutive from
+    ``run_target[r]``, so a step of a run draws and adds into one stretch of one ring row, which the
+    compiler vectorises.
+
+    A count is found in one step from the guide table: ``guide[g, b] + (u >= threshold[g, b])`` with
+    ``threshold[g, b]`` the first table entry past the guide; that is exact unless bucket ``b`` holds
+    several table entries (``several[g, b]``, the far tail only), which a second, scalar pass over the
+    run corrects.
+    """
+    n_guide = guide.shape[1]
+    R = ring.shape[0]
+    for n in range(first_step, first_step + n_steps):
+        base = n % R
+        salt = (np.uint64(n) + _ONE) * _G
+        for r in range(run_start.shape[0]):
+            g = run_gen[r]
+            if not active_lo[g] <= n < active_hi[g]:
+                continue
+            slot = base + run_delay[r]
+            if slot >= R:
+                slot -= R
+            row = ring[slot, run_channel[r]]
+            first, bound, rare = guide[g], threshold[g], several[g]
+            start, end = run_start[r], run_end[r]
+            shift = run_target[r] - start
+            flagged = 0
+            for c in range(start, end):
+                u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                b = np.int64(u * n_guide)
+                row[shift + c] += (first[b] + np.int64(u >= bound[b])) * wfix[c]
+                flagged += rare[b]
+            if flagged:
+                table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
+                top = cdf_len[g] - 1
+                for c in range(start, end):
+                    u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                    b = np.int64(u * n_guide)
+                    if rare[b]:
+                        fast = first[b] + np.int64(u >= bound[b])
+                        k = first[b]
+                        while k < top and u >= table[k]:
+                            k += 1
+                        row[shift + c] += (k - fast) * wfix[c]
 
 
 @kernel

@@ -94,15 +94,38 @@ def poisson_input(net: Network, poisson) -> PoissonInput:
         np.full(d[0].shape[0], fixed_point(proj.weight, True)) if not isinstance(proj.weight, Distribution)
         else fixed_point(d[3], False) for proj, d in poisson])
     lens = np.array([t.shape[0] for t in tables], dtype=np.int64)
-    edges = np.arange(GUIDE_BUCKETS) / GUIDE_BUCKETS
-    guide = np.stack([np.minimum(np.searchsorted(t, edges, side="right"), t.shape[0] - 1) for t in tables])
+    edges = np.arange(GUIDE_BUCKETS + 1) / GUIDE_BUCKETS
+    # per bucket: the count of entries <= its lower edge (the guide), the entry past it, and whether the
+    # bucket holds several entries (then one step past the guide may fall short)
+    counts = [np.minimum(np.searchsorted(t, edges, side="right"), t.shape[0] - 1) for t in tables]
+    guide = np.stack([c[:-1] for c in counts])
+    threshold = np.stack([t[c[:-1]] for t, c in zip(tables, counts)])
+    several = np.stack([(c[1:] - c[:-1]) >= 2 for c in counts]).astype(np.int64)
+    target = np.concatenate([d[1] for _, d in poisson]).astype(np.int64)
+    delay = np.concatenate([d[4] for _, d in poisson]).astype(np.int64)
+    wfix = wfix.astype(np.int64)
+    start, end = _runs(gen, target, delay, wfix)
     return PoissonInput(
-        target=np.concatenate([d[1] for _, d in poisson]).astype(np.int64), wfix=wfix.astype(np.int64),
-        delay=np.concatenate([d[4] for _, d in poisson]), gen=gen, stream=np.concatenate(streams),
+        target=target, wfix=wfix, delay=delay, gen=gen, stream=np.concatenate(streams),
         active_lo=np.array([w[0] for w in windows], dtype=np.int64),
         active_hi=np.array([w[1] for w in windows], dtype=np.int64),
         cdf=np.concatenate(tables), cdf_start=np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
-        cdf_len=lens, guide=guide.astype(np.int64))
+        cdf_len=lens, guide=guide.astype(np.int64), threshold=threshold, several=several,
+        run_start=start, run_end=end, run_gen=gen[start], run_target=target[start], run_delay=delay[start],
+        run_channel=(wfix[start] <= 0).astype(np.int64))
+
+
+def _runs(gen, target, delay, wfix):
+    """(start, end) of the maximal runs of connections with one generator, delay and ring channel and
+    consecutive targets (a run is one stretch of one ring row per step)."""
+    n = target.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    channel = wfix <= 0
+    breaks = ((gen[1:] != gen[:-1]) | (delay[1:] != delay[:-1]) | (channel[1:] != channel[:-1])
+              | (target[1:] != target[:-1] + 1))
+    start = np.concatenate([[0], np.nonzero(breaks)[0] + 1]).astype(np.int64)
+    return start, np.append(start[1:], n).astype(np.int64)
 
 
 def current_input(net: Network, current) -> CurrentInput:
