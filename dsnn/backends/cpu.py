@@ -237,6 +237,13 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
     """
     n_guide = guide.shape[1]
     R = ring.shape[0]
+    longest = 0
+    for r in range(run_start.shape[0]):
+        longest = max(longest, run_end[r] - run_start[r])
+    counts = np.empty(longest, dtype=np.int64)
+    flagged = np.empty(longest + 1, dtype=np.int64)  # connections whose bucket holds several entries
+    flat = ring.reshape(-1)  # C-contiguous: a run's stretch is flat[at + c], which vectorises
+    n_local = ring.shape[2]
     for n in range(first_step, first_step + n_steps):
         base = n % R
         salt = (np.uint64(n) + _ONE) * _G
@@ -247,28 +254,28 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
             slot = base + run_delay[r]
             if slot >= R:
                 slot -= R
-            row = ring[slot, run_channel[r]]
             first, bound, rare = guide[g], threshold[g], several[g]
             start, end = run_start[r], run_end[r]
-            shift = run_target[r] - start
-            flagged = 0
+            at = (slot * 2 + run_channel[r]) * n_local + run_target[r] - start
+            n_flagged = 0
             for c in range(start, end):
                 u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
                 b = np.int64(u * n_guide)
-                row[shift + c] += (first[b] + np.int64(u >= bound[b])) * wfix[c]
-                flagged += rare[b]
-            if flagged:
+                counts[c - start] = first[b] + np.int64(u >= bound[b])
+                flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
+                n_flagged += rare[b]
+            for c in range(start, end):
+                flat[at + c] += counts[c - start] * wfix[c]
+            if n_flagged:
                 table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
                 top = cdf_len[g] - 1
-                for c in range(start, end):
+                for f in range(n_flagged):
+                    c = flagged[f]
                     u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-                    b = np.int64(u * n_guide)
-                    if rare[b]:
-                        fast = first[b] + np.int64(u >= bound[b])
-                        k = first[b]
-                        while k < top and u >= table[k]:
-                            k += 1
-                        row[shift + c] += (k - fast) * wfix[c]
+                    k = first[np.int64(u * n_guide)]
+                    while k < top and u >= table[k]:
+                        k += 1
+                    flat[at + c] += (k - counts[c - start]) * wfix[c]
 
 
 @kernel
