@@ -21,7 +21,7 @@ import numpy as np
 
 from ..description.rules import Rule
 from ..randomness import rng
-from .rows import indegree_sources
+from .rows import indegree_sources, total_number_chunk
 
 __all__ = ["draw", "draw_chunks", "CHUNK"]
 
@@ -139,6 +139,11 @@ def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int,
             rows = xp.repeat(sg, K)[keep]
             cols = xp.tile(xp.arange(K, dtype=xp.int64), sg.shape[0])[keep]
             yield rows, tgt[keep], keys_of(rows, cols)
+    elif name == "fixed_total_number" and xp is np:
+        for a in range(0, rule.value, CHUNK):  # one compiled pass, the same draws as below
+            src, tgt, i = total_number_chunk(np.uint64(k), a, min(rule.value, a + CHUNK), pre_first, n_pre,
+                                             post_first, n_post, t_lo, t_hi, same_pop)
+            yield src, tgt, i if want_keys else None
     elif name == "fixed_total_number":
         N = rule.value
         for a in range(0, N, CHUNK):

@@ -14,9 +14,13 @@ import numpy as np
 
 from ..backends.cpu import put_word
 from ..randomness.rng import GAMMA, mix1
-from ..support.jit import kernel
+from ..support.jit import kernel, prefetch
 
-__all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "count_rows", "fill_rows"]
+__all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "total_number_chunk", "count_rows", "fill_rows"]
+
+#: fill_rows prefetches the row position of the synapse this many places ahead: a source's row is a
+#: random place in arrays of up to GiB, one cache miss per synapse unless many are in flight
+FILL_AHEAD = 32
 
 _G = np.uint64(GAMMA)
 _S11 = np.uint64(11)
@@ -94,6 +98,39 @@ def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots,
     return row_ptr
 
 
+@kernel(inline=True)
+def _index_of(h, c, n):
+    """``rng.integers(k, i, n, c)`` of one id whose hash ``mix1(k + i*GAMMA)`` is ``h``."""
+    u = np.float64(mix1(h + (np.uint64(c) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+    return np.int64(np.floor(u * n))
+
+
+@kernel
+def total_number_chunk(k, a, b, pre_first, n_pre, post_first, n_post, t_lo, t_hi, no_autapses):
+    """Connections ``a .. b-1`` of a fixed_total_number projection whose target is in ``t_lo .. t_hi-1``:
+    (source gids, target gids, connection indices), as ``connectivity.draw_chunks`` draws them one array
+    at a time: connection ``i``'s target is ``rng.integers(k, i, n_post, 0)``, its source
+    ``rng.integers(k, i, n_pre, 1)``, redrawn with counters 2, 3, ... while it is the target itself."""
+    kk = np.uint64(k)
+    src = np.empty(b - a, dtype=np.int64)
+    tgt = np.empty(b - a, dtype=np.int64)
+    idx = np.empty(b - a, dtype=np.uint64)
+    m = 0
+    for i in range(a, b):
+        h = mix1(kk + np.uint64(i) * _G)
+        t = post_first + _index_of(h, 0, np.float64(n_post))
+        if t < t_lo or t >= t_hi:
+            continue
+        s = pre_first + _index_of(h, 1, np.float64(n_pre))
+        c = 2
+        while no_autapses and s == t:
+            s = pre_first + _index_of(h, c, np.float64(n_pre))
+            c += 1
+        src[m], tgt[m], idx[m] = s, t, np.uint64(i)
+        m += 1
+    return src[:m], tgt[:m], idx[:m]
+
+
 @kernel
 def count_rows(src, first, counts):
     """``counts[src[i] - first] += 1`` for every synapse: its row's length (sources as gids)."""
@@ -113,7 +150,15 @@ def fill_rows(src, first, fill, target, delay, dbits, d0, packed, packed_hi, wei
     """
     shared = delay.shape[0] == 1
     with_weights = weights_in.shape[0] > 0
-    for i in range(src.shape[0]):
+    n = src.shape[0]
+    for i in range(n):
+        if i + FILL_AHEAD < n:  # rows of a large projection are far apart: keep many writes in flight
+            ahead = fill[src[i + FILL_AHEAD] - first]
+            prefetch(packed, ahead)
+            if packed_hi.shape[0]:
+                prefetch(packed_hi, ahead)
+            if with_weights:
+                prefetch(weights_out, ahead)
         r = src[i] - first
         j = fill[r]
         fill[r] += 1

@@ -118,7 +118,25 @@ def integers(k: int, ids, n, counter=0, xp=np):
     """Uniform integers in ``[0, n)`` (``n`` < 2**53, scalar or array), int64.
 
     ``floor(u * n)`` with ``u`` a 53-bit uniform: an exact IEEE product, so the
-    same on every device; the bias is below ``n / 2**53``.
+    same on every device; the bias is below ``n / 2**53``. With NumPy, a 1-D
+    array of ids, one ``n`` and one counter take one compiled pass.
     """
+    if xp is np and np.ndim(n) == 0 and np.ndim(counter) == 0 and np.ndim(ids) == 1:
+        ids = np.asarray(ids)
+        if ids.dtype.kind in "iu":
+            out = np.empty(ids.shape[0], dtype=np.int64)
+            _integers_kernel(np.uint64(k), ids.astype(np.int64, copy=False), np.uint64(int(counter)),
+                             float(n), out)
+            return out
     u = uniform(k, ids, counter, xp)
     return xp.floor(u * xp.asarray(n, dtype=xp.float64)).astype(xp.int64)
+
+
+@kernel
+def _integers_kernel(k, ids, counter, n, out):
+    """out[i] = floor(uniform(k, ids[i], counter) * n): the array expression of :func:`integers`, fused."""
+    salt = (counter + np.uint64(1)) * np.uint64(GAMMA)
+    for i in range(ids.shape[0]):
+        h = mix1(k + np.uint64(ids[i]) * np.uint64(GAMMA))
+        u = np.float64(mix1(h + salt) >> np.uint64(11)) * 1.1102230246251565e-16
+        out[i] = np.int64(np.floor(u * n))

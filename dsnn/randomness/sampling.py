@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..description.distributions import Distribution
 from . import rng
+from .normal import standard_normal, tables
 
 __all__ = ["sample"]
 
 MAX_REDRAW_ROUNDS = 100_000
 
 
+#: a redraw round's normal numbers start at counter ``round << NORMAL_ROUND_BITS`` (the ziggurat takes
+#: one word per number almost always, more in its wedges and tail)
+NORMAL_ROUND_BITS = 20
+
+
 def _draw(dist: Distribution, k: int, ids, round_: int, xp):
-    c = 2 * round_
-    u1 = rng.uniform(k, ids, c, xp)
+    if dist.kind in ("normal", "lognormal"):
+        z = _standard_normal(k, ids, round_ << NORMAL_ROUND_BITS, xp)
+        x = dist.p("mean") + dist.p("std") * z
+        return xp.exp(x) if dist.kind == "lognormal" else x
+    u1 = rng.uniform(k, ids, 2 * round_, xp)
     if dist.kind == "uniform":
         lo, hi = dist.p("min"), dist.p("max")
         return lo + (hi - lo) * u1
-    if dist.kind == "exponential":
-        return -dist.p("beta") * xp.log1p(-u1)
-    u2 = rng.uniform(k, ids, c + 1, xp)
-    z = xp.sqrt(-2.0 * xp.log1p(-u1)) * xp.cos((2.0 * math.pi) * u2)
-    x = dist.p("mean") + dist.p("std") * z
-    return xp.exp(x) if dist.kind == "lognormal" else x
+    return -dist.p("beta") * xp.log1p(-u1)  # exponential
+
+
+def _standard_normal(k: int, ids, first: int, xp):
+    """Standard normal numbers by the ziggurat (:mod:`.normal`), one per id, from counter ``first`` on."""
+    if xp is not np:
+        raise NotImplementedError("normal numbers are drawn on the host (NumPy)")
+    z = np.empty(ids.shape[0], dtype=np.float64)
+    standard_normal(np.uint64(k), ids.astype(np.int64, copy=False), first, *tables(), z)
+    return z
 
 
 #: ids sampled at a time: temporaries of a few MB are reused from the heap, where arrays of hundreds of

@@ -665,3 +665,31 @@ def test_partition_invariance_partial_overlap_half_indegree():
     ref = net.build(partitions=1).connections()
     assert len(ref) == 75 * 150 and not ref.duplicated(["source", "target"]).any()
     assert net.build(partitions=[150, 50]).connections().equals(ref)
+
+
+@pytest.mark.parametrize("autapses", [True, False])
+def test_fixed_total_number_compiled_pass_draws_what_the_documented_expression_draws(autapses):
+    """Connection i of fixed_total_number: target rng.integers(k, i, n_post, 0), source
+    rng.integers(k, i, n_pre, 1), redrawn at counters 2, 3, ... while it equals the target (no
+    autapses); the compiled pass keeps exactly the connections onto the asked target range."""
+    from dsnn.construction.connectivity import draw_chunks
+    from dsnn.description.rules import parse_conn_spec
+
+    k, N, first, n = rng.key(1, "conn", 0), 50_000, 10, 40  # one population: many autapse redraws
+    rule = parse_conn_spec({"rule": "fixed_total_number", "N": N, "allow_autapses": autapses}, n, n, n)
+    i = np.arange(N, dtype=np.uint64)
+    tgt = first + rng.integers(k, i, n, 0)
+    src = first + rng.integers(k, i, n, 1)
+    c = 2
+    bad = np.nonzero(src == tgt)[0] if not autapses else np.zeros(0, dtype=np.int64)
+    while bad.size:
+        src[bad] = first + rng.integers(k, i[bad], n, c)
+        bad = bad[src[bad] == tgt[bad]]
+        c += 1
+    for t_lo, t_hi in ((first, first + n), (first + 7, first + 23)):
+        got = [np.concatenate(parts) for parts in zip(*draw_chunks(rule, k, first, n, first, n, t_lo, t_hi))]
+        keep = (tgt >= t_lo) & (tgt < t_hi)
+        np.testing.assert_array_equal(got[0], src[keep])
+        np.testing.assert_array_equal(got[1], tgt[keep])
+        np.testing.assert_array_equal(got[2], i[keep])
+    assert autapses or not np.any(src == tgt)

@@ -303,3 +303,15 @@ def test_compiled_bits_equal_the_array_expression(k):
         got, want = rng.bits(k, ids, c), expression(ids, c)
         assert got.dtype == np.uint64 and got.shape == want.shape
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [1, 7, 10_000, 2**40])
+def test_fused_integers_equal_the_array_expression(n):
+    """The one-pass path (1-D ids, one bound, one counter) gives floor(uniform * n) bit for bit, ids given
+    as uint64 keys above 2**63 included."""
+    k = rng.key(5, "ints-fused")
+    ids = np.concatenate([np.arange(5000, dtype=np.uint64), np.uint64(2**63) + np.arange(100, dtype=np.uint64)])
+    fused = rng.integers(k, ids, n, 3)
+    by_hand = np.floor(rng.uniform(k, ids, 3) * np.float64(n)).astype(np.int64)
+    np.testing.assert_array_equal(fused, by_hand)
+    np.testing.assert_array_equal(rng.integers(k, ids.astype(np.int64), n, 3), by_hand)

@@ -90,15 +90,49 @@ def test_values_inside_support(name):
 
 
 def test_unbounded_draws_use_documented_transforms():
-    """uniform = min + (max-min) u, exponential = -beta log(1-u), normal by Box-Muller on (u1, u2)."""
+    """uniform = min + (max-min) u, exponential = -beta log(1-u); a normal number whose first word
+    (rng.bits at counter 0) lands inside its ziggurat layer is sign * abscissa * w[layer], the word's
+    bits read as NumPy's ziggurat reads them (layer: low 8 bits, sign: next bit, abscissa: 52 bits)."""
+    from dsnn.randomness.normal import tables
+
     ids = np.arange(500)
     u1 = rng.uniform(K, ids, 0)
-    u2 = rng.uniform(K, ids, 1)
     np.testing.assert_allclose(sample(dsnn.random.uniform(2.0, 6.0), K, ids), 2.0 + 4.0 * u1, rtol=1e-15)
     np.testing.assert_allclose(sample(dsnn.random.exponential(3.0), K, ids), -3.0 * np.log1p(-u1), rtol=1e-15)
-    z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * math.pi * u2)
-    np.testing.assert_allclose(sample(dsnn.random.normal(1.0, 2.0), K, ids), 1.0 + 2.0 * z, rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(sample(dsnn.random.lognormal(1.0, 2.0), K, ids), np.exp(1.0 + 2.0 * z), rtol=1e-14)
+    kt, wt, _ = tables()
+    word = rng.bits(K, ids, 0)
+    layer = (word & np.uint64(0xFF)).astype(np.int64)
+    sign = np.where((word >> np.uint64(8)) & np.uint64(1), -1.0, 1.0)
+    rabs = (word >> np.uint64(9)) & np.uint64(2**52 - 1)
+    fast = rabs < kt[layer]
+    assert fast.mean() > 0.97  # the ziggurat's point: almost every number takes one word
+    z = sign * rabs.astype(np.float64) * wt[layer]
+    np.testing.assert_array_equal(sample(dsnn.random.normal(0.0, 1.0), K, ids)[fast], z[fast])
+    np.testing.assert_array_equal(sample(dsnn.random.normal(1.0, 2.0), K, ids)[fast], 1.0 + 2.0 * z[fast])
+    np.testing.assert_array_equal(sample(dsnn.random.lognormal(1.0, 2.0), K, ids)[fast], np.exp(1.0 + 2.0 * z[fast]))
+
+
+def test_normal_numbers_follow_the_normal_distribution_in_the_bulk_the_wedges_and_the_tail():
+    """Four million numbers against the normal CDF (scipy): chi-square over 400 bins of equal probability
+    (a wrong layer, wedge or table shows as a step at its edges), the share beyond the tail's start R, and
+    the tail's own shape (numbers beyond R, Marsaglia's tail method: P(Z > R + t | Z > R))."""
+    from scipy import stats
+
+    from dsnn.randomness.normal import R
+
+    n = 4_000_000
+    z = sample(dsnn.random.normal(0.0, 1.0), 12345, np.arange(n, dtype=np.uint64))
+    edges = stats.norm.ppf(np.linspace(0, 1, 401))
+    counts = np.histogram(z, edges)[0]
+    chi2 = ((counts - n / 400) ** 2 / (n / 400)).sum()
+    assert stats.chi2.sf(chi2, 399) > 1e-4, chi2
+    beyond = np.abs(z) > R
+    expected = 2 * stats.norm.sf(R) * n  # ~1030
+    assert abs(beyond.sum() - expected) < 5 * np.sqrt(expected)
+    tail = np.abs(z[beyond]) - R
+    cond = stats.norm.sf(R + np.sort(tail)) / stats.norm.sf(R)  # uniform on (0, 1) if the tail is right
+    assert stats.kstest(cond, "uniform").pvalue > 1e-4
+    assert abs((z[beyond] > 0).mean() - 0.5) < 5 * 0.5 / np.sqrt(beyond.sum())
 
 
 def test_redraw_keeps_in_bound_first_draws_and_clip_equals_np_clip():
