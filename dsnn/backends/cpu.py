@@ -145,24 +145,30 @@ TABLE_COLUMNS = ("group", "row_ptr", "n_rows", "packed", "packed_hi", "weights",
 
 
 @kernel
-def deliver_table(slots, steps, group_bits, table, like_rows, like_words, ring):
+def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, like_words, ring):
     """Deliver spikes through every synapse group of a partition in one call.
 
     ``table`` has a row per group (:data:`TABLE_COLUMNS`): its index, the
     host addresses and lengths of its arrays (``packed_hi``/``weights`` 0
     where it has none) and its packing; all its groups have row pointers
-    of ``like_rows``'s dtype and words of ``like_words``'s. A group among
-    the first 64 is skipped unless bit ``group`` of ``group_bits[s]`` is set
-    for a spike's slot ``s``.
+    of ``like_rows``'s dtype and words of ``like_words``'s. Only the groups
+    that some spike's slot ``s`` reaches are visited: those listed at
+    ``slot_groups[slot_groups_ptr[s] .. slot_groups_ptr[s+1]-1]``. Returns the
+    number of synaptic events delivered.
     """
-    hit = np.uint64(0)
+    n_groups = 0
+    for g in range(table.shape[0]):
+        n_groups = max(n_groups, table[g, 0] + 1)
+    hit = np.zeros(n_groups, dtype=np.bool_)
     for i in range(slots.shape[0]):
-        hit |= group_bits[slots[i]]
+        s = slots[i]
+        for q in range(slot_groups_ptr[s], slot_groups_ptr[s + 1]):
+            if slot_groups[q] < n_groups:
+                hit[slot_groups[q]] = True
     hi_like, w_like = np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.float32)
     events = 0
     for g in range(table.shape[0]):
-        index = table[g, 0]
-        if index < 64 and (hit >> np.uint64(index)) & _ONE == 0:
+        if not hit[table[g, 0]]:
             continue
         n = table[g, 6]
         row_ptr = array_at(like_rows, table[g, 1], table[g, 2])

@@ -223,19 +223,26 @@ def _synapse_tables(groups) -> list:
     return tables
 
 
-def _group_bits(groups) -> np.ndarray:
-    """Per presynaptic slot, bit i set if synapse group i (of the first 64) has synapses from it.
+def _slot_groups(groups) -> tuple:
+    """Per presynaptic slot, the synapse groups with synapses from it, as CSR ``(ptr, group indices)``.
 
-    Delivery calls only the groups a batch of spikes reaches: with a short
-    minimum delay a batch is a few spikes, and calling every projection's
-    kernel for them would cost more than delivering them.
+    Delivery visits only the groups a batch of spikes reaches: with a short
+    minimum delay a batch is a few spikes, and walking every projection for
+    them would cost more than delivering them (a multi-area model has hundreds).
     """
     n_slots = groups[0].row_ptr.shape[0] - 1 if groups else 0
-    bits = np.zeros(n_slots, dtype=np.uint64)
-    for i, g in enumerate(groups[:64]):
+    slots, members = [], []
+    for i, g in enumerate(groups):
         rows = _host(g.row_ptr)
-        bits[rows[1:] > rows[:-1]] |= np.uint64(1 << i)
-    return bits
+        nonempty = np.nonzero(rows[1:] > rows[:-1])[0]
+        slots.append(nonempty)
+        members.append(np.full(nonempty.shape[0], i, dtype=np.int32))
+    slots = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
+    members = np.concatenate(members) if members else np.zeros(0, dtype=np.int32)
+    order = np.argsort(slots, kind="stable")
+    ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    np.cumsum(np.bincount(slots, minlength=n_slots), out=ptr[1:])
+    return ptr, members[order]
 
 
 @dataclass
@@ -275,7 +282,7 @@ class Partition:
                              for model, idx in members.items()]
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
-        self._group_bits = _group_bits(self.groups)
+        self._slot_groups = _slot_groups(self.groups)
         self._tables = _synapse_tables(self.groups)  # the groups' arrays stay where they are from now on
 
     @property
@@ -293,7 +300,7 @@ class Partition:
 
     def nbytes(self) -> dict:
         """Bytes held, by kind."""
-        syn = sum(g.nbytes() for g in self.groups) + self._group_bits.nbytes
+        syn = sum(g.nbytes() for g in self.groups) + sum(a.nbytes for a in self._slot_groups)
         inputs = sum(a.nbytes for x in (self.poisson, self.currents) if x is not None
                      for a in vars(x).values() if hasattr(a, "nbytes") and hasattr(a, "__len__"))
         return {
@@ -382,7 +389,7 @@ class Partition:
         for group in self.model_groups:
             group.step(self.step, 0, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, 0)
         for table, like_rows, like_words, _ in self._tables:
-            cpu.deliver_table(none, none, self._group_bits, table, like_rows, like_words, self.ring_syn)
+            cpu.deliver_table(none, none, *self._slot_groups, table, like_rows, like_words, self.ring_syn)
         if self.poisson is not None:
             self.poisson.inject(self.step, 0, self.ring_syn)
         if self.currents is not None:
@@ -400,8 +407,8 @@ class Partition:
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
         for table, like_rows, like_words, _ in self._tables:
-            self.synaptic_events += cpu.deliver_table(slots, steps, self._group_bits, table, like_rows, like_words,
-                                                      self.ring_syn)
+            self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,
+                                                      like_words, self.ring_syn)
 
     def to_gpu(self) -> "Partition":
         """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.
