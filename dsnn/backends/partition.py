@@ -19,6 +19,7 @@ group or a float32 per synapse.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -282,6 +283,8 @@ class Partition:
                              for model, idx in members.items()]
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
+        self._uncounted: list = []  # local indices of spikes not yet in block_spikes
+        self._count_lock = threading.Lock()
         self._slot_groups = _slot_groups(self.groups)
         self._tables = _synapse_tables(self.groups)  # the groups' arrays stay where they are from now on
 
@@ -323,9 +326,10 @@ class Partition:
         if not 0 < n_steps <= self.interval:
             raise ValueError(f"n_steps must be in 1..{self.interval}, got {n_steps}")
         first = self.step
-        a, b = np.searchsorted(self.device_steps, [first, first + n_steps])
-        if b > a:
-            self.deliver(self.device_slots[a:b], self.device_steps[a:b])
+        if self.device_steps.shape[0]:
+            a, b = np.searchsorted(self.device_steps, [first, first + n_steps])
+            if b > a:
+                self.deliver(self.device_slots[a:b], self.device_steps[a:b])
         if self.gpu:
             d_idx, d_steps = self._update_gpu(first, n_steps)
             idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
@@ -338,16 +342,22 @@ class Partition:
         self.step += n_steps
         self.spike_count += idx.shape[0]
         if idx.shape[0]:
-            self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
-                                             minlength=len(self.blocks))
+            with self._count_lock:  # counted per block when asked (population_spikes), not per interval
+                self._uncounted.append(idx)
         if self.gpu and device:
             return d_idx.copy(), d_steps.copy()  # the spike buffers serve the next update
         return idx, steps
 
     def population_spikes(self) -> dict:
         """Spikes emitted so far by this partition's neurons, per population index."""
+        with self._count_lock:  # counters are read while a run goes on
+            if self._uncounted:
+                idx, self._uncounted = np.concatenate(self._uncounted), []
+                self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
+                                                 minlength=len(self.blocks))
+            counts = self.block_spikes.tolist()
         out: dict = {}
-        for blk, n in zip(self.blocks, self.block_spikes.tolist()):
+        for blk, n in zip(self.blocks, counts):
             out[blk.population] = out.get(blk.population, 0) + n
         return out
 

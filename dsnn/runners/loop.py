@@ -155,7 +155,12 @@ class PartitionLoop:
         idx, steps = part.advance(n, device=self._device is not None)
         if self.plan.mode == "p2p":
             return {m.receiver: np.stack(route(m, idx, steps)) for m in send_maps}, None, idx, steps
-        return None, np.stack([local_gids[idx], steps]), idx, steps
+        if self._device is not None:  # CuPy arrays (NumPy's functions dispatch)
+            return None, np.stack([local_gids[idx], steps]), idx, steps
+        block = np.empty((2, idx.shape[0]), dtype=np.int64)  # np.stack's checks cost more than this
+        np.take(local_gids, idx, out=block[0])
+        block[1] = steps
+        return None, block, idx, steps
 
     def _deliver(self, received: list) -> None:
         part = self.partition
