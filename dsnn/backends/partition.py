@@ -46,7 +46,7 @@ def _arrays_to(xp, obj):
 class NeuronBlock:
     """Neurons ``lo .. hi-1`` (local indices) of one population and model."""
 
-    model: object  # module with step_block(), membrane_potential()
+    model: object  # the model module (step_group(), membrane_potential(), ...)
     params: dict
     const: dict
     state: dict
