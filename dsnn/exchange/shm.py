@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from .framing import HEADER, HEADER_BYTES, ExchangeError, Transport, body_words, lost, on_device, silent
+from .framing import HEADER_WORDS, ExchangeError, Transport, body_words, lost, on_device, silent
 
 __all__ = ["ShmTransport", "available", "sweep", "SHM_DIR"]
 
@@ -78,7 +78,7 @@ class _Buffer:
             os.close(fd)
         self.path = path
         self.control = np.frombuffer(self.map, dtype=np.int64, count=_CONTROL_BYTES // 8)
-        self.data = np.frombuffer(self.map, dtype=np.uint8, offset=_CONTROL_BYTES)
+        self.words = np.frombuffer(self.map, dtype=np.int64, offset=_CONTROL_BYTES)  # records are int64 words
         if capacity:
             self.control[_CAPACITY] = capacity
             self.control[_WRITER] = os.getpid()
@@ -86,7 +86,7 @@ class _Buffer:
         self.capacity = int(self.control[_CAPACITY])
 
     def close(self) -> None:
-        self.control = self.data = None
+        self.control = self.words = None
         try:
             self.map.close()
         except BufferError:  # a message still being read holds a view; the mapping goes with it
@@ -154,37 +154,38 @@ class ShmTransport(Transport):
         early: dict = {}
         for peer, (head, parts) in frames.items():
             parts = [a.get() if on_device(a) else a for a in parts]  # host memory only
-            self._send(peer, HEADER.pack(*head), parts, interval, wanted, early)
+            self._send(peer, head, parts, interval, wanted, early)
         if overlap is not None:
             overlap()
         got = {q: early[q] for q in wanted if q in early}
         self._wait(interval, [q for q in wanted if q not in got], got)
         return got
 
-    def _send(self, peer, head: bytes, parts, interval, wanted, early) -> None:
-        size = HEADER_BYTES + sum(a.nbytes for a in parts)
-        record = 8 + size + (-size) % 8
+    def _send(self, peer, head, parts, interval, wanted, early) -> None:
+        n = sum(a.size for a in parts)  # int64 words of data
+        size = 8 * (HEADER_WORDS + n)  # a record: its size in bytes, the header, the data (all int64 words)
+        record = 8 + size
         buf = self._out[peer]
         if 2 * record > buf.capacity:
             buf = self._grow(peer, record, interval, wanted, early)
-        ctl, cap = buf.control, buf.capacity
+        ctl, cap, words = buf.control, buf.capacity, buf.words
         written = int(ctl[_WRITTEN])
         at = written % cap
         skip = cap - at if cap - at < record else 0
         # room for the record (and the skip to the start, where it does not fit before the end)
         self._until(lambda: written + skip + record - int(ctl[_READ]) <= cap, peer, interval, wanted, early)
+        w = at >> 3
         if skip:
-            buf.data[at:at + 8].view(np.int64)[0] = _SKIP
+            words[w] = _SKIP
             written += skip
-            at = 0
-        buf.data[at:at + 8].view(np.int64)[0] = size
-        pos = at + 8
-        buf.data[pos:pos + HEADER_BYTES] = np.frombuffer(head, dtype=np.uint8)
-        pos += HEADER_BYTES
+            w = 0
+        words[w] = size
+        words[w + 1:w + 1 + HEADER_WORDS] = head
+        w += 1 + HEADER_WORDS
         for a in parts:
-            buf.data[pos:pos + a.nbytes] = a.reshape(-1).view(np.uint8)
-            pos += a.nbytes
-        ctl[_WRITTEN] = written + record  # publish: the reader sees the bytes before the count (x86-64)
+            words[w:w + a.size] = a.reshape(-1)
+            w += a.size
+        ctl[_WRITTEN] = written + record  # publish: the reader sees the words before the count (x86-64)
 
     def _grow(self, peer, record, interval, wanted, early) -> _Buffer:
         """Move the channel to ``peer`` to a file large enough for ``record`` once the reader took all."""
@@ -216,17 +217,18 @@ class ShmTransport(Transport):
             if ctl[_CLOSED]:
                 self._closed.setdefault(peer, "its channels closed")
             return None
-        cap = buf.capacity
+        cap, words = buf.capacity, buf.words
         at = read % cap
-        size = int(buf.data[at:at + 8].view(np.int64)[0])
+        w = at >> 3
+        size = int(words[w])
         if size == _SKIP:
             read += cap - at
-            at = 0
-            size = int(buf.data[0:8].view(np.int64)[0])
-        head = HEADER.unpack_from(buf.map, _CONTROL_BYTES + at + 8)
-        start = at + 8 + HEADER_BYTES
-        body = buf.data[start:start + 8 * body_words(head)].view(np.int64).copy()
-        ctl[_READ] = read + 8 + size + (-size) % 8
+            w = 0
+            size = int(words[0])
+        head = tuple(words[w + 1:w + 1 + HEADER_WORDS].tolist())
+        start = w + 1 + HEADER_WORDS
+        body = words[start:start + body_words(head)].copy()
+        ctl[_READ] = read + 8 + size
         return head, body
 
     def _wait(self, interval: int, missing: list, got: dict) -> None:
