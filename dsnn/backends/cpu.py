@@ -230,16 +230,19 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
 
 @kernel
 def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, run_delay, run_channel, wfix,
-                 stream, active_lo, active_hi, cdf, cdf_start, cdf_len, guide, threshold, several, ring):
+                 stream, active_lo, active_hi, cdf, cdf_start, cdf_len, guide, threshold, several, compared, ring):
     """:func:`poisson_input` (the same counts, bit for bit) over *runs*: connections ``run_start[r] ..
     run_end[r]-1`` share a generator, a delay and a ring channel, and their targets are consecutive from
-    ``run_target[r]``, so a step of a run draws and adds into one stretch of one ring row, which the
-    compiler vectorises.
+    ``run_target[r]``, so a step of a run draws and adds into one stretch of one ring row.
 
-    A count is found in one step from the guide table: ``guide[g, b] + (u >= threshold[g, b])`` with
-    ``threshold[g, b]`` the first table entry past the guide; that is exact unless bucket ``b`` holds
-    several table entries (``several[g, b]``, the far tail only), which a second, scalar pass over the
-    run corrects.
+    A count is the number of table entries <= u (at most the table's last index), found in one of two ways:
+
+    - a short table (``compared[g]`` > 0 entries hold all but a sliver of the probability): the count of
+      those entries that u reaches, summed entry by entry over the whole run (loops the compiler
+      vectorises), then a scalar search past them for the few u beyond;
+    - else the guide table in one step, ``guide[g, b] + (u >= threshold[g, b])`` with ``threshold[g, b]``
+      the entry at the guide, exact unless bucket ``b`` holds several entries (``several[g, b]``, the far
+      tail only), which a scalar search corrects.
     """
     n_guide = guide.shape[1]
     R = ring.shape[0]
@@ -247,8 +250,9 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
     for r in range(run_start.shape[0]):
         longest = max(longest, run_end[r] - run_start[r])
     counts = np.empty(longest, dtype=np.int64)
+    uniforms = np.empty(longest, dtype=np.float64)
     flagged = np.empty(longest + 1, dtype=np.int64)  # connections whose bucket holds several entries
-    flat = ring.reshape(-1)  # C-contiguous: a run's stretch is flat[at + c], which vectorises
+    flat = ring.reshape(-1)  # C-contiguous: a run's stretch is flat[at + c]
     n_local = ring.shape[2]
     for n in range(first_step, first_step + n_steps):
         base = n % R
@@ -260,28 +264,44 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
             slot = base + run_delay[r]
             if slot >= R:
                 slot -= R
-            first, bound, rare = guide[g], threshold[g], several[g]
             start, end = run_start[r], run_end[r]
+            length = end - start
             at = (slot * 2 + run_channel[r]) * n_local + run_target[r] - start
-            n_flagged = 0
-            for c in range(start, end):
-                u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-                b = np.int64(u * n_guide)
-                counts[c - start] = first[b] + np.int64(u >= bound[b])
-                flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
-                n_flagged += rare[b]
-            for c in range(start, end):
-                flat[at + c] += counts[c - start] * wfix[c]
-            if n_flagged:
-                table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
-                top = cdf_len[g] - 1
+            table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
+            top = cdf_len[g] - 1
+            m_cmp = compared[g]
+            if m_cmp > 0:
+                for i in range(length):
+                    uniforms[i] = np.float64(mix1(stream[start + i] + salt) >> _S11) * 1.1102230246251565e-16
+                    counts[i] = 0
+                for m in range(m_cmp):
+                    entry = table[m]
+                    for i in range(length):
+                        counts[i] += np.int64(uniforms[i] >= entry)
+                for i in range(length):
+                    if counts[i] == m_cmp:  # u reached every compared entry: search on from there
+                        k, u = m_cmp, uniforms[i]
+                        while k < top and u >= table[k]:
+                            k += 1
+                        counts[i] = k
+            else:
+                first, bound, rare = guide[g], threshold[g], several[g]
+                n_flagged = 0
+                for c in range(start, end):
+                    u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                    b = np.int64(u * n_guide)
+                    counts[c - start] = first[b] + np.int64(u >= bound[b])
+                    flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
+                    n_flagged += rare[b]
                 for f in range(n_flagged):
                     c = flagged[f]
                     u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
                     k = first[np.int64(u * n_guide)]
                     while k < top and u >= table[k]:
                         k += 1
-                    flat[at + c] += (k - counts[c - start]) * wfix[c]
+                    counts[c - start] = k
+            for c in range(start, end):
+                flat[at + c] += counts[c - start] * wfix[c]
 
 
 @kernel

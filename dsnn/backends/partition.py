@@ -176,6 +176,7 @@ class PoissonInput:
     guide: np.ndarray  # (tables, buckets) int64: first candidate count per bucket of u
     threshold: np.ndarray  # (tables, buckets) float64: the table entry at the guide
     several: np.ndarray  # (tables, buckets) int64: 1 where the bucket holds several table entries
+    compared: np.ndarray  # (tables,) int64: leading entries compared one by one (0: use the guide)
     run_start: np.ndarray  # int64: runs of connections with one generator, delay and channel, targets
     run_end: np.ndarray  # consecutive from run_target (see cpu.poisson_runs)
     run_gen: np.ndarray
@@ -187,7 +188,7 @@ class PoissonInput:
         cpu.poisson_runs(first_step, n_steps, self.run_start, self.run_end, self.run_gen, self.run_target,
                          self.run_delay, self.run_channel, self.wfix, self.stream, self.active_lo,
                          self.active_hi, self.cdf, self.cdf_start, self.cdf_len, self.guide, self.threshold,
-                         self.several, ring_syn)
+                         self.several, self.compared, ring_syn)
 
 
 @dataclass

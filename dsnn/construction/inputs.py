@@ -111,8 +111,24 @@ def poisson_input(net: Network, poisson) -> PoissonInput:
         active_hi=np.array([w[1] for w in windows], dtype=np.int64),
         cdf=np.concatenate(tables), cdf_start=np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
         cdf_len=lens, guide=guide.astype(np.int64), threshold=threshold, several=several,
+        compared=np.array([compared_entries(t) for t in tables], dtype=np.int64),
         run_start=start, run_end=end, run_gen=gen[start], run_target=target[start], run_delay=delay[start],
         run_channel=(wfix[start] <= 0).astype(np.int64))
+
+
+#: a Poisson table is compared entry by entry (cpu.poisson_runs) where this many leading entries hold all
+#: but COMPARED_TAIL of the probability; longer tables use the guide table
+COMPARED_MAX = 32
+COMPARED_TAIL = 2.0**-10
+
+
+def compared_entries(table: np.ndarray) -> int:
+    """Leading entries of a cumulative Poisson ``table`` (ending with its sentinel) that u is compared
+    with one by one: up to the first entry >= 1 - COMPARED_TAIL, at most the last index; 0 if more than
+    COMPARED_MAX."""
+    top = table.shape[0] - 1
+    m = min(int(np.searchsorted(table, 1.0 - COMPARED_TAIL, side="left")) + 1, top)
+    return m if m <= COMPARED_MAX else 0
 
 
 def _runs(gen, target, delay, wfix):
