@@ -209,19 +209,25 @@ class CurrentInput:
 
 def _synapse_tables(groups) -> list:
     """The groups as :func:`cpu.deliver_table` tables, one per kind of arrays (row pointer and word dtypes):
-    ``(table, like_rows, like_words, groups)``; the groups keep their arrays, the tables hold addresses."""
+    ``(table, like_rows, like_words, arrays)``. The tables hold the arrays' addresses, and ``arrays`` the
+    arrays themselves, so that the memory stays alive as long as the table (a group whose arrays were
+    replaced afterwards would deliver through its old ones: the tables are made once, when the partition
+    is)."""
     kinds: dict = {}
     for i, g in enumerate(groups):
         kinds.setdefault((g.row_ptr.dtype.str, g.packed.dtype.str), []).append(i)
     tables = []
     for (rows, words), members in kinds.items():
+        held = [(groups[i].row_ptr, groups[i].packed, groups[i].packed_hi, groups[i].weights) for i in members]
+        for arrays in held:
+            assert all(a is None or a.flags.c_contiguous for a in arrays), "synapse arrays must be contiguous"
         table = np.array([
             [i, g.row_ptr.ctypes.data, g.row_ptr.shape[0], g.packed.ctypes.data,
              g.packed_hi.ctypes.data if g.packed_hi.shape[0] else 0,
              g.weights.ctypes.data if g.weights is not None else 0, g.n, int(g.shift), int(g.dmask), g.d0, g.wfix]
             for i, g in ((i, groups[i]) for i in members)], dtype=np.int64)
         assert table.shape[1] == len(cpu.TABLE_COLUMNS)
-        tables.append((table, np.zeros(0, dtype=rows), np.zeros(0, dtype=words), [groups[i] for i in members]))
+        tables.append((table, np.zeros(0, dtype=rows), np.zeros(0, dtype=words), held))
     return tables
 
 
@@ -287,7 +293,7 @@ class Partition:
         self._uncounted: list = []  # local indices of spikes not yet in block_spikes
         self._count_lock = threading.Lock()
         self._slot_groups = _slot_groups(self.groups)
-        self._tables = _synapse_tables(self.groups)  # the groups' arrays stay where they are from now on
+        self._tables = _synapse_tables(self.groups)
 
     @property
     def n_local(self) -> int:
