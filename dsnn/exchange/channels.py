@@ -112,6 +112,14 @@ class Channels:
             await self._transport.wait_accepted(list(peers))
 
     @property
+    def kind(self) -> str:
+        """What carries the messages: "tcp", "shm", "ucx", "memory", or "none" before any channel opens."""
+        names = {TcpTransport: "tcp", ShmTransport: "shm", UcxTransport: "ucx"}
+        if self._transport is None:
+            return "none"
+        return names.get(type(self._transport), "memory")
+
+    @property
     def on_loop(self) -> bool:
         """Whether the transport lives on the event loop (ucx: use :meth:`exchange_async` there) rather
         than in the calling thread (tcp, memory: use :meth:`exchange` from the partition's thread)."""

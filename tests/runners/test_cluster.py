@@ -16,7 +16,10 @@ from needs import needs
 
 import dsnn
 
-PROTOCOLS = ["tcp", pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
+#: the cluster's protocol, and the channels its partitions should use: workers of one host talk through
+#: shared memory unless the Dask config dsnn.shared-memory is False
+PROTOCOLS = ["tcp", "tcp-no-shm", pytest.param("ucx", marks=needs("ucxx", "distributed_ucxx"))]
+CHANNELS = {"tcp": "shm", "tcp-no-shm": "tcp", "ucx": "ucx"}
 
 
 #: each worker's memory limit: explicit, so that what is refused does not depend on the host's memory
@@ -32,8 +35,14 @@ def _cluster(n_workers, protocol="tcp"):
 
 @pytest.fixture(scope="module", params=PROTOCOLS)
 def client(request):
-    cluster, client = _cluster(4, request.param)
-    yield client
+    import dask
+
+    from dsnn.exchange import shm
+
+    cluster, client = _cluster(4, request.param.split("-")[0])
+    client.expected_channels = CHANNELS[request.param] if shm.available() or request.param == "ucx" else "tcp"
+    with dask.config.set({"dsnn.shared-memory": request.param != "tcp-no-shm"}):
+        yield client
     client.close()
     cluster.close()
 
@@ -68,6 +77,7 @@ def test_cluster_equals_in_process(client, brunel, brunel_reference, partitions,
         assert [c["step"] for c in counters] == [2000] * partitions
         if partitions > 1:
             assert all(c["bytes_sent"] > 0 for c in counters)  # spikes really crossed processes
+            assert {i["channels"] for i in sim.info()} == {client.expected_channels}
     finally:
         sim.close()
 
