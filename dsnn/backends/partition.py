@@ -207,6 +207,10 @@ class CurrentInput:
                               self.active_lo, self.active_hi, ring_cur)
 
 
+#: intervals with spikes after which their per-block counts are folded in even if nobody asked
+FOLD_EVERY = 512
+
+
 def _synapse_tables(groups) -> list:
     """The groups as :func:`cpu.deliver_table` tables, one per kind of arrays (row pointer and word dtypes):
     ``(table, like_rows, like_words, arrays)``. The tables hold the arrays' addresses, and ``arrays`` the
@@ -351,17 +355,23 @@ class Partition:
         if idx.shape[0]:
             with self._count_lock:  # counted per block when asked (population_spikes), not per interval
                 self._uncounted.append(idx)
+                if len(self._uncounted) >= FOLD_EVERY:  # a long run nobody polls holds no more than this
+                    self._fold()
         if self.gpu and device:
             return d_idx.copy(), d_steps.copy()  # the spike buffers serve the next update
         return idx, steps
 
+    def _fold(self) -> None:
+        """Add the spikes not yet counted to ``block_spikes`` (hold ``_count_lock``)."""
+        if self._uncounted:
+            idx, self._uncounted = np.concatenate(self._uncounted), []
+            self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
+                                             minlength=len(self.blocks))
+
     def population_spikes(self) -> dict:
         """Spikes emitted so far by this partition's neurons, per population index."""
         with self._count_lock:  # counters are read while a run goes on
-            if self._uncounted:
-                idx, self._uncounted = np.concatenate(self._uncounted), []
-                self.block_spikes += np.bincount(np.searchsorted(self._block_hi, idx, side="right"),
-                                                 minlength=len(self.blocks))
+            self._fold()
             counts = self.block_spikes.tolist()
         out: dict = {}
         for blk, n in zip(self.blocks, counts):
