@@ -340,3 +340,20 @@ def test_cluster_run_progress_bar_counts_every_spike(client, brunel, capsys, mon
         assert shown == pytest.approx(watches[-1].postfix["spikes/s"], rel=1e-2)  # printed with 3 digits
     finally:
         sim.close()
+
+
+def test_channels_are_shared_memory_only_between_workers_of_one_host():
+    """The partitions of a TCP cluster talk through shared memory when every worker is on one host (and
+    the Dask config allows it), else over TCP; a UCX cluster keeps UCX."""
+    import dask
+
+    from dsnn.exchange import shm
+    from dsnn.runners.cluster.graph import channel_scheme
+
+    one_host = ["tcp://10.0.0.5:40001", "tcp://10.0.0.5:40002"]
+    two_hosts = ["tcp://10.0.0.5:40001", "tcp://10.0.0.6:40001"]
+    assert channel_scheme(one_host) == ("shm" if shm.available() else "tcp")
+    assert channel_scheme(two_hosts) == "tcp"
+    assert channel_scheme(["ucx://10.0.0.5:40001", "ucx://10.0.0.5:40002"]) == "ucx"
+    with dask.config.set({"dsnn.shared-memory": False}):
+        assert channel_scheme(one_host) == "tcp"
