@@ -83,6 +83,7 @@ class ModelGroup:
     rec_idx: np.ndarray
     rec_ptr: np.ndarray
     rec_out: np.ndarray
+    with_current: bool = True  # whether the partition has current input (else its current ring stays empty)
 
     @classmethod
     def of(cls, model, members: list, blocks: list, interval: int) -> "ModelGroup":
@@ -292,6 +293,8 @@ class Partition:
             members.setdefault(b.model, []).append(i)
         self.model_groups = [ModelGroup.of(model, idx, [self.blocks[i] for i in idx], self.interval)
                              for model, idx in members.items()]
+        for group in self.model_groups:
+            group.with_current = self.currents is not None
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
         self._uncounted: list = []  # local indices of spikes not yet in block_spikes

@@ -97,7 +97,7 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex",
 
 @kernel
 def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur, consts,
-           rec_idx, rec_ptr, rec_out, spk_idx, spk_step, n_spk):
+           rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk):
     """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
     order of :data:`KERNEL_CONSTANTS`)."""
     scale = 2.0 ** -32
@@ -134,8 +134,9 @@ def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_s
                     spk_idx[n_spk] = j
                     spk_step[n_spk] = step
                     n_spk += 1
-                y0[i] = ring_cur[slot, j] * scale
-                ring_cur[slot, j] = 0
+                if with_current:  # else the current ring stays empty and y0 at 0: nothing to read or clear
+                    y0[i] = ring_cur[slot, j] * scale
+                    ring_cur[slot, j] = 0
             for q in range(rec_ptr[b], rec_ptr[b + 1]):
                 rec_out[k, q] = V[rec_idx[q]]
     return n_spk
@@ -146,7 +147,7 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
     s = group.state
     return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"], s["I0"],
                   s["ref"], ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  spk_idx, spk_step, n_spk)
+                  group.with_current, spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):

@@ -101,7 +101,7 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "th
 
 @kernel
 def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr,
-           rec_out, spk_idx, spk_step, n_spk):
+           rec_out, with_current, spk_idx, spk_step, n_spk):
     """Advance every block of this model on the partition by ``n_steps`` steps.
 
     Block ``b`` is the row ``blocks[b] = (lo, off, n, ref_counts)``: local
@@ -113,7 +113,9 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
     ``spk_idx``/``spk_step`` from position ``n_spk``, in (block, step, neuron)
     order; returns the new count. ``rec_out[k, q]`` receives V_m - E_L of
     state index ``rec_idx[q]`` after step ``k``, for ``q`` in block ``b``'s
-    ``rec_ptr[b] .. rec_ptr[b+1]-1``.
+    ``rec_ptr[b] .. rec_ptr[b+1]-1``. ``with_current``: the partition has
+    current input (dc generators); without, ``ring_cur`` is never written,
+    so it is neither read nor cleared.
     """
     R = ring_syn.shape[0]
     scale = 2.0 ** -32
@@ -142,8 +144,9 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
                     spk_idx[n_spk] = j
                     spk_step[n_spk] = step
                     n_spk += 1
-                I0[i] = ring_cur[slot, j] * scale
-                ring_cur[slot, j] = 0
+                if with_current:  # else the current ring stays empty and I0 at 0: nothing to read or clear
+                    I0[i] = ring_cur[slot, j] * scale
+                    ring_cur[slot, j] = 0
             for q in range(rec_ptr[b], rec_ptr[b + 1]):
                 rec_out[k, q] = V[rec_idx[q]]
     return n_spk
@@ -154,7 +157,7 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
     s = group.state
     return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
                   ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  spk_idx, spk_step, n_spk)
+                  group.with_current, spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):
