@@ -72,7 +72,14 @@ class _Buffer:
         fd = os.open(made, os.O_RDWR | (os.O_CREAT | os.O_EXCL if capacity else 0), 0o600)
         try:
             if capacity:
-                os.ftruncate(fd, _CONTROL_BYTES + capacity)
+                try:  # reserve the pages now: a full tmpfs fails here, not with SIGBUS at a later write
+                    os.posix_fallocate(fd, 0, _CONTROL_BYTES + capacity)
+                except OSError as exc:
+                    _unlink(made)
+                    raise ExchangeError(
+                        f"no room in {SHM_DIR} for a shared-memory channel of {capacity / 2**20:.1f} MiB "
+                        f"({exc.strerror}): enlarge it (e.g. docker --shm-size) or set the Dask config "
+                        "dsnn.shared-memory: False for TCP channels") from None
             self.map = mmap.mmap(fd, os.fstat(fd).st_size)
         finally:
             os.close(fd)

@@ -110,3 +110,26 @@ def test_channels_refuse_a_listener_that_never_connects():
         await b.close()
 
     asyncio.run(scenario())
+
+
+def test_a_full_shared_memory_is_a_clear_error_not_a_crash(monkeypatch):
+    """A channel file's pages are reserved when it is made: where /dev/shm is full (a container's 64 MB
+    default) that fails with an error naming the fix, and leaves no file behind."""
+    import errno
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    before = _ours()
+    monkeypatch.setattr(os, "posix_fallocate", full)
+
+    async def scenario():
+        a, b = Channels(0, timeout=1.0), Channels(1, timeout=1.0)
+        addr = await b.listen("shm://127.0.0.1:0")
+        with pytest.raises(ExchangeError, match=r"no room in /dev/shm .*dsnn.shared-memory: False"):
+            await a.connect({1: addr})
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())
+    assert _ours() <= before
