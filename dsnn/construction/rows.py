@@ -16,7 +16,8 @@ from ..backends.cpu import put_word
 from ..randomness.rng import GAMMA, mix1
 from ..support.jit import kernel, prefetch
 
-__all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "total_number_chunk", "count_rows", "fill_rows"]
+__all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "total_number_chunk", "steps_of_delays", "count_rows",
+           "fill_rows"]
 
 #: fill_rows prefetches the row position of the synapse this many places ahead: a source's row is a
 #: random place in arrays of up to GiB, one cache miss per synapse unless many are in flight
@@ -129,6 +130,13 @@ def total_number_chunk(k, a, b, pre_first, n_pre, post_first, n_post, t_lo, t_hi
         src[m], tgt[m], idx[m] = s, t, np.uint64(i)
         m += 1
     return src[:m], tgt[:m], idx[:m]
+
+
+@kernel
+def steps_of_delays(delay_ms, dt, out):
+    """``out[i] = max(1, rint(delay_ms[i] / dt))`` (int64): NumPy's expression, in one pass."""
+    for i in range(delay_ms.shape[0]):
+        out[i] = np.int64(max(1.0, np.rint(delay_ms[i] / dt)))
 
 
 @kernel

@@ -23,7 +23,7 @@ from ..description.timing import steps_of
 from ..randomness import rng
 from ..randomness.sampling import sample
 from .connectivity import draw, draw_chunks
-from .rows import count_rows, fill_rows, indegree_mark, indegree_pack
+from .rows import count_rows, fill_rows, indegree_mark, indegree_pack, steps_of_delays
 
 __all__ = ["fixed_point", "in_place_rows", "pack_projection", "draw_projection", "target_ranges", "image_gids",
            "synapse_group", "InDegreeRows", "PackedRows"]
@@ -118,9 +118,11 @@ def _weights(net: Network, proj, key) -> np.ndarray:
 
 
 def _delay_steps(net: Network, proj, key) -> np.ndarray:
-    """Delays in whole steps (>= 1, int64) of the synapses keyed ``key``."""
+    """Delays in whole steps (>= 1, int64) of the synapses keyed ``key``: max(1, rint(delay / dt))."""
     d = sample(proj.delay, rng.key(net.seed, "delay", proj.index), key)
-    return np.maximum(1, np.rint(d / net.dt)).astype(np.int64)
+    out = np.empty(d.shape[0], dtype=np.int64)
+    steps_of_delays(d, float(net.dt), out)
+    return out
 
 
 def _packed_words(n: int, bits: int):

@@ -693,3 +693,17 @@ def test_fixed_total_number_compiled_pass_draws_what_the_documented_expression_d
         np.testing.assert_array_equal(got[1], tgt[keep])
         np.testing.assert_array_equal(got[2], i[keep])
     assert autapses or not np.any(src == tgt)
+
+
+def test_delays_in_steps_are_numpys_rounding_with_a_floor_of_one_step():
+    """max(1, rint(delay / dt)) as NumPy computes it (half to even), compiled: random delays, exact halves
+    of a step, and delays below one step."""
+    from dsnn.construction.rows import steps_of_delays
+
+    dt = 0.1
+    rng_ = np.random.default_rng(3)
+    d = np.concatenate([rng_.uniform(0.0, 20.0, 10_000), (np.arange(200) + 0.5) * dt, [0.0, 0.01, 0.049, 0.05]])
+    out = np.empty(d.shape[0], dtype=np.int64)
+    steps_of_delays(d, dt, out)
+    np.testing.assert_array_equal(out, np.maximum(1, np.rint(d / dt)).astype(np.int64))
+    assert out.min() == 1
