@@ -13,6 +13,7 @@ import math
 from ..support.jit import kernel
 from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
 from .iaf_psc_exp import propagator_32_case
+from .stepping import fire, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
     name="iaf_psc_alpha",
@@ -100,7 +101,6 @@ def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_s
            rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk):
     """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
     order of :data:`KERNEL_CONSTANTS`)."""
-    scale = 2.0 ** -32
     R = ring_syn.shape[0]
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
@@ -120,25 +120,17 @@ def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_s
                         V[i] = V_min
                 else:
                     ref[i] -= 1
+                ex, inh = take_synaptic(ring_syn, slot, j)
                 Iex[i] = P21ex * dIex[i] + P11ex * Iex[i]
                 dIex[i] *= P11ex
-                dIex[i] += EPSC * (ring_syn[slot, 0, j] * scale)
+                dIex[i] += EPSC * ex
                 Iin[i] = P21in * dIin[i] + P11in * Iin[i]
                 dIin[i] *= P11in
-                dIin[i] += IPSC * (ring_syn[slot, 1, j] * scale)
-                ring_syn[slot, 0, j] = 0
-                ring_syn[slot, 1, j] = 0
-                if V[i] >= theta:
-                    ref[i] = ref_counts
-                    V[i] = V_reset
-                    spk_idx[n_spk] = j
-                    spk_step[n_spk] = step
-                    n_spk += 1
+                dIin[i] += IPSC * inh
+                n_spk = fire(V, ref, i, j, step, theta, V_reset, ref_counts, spk_idx, spk_step, n_spk)
                 if with_current:  # else the current ring stays empty and y0 at 0: nothing to read or clear
-                    y0[i] = ring_cur[slot, j] * scale
-                    ring_cur[slot, j] = 0
-            for q in range(rec_ptr[b], rec_ptr[b + 1]):
-                rec_out[k, q] = V[rec_idx[q]]
+                    y0[i] = take_current(ring_cur, slot, j)
+            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 

@@ -19,6 +19,7 @@ from .base import (
     check_nonnegative,
     check_positive,
 )
+from .stepping import fire, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
     name="iaf_psc_exp",
@@ -118,7 +119,6 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
     so it is neither read nor cleared.
     """
     R = ring_syn.shape[0]
-    scale = 2.0 ** -32
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
         P11ex, P11in, P22, P21ex, P21in = consts[b, 0], consts[b, 1], consts[b, 2], consts[b, 3], consts[b, 4]
@@ -134,21 +134,13 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
                     ref[i] -= 1
                 Iex[i] *= P11ex
                 Iin[i] *= P11in
-                Iex[i] += ring_syn[slot, 0, j] * scale
-                Iin[i] += ring_syn[slot, 1, j] * scale
-                ring_syn[slot, 0, j] = 0
-                ring_syn[slot, 1, j] = 0
-                if V[i] >= theta:
-                    ref[i] = ref_counts
-                    V[i] = V_reset
-                    spk_idx[n_spk] = j
-                    spk_step[n_spk] = step
-                    n_spk += 1
+                ex, inh = take_synaptic(ring_syn, slot, j)
+                Iex[i] += ex
+                Iin[i] += inh
+                n_spk = fire(V, ref, i, j, step, theta, V_reset, ref_counts, spk_idx, spk_step, n_spk)
                 if with_current:  # else the current ring stays empty and I0 at 0: nothing to read or clear
-                    I0[i] = ring_cur[slot, j] * scale
-                    ring_cur[slot, j] = 0
-            for q in range(rec_ptr[b], rec_ptr[b + 1]):
-                rec_out[k, q] = V[rec_idx[q]]
+                    I0[i] = take_current(ring_cur, slot, j)
+            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 
