@@ -6,6 +6,14 @@ sums are exact and do not depend on the order in which partitions deliver.
 ``ring_cur`` (R, n_local); slot ``step % R`` holds the input of update step
 ``step``. A spike emitted in update step ``n`` through a delay of ``d`` steps
 arrives in slot ``n + d`` (NEST's convention).
+
+Synapses of several delays do not write the ring when a spike is delivered:
+each such write would land far from the last (another slot, a random
+target), one cache miss per synaptic event. They append an *event* to the
+log of the slot instead (``log`` (R, capacity) uint64, ``log_count`` (R,)),
+and :func:`apply_log` adds a slot's events just before the update step that
+reads it: a slot's events then fall into one row of the ring, which stays in
+cache. Integer sums do not depend on the order, so the spikes are the same.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ import numpy as np
 from ..randomness.rng import GAMMA, mix1
 from ..support.jit import array_at, kernel, prefetch
 
-__all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "poisson_input", "poisson_runs",
-           "current_input", "word", "put_word", "FIXED_SCALE", "TABLE_COLUMNS"]
+__all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "apply_log", "poisson_input", "poisson_runs",
+           "current_input", "word", "put_word", "FIXED_SCALE", "TABLE_COLUMNS", "LOG_TARGET_LIMIT"]
 
 #: fixed-point scale of the ring buffers: 1 pA = 2**32 units
 FIXED_SCALE = 2.0**32
@@ -33,6 +41,12 @@ _ONE = np.uint64(1)
 _S16 = np.uint64(16)
 _M16 = np.uint64(0xFFFF)
 _NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+_S32 = np.uint64(32)
+_TARGET_BITS = np.uint64(0x7FFFFFFF)
+_COMMON_WEIGHT = np.uint64(0x80000000)
+
+#: a logged event packs its target in bits 0-30, so partitions of more neurons deliver straight to the ring
+LOG_TARGET_LIMIT = 1 << 31
 
 
 @kernel(inline=True)
@@ -139,13 +153,67 @@ def _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wf
             ring[slot, 0 if w > 0 else 1, target] += w
 
 
+@kernel(inline=True)
+def _log_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, group, weights, wfix, log, log_count,
+              ring):
+    """Log the events of rows of several delays (see the module's docstring): an event is the target in
+    bits 0-30 and, in bits 32-63, the synapse's float32 weight, or with bit 31 set the index of the group
+    whose common weight it has. A slot whose log is full takes its events straight into the ring. Returns
+    the number of those."""
+    R = ring.shape[0]
+    capacity = log.shape[1]
+    common = (np.uint64(group) << _S32) | _COMMON_WEIGHT
+    direct = 0
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        base = steps[i] % R
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            slot, target = _cell(word(packed, packed_hi, j), base, d0, dmask, shift, R)
+            c = log_count[slot]
+            if c < capacity:
+                if weights.shape[0]:
+                    log[slot, c] = np.uint64(target) | (np.uint64(np.float32(weights[j]).view(np.uint32)) << _S32)
+                else:
+                    log[slot, c] = np.uint64(target) | common
+                log_count[slot] = c + 1
+            else:
+                w = _fixed(weights, j, wfix)
+                ring[slot, 0 if w > 0 else 1, target] += w
+                direct += 1
+    return direct
+
+
+@kernel
+def apply_log(first_step, n_steps, log, log_count, common_wfix, ring):
+    """Add the logged events of update steps ``first_step .. first_step+n_steps-1`` to their ring slots and
+    empty those logs. ``common_wfix[g]`` is group ``g``'s common weight (fixed point)."""
+    R = ring.shape[0]
+    for step in range(first_step, first_step + n_steps):
+        slot = step % R
+        row = ring[slot]
+        cells = row.reshape(-1)
+        if log_count[slot] * 4 > cells.shape[0] // 8:
+            for c in range(0, cells.shape[0], 8):
+                prefetch(cells, c)
+        for k in range(log_count[slot]):
+            e = log[slot, k]
+            target = np.int64(e & _TARGET_BITS)
+            if e & _COMMON_WEIGHT:
+                w = common_wfix[np.int64(e >> _S32)]
+            else:
+                w = np.int64(np.float64(np.uint32(e >> _S32).view(np.float32)) * 4294967296.0)
+            row[0 if w > 0 else 1, target] += w
+        log_count[slot] = 0
+
+
 #: columns of a partition's synapse table (:func:`deliver_table`), one row per synapse group
 TABLE_COLUMNS = ("group", "row_ptr", "n_rows", "packed", "packed_hi", "weights", "n", "shift", "dmask", "d0",
                  "wfix")
 
 
 @kernel
-def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, like_words, ring):
+def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, like_words, log, log_count,
+                  direct, ring):
     """Deliver spikes through every synapse group of a partition in one call.
 
     ``table`` has a row per group (:data:`TABLE_COLUMNS`): its index, the
@@ -153,8 +221,10 @@ def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, 
     where it has none) and its packing; all its groups have row pointers
     of ``like_rows``'s dtype and words of ``like_words``'s. Only the groups
     that some spike's slot ``s`` reaches are visited: those listed at
-    ``slot_groups[slot_groups_ptr[s] .. slot_groups_ptr[s+1]-1]``. Returns the
-    number of synaptic events delivered.
+    ``slot_groups[slot_groups_ptr[s] .. slot_groups_ptr[s+1]-1]``. Groups of
+    one delay write the ring; groups of several append to the log (a log of
+    capacity 0 is not used), and ``direct[0]`` counts the events that found
+    their slot's log full. Returns the number of synaptic events delivered.
     """
     n_groups = 0
     for g in range(table.shape[0]):
@@ -180,8 +250,11 @@ def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, 
             events += row_ptr[slots[i] + 1] - row_ptr[slots[i]]
         if weights.shape[0] == 0 and dmask == 0:
             deliver_uniform(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, ring)
-        else:
+        elif dmask == 0 or log.shape[1] == 0:
             _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wfix, weights, ring)
+        else:
+            direct[0] += _log_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, table[g, 0],
+                                   weights, wfix, log, log_count, ring)
     return events
 
 
@@ -190,41 +263,43 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
                   cdf, cdf_start, cdf_len, guide, ring):
     """Independent Poisson input for each connection of a poisson_generator.
 
-    The count of connection c at step n is drawn by inversion of the
+    The count of connection c emitted at step n is drawn by inversion of the
     generator's cumulative table from the 53-bit uniform
     ``mix(stream[c] + (n+1)*GAMMA)`` (== ``rng.bits(k, key_c, n)``), so it
     depends only on the seed, the synapse key and the step. The search starts
     at ``guide[g, floor(u * G)]``, the count of table entries <= that bucket's
     lower edge (Chen & Asau's guide table: exact, and almost always final).
-    Steps are the outer loop so that consecutive connections write
-    neighbouring targets.
+
+    Steps ``first_step .. first_step+n_steps-1`` are *arrival* steps: the
+    count that arrives at step ``a`` through a delay of ``d`` steps is the one
+    emitted at step ``a - d`` (none before step 0), drawn now. It adds the same
+    as drawing at emission, into the ring row that the update reads next,
+    while that row is in cache.
     """
     n_guide = guide.shape[1]
     R = ring.shape[0]
     n_conn = target.shape[0]
-    for n in range(first_step, first_step + n_steps):
-        base = n % R
-        salt = (np.uint64(n) + _ONE) * _G
+    for a in range(first_step, first_step + n_steps):
+        slot = a % R
         c = 0
         while c < n_conn:  # runs of connections of one generator share its table
             g = gen[c]
             c_end = c + 1
             while c_end < n_conn and gen[c_end] == g:
                 c_end += 1
-            if active_lo[g] <= n < active_hi[g]:
-                top = cdf_len[g] - 1
-                table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
-                first = guide[g]
-                for cc in range(c, c_end):
-                    u = np.float64(mix1(stream[cc] + salt) >> _S11) * 1.1102230246251565e-16
-                    k = first[np.int64(u * n_guide)]
-                    while k < top and u >= table[k]:
-                        k += 1
-                    slot = base + delay[cc]
-                    if slot >= R:
-                        slot -= R
-                    w = wfix[cc]
-                    ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
+            top = cdf_len[g] - 1
+            table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
+            first = guide[g]
+            for cc in range(c, c_end):
+                n = a - delay[cc]
+                if n < 0 or not active_lo[g] <= n < active_hi[g]:
+                    continue
+                u = np.float64(mix1(stream[cc] + (np.uint64(n) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+                k = first[np.int64(u * n_guide)]
+                while k < top and u >= table[k]:
+                    k += 1
+                w = wfix[cc]
+                ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
             c = c_end
 
 
@@ -233,7 +308,8 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
                  stream, active_lo, active_hi, cdf, cdf_start, cdf_len, guide, threshold, several, compared, ring):
     """:func:`poisson_input` (the same counts, bit for bit) over *runs*: connections ``run_start[r] ..
     run_end[r]-1`` share a generator, a delay and a ring channel, and their targets are consecutive from
-    ``run_target[r]``, so a step of a run draws and adds into one stretch of one ring row.
+    ``run_target[r]``, so a step of a run draws and adds into one stretch of one ring row. Steps are
+    arrival steps, as there.
 
     A count is the number of table entries <= u (at most the table's last index), found in one of two ways:
 
@@ -254,16 +330,14 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
     flagged = np.empty(longest + 1, dtype=np.int64)  # connections whose bucket holds several entries
     flat = ring.reshape(-1)  # C-contiguous: a run's stretch is flat[at + c]
     n_local = ring.shape[2]
-    for n in range(first_step, first_step + n_steps):
-        base = n % R
-        salt = (np.uint64(n) + _ONE) * _G
+    for a in range(first_step, first_step + n_steps):
+        slot = a % R
         for r in range(run_start.shape[0]):
             g = run_gen[r]
-            if not active_lo[g] <= n < active_hi[g]:
+            n = a - run_delay[r]  # the emission step
+            if n < 0 or not active_lo[g] <= n < active_hi[g]:
                 continue
-            slot = base + run_delay[r]
-            if slot >= R:
-                slot -= R
+            salt = (np.uint64(n) + _ONE) * _G
             start, end = run_start[r], run_end[r]
             length = end - start
             at = (slot * 2 + run_channel[r]) * n_local + run_target[r] - start

@@ -211,6 +211,14 @@ class CurrentInput:
 #: intervals with spikes after which their per-block counts are folded in even if nobody asked
 FOLD_EVERY = 512
 
+#: events a slot's delivery log holds at first (it doubles when a slot overflows, up to LOG_MAX_BYTES)
+LOG_FIRST_CAPACITY = 1024
+
+#: the delivery log grows to at most this many bytes, or to LOG_MAX_RING_MULTIPLE times the ring's bytes
+#: if more; events that find their slot's log full go straight into the ring (correct, only slower)
+LOG_MAX_BYTES = 64 << 20
+LOG_MAX_RING_MULTIPLE = 4
+
 
 def _synapse_tables(groups) -> list:
     """The groups as :func:`cpu.deliver_table` tables, one per kind of arrays (row pointer and word dtypes):
@@ -282,6 +290,7 @@ class Partition:
     spike_count: int = 0
     synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
     input_s: float = 0.0  # seconds spent in generator input (CPU)
+    log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
 
     def __post_init__(self):
@@ -301,6 +310,11 @@ class Partition:
         self._count_lock = threading.Lock()
         self._slot_groups = _slot_groups(self.groups)
         self._tables = _synapse_tables(self.groups)
+        self._common_wfix = np.array([g.wfix for g in self.groups], dtype=np.int64)
+        logged = any(int(g.dmask) for g in self.groups) and self.n_local < cpu.LOG_TARGET_LIMIT
+        self._log = np.zeros((self.ring_syn.shape[0], LOG_FIRST_CAPACITY if logged else 0), dtype=np.uint64)
+        self._log_count = np.zeros(self.ring_syn.shape[0], dtype=np.int64)
+        self._log_direct = np.zeros(1, dtype=np.int64)  # events that found their slot's log full
 
     @property
     def n_local(self) -> int:
@@ -323,7 +337,7 @@ class Partition:
         return {
             "synapses": syn,
             "neurons": sum(b.nbytes() for b in self.blocks) + self.local_gids.nbytes,
-            "rings": self.ring_syn.nbytes + self.ring_cur.nbytes,
+            "rings": self.ring_syn.nbytes + self.ring_cur.nbytes + self._log.nbytes,
             "inputs": inputs,
             "images": self.image_gids.nbytes,
         }
@@ -382,6 +396,8 @@ class Partition:
         return out
 
     def _update_cpu(self, first, n_steps):
+        if self._log.shape[1]:
+            cpu.apply_log(first, n_steps, self._log, self._log_count, self._common_wfix, self.ring_syn)
         t0 = time.perf_counter()
         if self.poisson is not None:
             self.poisson.inject(first, n_steps, self.ring_syn)
@@ -419,7 +435,9 @@ class Partition:
         for group in self.model_groups:
             group.step(self.step, 0, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, 0)
         for table, like_rows, like_words, _ in self._tables:
-            cpu.deliver_table(none, none, *self._slot_groups, table, like_rows, like_words, self.ring_syn)
+            cpu.deliver_table(none, none, *self._slot_groups, table, like_rows, like_words, self._log,
+                              self._log_count, self._log_direct, self.ring_syn)
+        cpu.apply_log(self.step, 0, self._log, self._log_count, self._common_wfix, self.ring_syn)
         if self.poisson is not None:
             self.poisson.inject(self.step, 0, self.ring_syn)
         if self.currents is not None:
@@ -438,7 +456,27 @@ class Partition:
         steps = np.ascontiguousarray(steps, dtype=np.int64)
         for table, like_rows, like_words, _ in self._tables:
             self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,
-                                                      like_words, self.ring_syn)
+                                                      like_words, self._log, self._log_count,
+                                                      self._log_direct, self.ring_syn)
+        if self._log_direct[0]:
+            self._grow_log()
+
+    def _grow_log(self) -> None:
+        """Double the log's capacity after a slot overflowed (up to the limit), keeping what it holds."""
+        self.log_overflows += int(self._log_direct[0])
+        self._log_direct[0] = 0
+        R, capacity = self._log.shape
+        limit = max(LOG_MAX_BYTES, LOG_MAX_RING_MULTIPLE * self.ring_syn.nbytes) // (8 * R)
+        if capacity * 2 <= limit:
+            log = np.zeros((R, capacity * 2), dtype=np.uint64)
+            log[:, :capacity] = self._log
+            self._log = log
+
+    def flush_log(self) -> None:
+        """Add every logged event to the ring now (each belongs to its slot's next update step, so adding
+        it early changes nothing): afterwards the ring alone holds all pending input."""
+        if self._log.shape[1]:
+            cpu.apply_log(0, self._log.shape[0], self._log, self._log_count, self._common_wfix, self.ring_syn)
 
     def to_gpu(self) -> "Partition":
         """Move neuron state, synapses, inputs and ring buffers to the current CUDA device.
@@ -450,6 +488,8 @@ class Partition:
         cp = gpu.cupy()
         if self.gpu:
             return self
+        self.flush_log()  # the GPU kernels deliver straight into the ring
+        self._log = np.zeros((self._log.shape[0], 0), dtype=np.uint64)
         for blk in self.blocks:
             blk.state = {k: cp.asarray(v) for k, v in blk.state.items()}
             col = np.full(blk.hi - blk.lo, -1, dtype=np.int64)

@@ -64,6 +64,7 @@ def partition_bytes(net, decomposition) -> list[dict]:
         target_bits = max(1, (n_local - 1).bit_length())
         synapses = syn_bytes = inputs = 0.0
         max_delay = interval
+        logged = False  # synapses of several delays: the partition keeps a delivery log beside its ring
         for proj in net.projections:
             if proj.kind not in ("synapse", "poisson", "current"):
                 continue
@@ -81,7 +82,11 @@ def partition_bytes(net, decomposition) -> list[dict]:
                 per += 4
             synapses += n
             syn_bytes += per * n + 4 * (n_local + proj.pre.n)  # words, weights, row pointers
-        rings = 24 * (interval + max_delay + 1) * n_local
+            logged = logged or hi > lo
+        R = interval + max_delay + 1
+        from ..backends.partition import LOG_FIRST_CAPACITY
+
+        rings = 24 * R * n_local + (8 * LOG_FIRST_CAPACITY * R if logged else 0)
         neurons = NEURON_BYTES * n_local
         out.append({"synapses": synapses, "synapse_bytes": syn_bytes, "rings": rings, "neurons": neurons,
                     "inputs": inputs, "bytes": syn_bytes + rings + neurons + inputs})

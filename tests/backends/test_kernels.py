@@ -84,8 +84,9 @@ def test_fill_rows_keeps_input_order_within_a_row():
 def test_poisson_runs_draw_what_the_per_connection_kernel_draws(rate):
     """The run-wise Poisson kernel (one stretch of a ring row per run and step; short tables compared entry
     by entry, long ones by a one-step guide search, each with a scalar search for the rest) adds, bit for
-    bit, what the per-connection inversion adds, for connections that break runs in every way: generator, delay, channel and
-    non-consecutive targets; rates from a few to hundreds of counts per step (every bucket flagged)."""
+    bit, what the per-connection inversion adds, for connections that break runs in every way: generator,
+    delay, channel and non-consecutive targets; rates from a few to hundreds of counts per step (every bucket
+    flagged)."""
     import dsnn
 
     net = dsnn.Network(seed=11, dt=0.1)

@@ -225,7 +225,7 @@ def _poisson_counts(lam, n_conn, n_steps, seed=4321):
     """Counts (steps 0..n_steps-1, connections) drawn by the kernel through PoissonInput.inject."""
     net, proj, E, pin = _built_poisson_input(lam, n_conn, seed=seed)
     ring = np.zeros((n_steps + 2, 2, n_conn), dtype=np.int64)  # no wrap-around
-    pin.inject(0, n_steps, ring)
+    pin.inject(0, n_steps + 1, ring)  # arrival steps: the counts emitted at steps 0..n_steps-1 arrive 1 later
     assert not ring[:, 1].any()  # positive weight: excitatory channel only
     assert np.all(ring % 2**32 == 0)  # whole spikes of 1 pA
     counts = np.zeros((n_steps, n_conn), dtype=np.int64)
