@@ -17,7 +17,7 @@ one area per partition). The run writes into ``--out``:
 
 and prints the summary as a table. Errors a user can act on (a bad option,
 a model file without ``network``, an unreachable scheduler, more partitions
-than workers, a network too large for the memory, a missing optional
+than worker threads, a network too large for the memory, a missing optional
 dependency) print one line and exit 2. ``validate`` compares a model file
 with its NEST twin (:mod:`dsnn.views.validation`).
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..description.model_files import ModelFileError, load_model, load_network, parse_params
 from ..description.timing import run_steps
+from ..support.machine import cores
 
 __all__ = ["main", "UsageError"]
 
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("model", help="a Python file defining network(**params) -> dsnn.Network")
     run.add_argument("--partitions", type=int, default=None,
                      help="partitions (default: one per worker; 1 with --in-process)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes of the local cluster, a thread per partition each (default: one "
+                          "per partition)")
     run.add_argument("--protocol", choices=["tcp", "ucx"], default="tcp", help="transport (default tcp)")
     run.add_argument("--exchange", choices=["p2p", "collective"], default=None,
                      help="spike exchange (default: the model file's EXCHANGE, else p2p)")
@@ -74,7 +78,7 @@ def _client(args):
         return cluster.mpi_client(args.protocol), False
     if args.scheduler:
         return cluster.connect(args.scheduler), False
-    return cluster.local_cluster(args.partitions, args.protocol), True
+    return cluster.local_cluster(args.partitions, args.protocol, workers=args.workers), True
 
 
 def run(args) -> dict:
@@ -86,6 +90,12 @@ def run(args) -> dict:
         raise UsageError(f"--time must be a positive number of ms, got {args.time!r}")
     if args.partitions is not None and args.partitions < 1:
         raise UsageError(f"--partitions must be a positive integer, got {args.partitions}")
+    if args.workers is not None:
+        if args.in_process or args.mpi or args.scheduler:
+            raise UsageError("--workers sizes the local cluster: not with --in-process, --mpi or --scheduler")
+        if not 1 <= args.workers <= (args.partitions or cores()):
+            raise UsageError(f"--workers must be from 1 to the partitions ({args.partitions or cores()}), "
+                             f"got {args.workers}")
     try:
         params = parse_params(args.param)
         model = load_model(args.model)
@@ -115,7 +125,7 @@ def run(args) -> dict:
         else:
             from ..runners.cluster.workers import worker_addresses
 
-            partitions = len(worker_addresses(client))
+            partitions = len(worker_addresses(client)) if args.workers is None else cores()
             if partitions == 0:
                 raise UsageError("the Dask cluster has no workers")
         t0 = time.perf_counter()

@@ -53,19 +53,26 @@ def _gpu_count() -> int:
     return int(gpu.cupy().cuda.runtime.getDeviceCount())
 
 
-def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboard: bool = True, **kwargs):
+def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboard: bool = True,
+                  workers: int | None = None, **kwargs):
     """A local Dask cluster for dsnn and a client connected to it.
 
     Where CUDA GPUs and dask-cuda exist, a ``LocalCUDACluster`` with one
     worker per GPU (``partitions`` of them, default all); otherwise a
     ``LocalCluster`` of ``partitions`` single-threaded worker processes
-    (default: the number of cores). Every worker imports dsnn and loads its
-    kernels as it starts (:data:`PRELOAD`). Prints the dashboard link.
+    (default: the number of cores), or of ``workers`` processes with a
+    thread per partition each (``workers=1``: one process steps them all,
+    as NEST runs threads within one rank). Every worker imports dsnn and
+    loads its kernels as it starts (:data:`PRELOAD`). Prints the dashboard
+    link.
 
     Parameters
     ----------
     partitions : int, optional
-        Number of workers, one per partition.
+        Number of partitions the cluster is for.
+    workers : int, optional
+        Number of worker processes on the CPU (default: one per
+        partition); each has ``ceil(partitions / workers)`` threads.
     protocol : {"tcp", "ucx"}
         Transport between the workers and of dsnn's spike channels.
     dashboard : bool
@@ -81,6 +88,10 @@ def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboar
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, numbers.Integral)
                                    or partitions < 1):
         raise ValueError(f"partitions must be a positive integer, got {partitions!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+                                or not 1 <= workers <= (partitions or cores())):
+        raise ValueError(f"workers must be an integer from 1 to the partitions ({partitions or cores()}), "
+                         f"got {workers!r}")
     _check_protocol(protocol)
     from distributed import Client, LocalCluster
 
@@ -91,6 +102,8 @@ def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboar
         from dask_cuda import LocalCUDACluster
 
         n = gpus if partitions is None else partitions
+        if workers is not None and workers != n:
+            raise ValueError(f"workers={workers}: with GPUs each partition has a worker and a GPU of its own")
         if n > gpus:
             raise ValueError(f"partitions={n}: this machine has {gpus} GPUs (one partition per GPU)")
         devices = ",".join(str(i) for i in range(n))
@@ -98,8 +111,10 @@ def local_cluster(partitions: int | None = None, protocol: str = "tcp", dashboar
                                    dashboard_address=address, **kwargs)
     else:
         n = cores() if partitions is None else partitions
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, protocol=protocol,
-                               dashboard_address=address, **kwargs)
+        processes = n if workers is None else workers
+        cluster = LocalCluster(n_workers=processes, threads_per_worker=-(-n // processes), processes=True,
+                               protocol=protocol, dashboard_address=address, **kwargs)
+        n = processes
     client = Client(cluster)
     if dashboard:
         print(f"dsnn: {n} workers ({protocol}), dashboard at {client.dashboard_link}")

@@ -82,6 +82,8 @@ def test_cli_in_process_run_matches_the_api(tmp_path, capsys):
     (["run", str(BRUNEL), "--param", "sclae=0.1", "--in-process"], "does not accept the parameters ['sclae']"),
     (["run", str(BRUNEL), "--time", "-5", "--in-process"], "--time must be a positive number"),
     (["run", str(BRUNEL), "--in-process", "--param", "scale=0.01", "--time", "0.05"], "multiple of dt"),
+    (["run", str(BRUNEL), "--partitions", "2", "--workers", "3"], "--workers must be from 1 to the partitions (2)"),
+    (["run", str(BRUNEL), "--workers", "1", "--in-process"], "--workers sizes the local cluster"),
 ])
 def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
     assert main(args + ["--out", str(tmp_path / "x")]) == 2

@@ -36,7 +36,9 @@ def test_local_cluster_one_single_threaded_worker_per_partition(capsys):
 
 @pytest.mark.parametrize("kwargs, message", [({"partitions": 0}, "partitions must be a positive integer"),
                                              ({"partitions": 2.5}, "partitions must be a positive integer"),
-                                             ({"protocol": "inproc"}, "protocol must be one of")])
+                                             ({"protocol": "inproc"}, "protocol must be one of"),
+                                             ({"partitions": 2, "workers": 3}, "workers must be an integer from 1"),
+                                             ({"partitions": 2, "workers": 0}, "workers must be an integer from 1")])
 def test_local_cluster_checks_its_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         dsnn.local_cluster(**kwargs)

@@ -179,6 +179,36 @@ def test_build_moves_no_synapses(client, brunel):
         sim.close()
 
 
+@pytest.mark.parametrize("n_workers,partitions", [(1, 2), (2, 3)])
+def test_a_worker_holds_one_partition_per_thread(brunel, brunel_reference, n_workers, partitions):
+    """Workers of two threads hold two partitions each, stepped by threads of their own: the spikes and
+    synapses of the in-process reference, through channels within a worker process and between two."""
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=2, processes=True,
+                                       dashboard_address=":0", host="127.0.0.1", memory_limit=WORKER_MEMORY)
+    client = distributed.Client(cluster)
+    try:
+        ref_spikes, ref_conns = brunel_reference
+        for exchange in ("p2p", "collective"):
+            net = brunel.network(scale=0.1, seed=99)
+            sim = net.build(client, partitions=partitions, exchange=exchange)
+            try:
+                sim.run(200.0)
+                assert len(set(sim.workers)) == n_workers
+                held = [sim.workers.count(w) for w in sorted(set(sim.workers))]
+                assert held == ([2] * n_workers if partitions == 2 * n_workers else [2, 1])
+                assert sim.workers == sorted(sim.workers)  # a worker's partitions are consecutive
+                assert sim.spikes(net.populations[-1]).equals(ref_spikes)
+                assert sim.connections().equals(ref_conns)
+                assert all(c["bytes_sent"] > 0 for c in sim.counters())
+            finally:
+                sim.close()
+        with pytest.raises(ValueError, match=rf"partitions \({2 * n_workers + 1}\) must not exceed"):
+            net.build(client, partitions=2 * n_workers + 1)
+    finally:
+        client.close()
+        cluster.close()
+
+
 def _task_keys(dask_scheduler) -> set:
     return {str(k) for k in dask_scheduler.tasks}
 
@@ -186,7 +216,7 @@ def _task_keys(dask_scheduler) -> set:
 def test_invalid_build_submits_nothing(client, brunel):
     net = brunel.network(scale=0.05)
     before = client.run_on_scheduler(_task_keys)
-    with pytest.raises(ValueError, match=r"partitions \(5\) must not exceed the cluster's workers \(4\)"):
+    with pytest.raises(ValueError, match=r"partitions \(5\) must not exceed the cluster's worker threads \(4 in 4"):
         net.build(client, partitions=5)
     with pytest.raises(ValueError, match="exchange must be"):
         net.build(client, partitions=2, exchange="ring")

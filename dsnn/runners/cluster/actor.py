@@ -33,10 +33,11 @@ INLINE_S = 0.05
 SPIN_S = 50e-6
 
 
-def spin_seconds(partitions_on_host: int) -> float:
-    """:data:`SPIN_S` if this host has a core for each of its partitions, else 0 (spinning would
-    take the core of the partition being waited for)."""
-    return SPIN_S if partitions_on_host <= cores() else 0.0
+def spin_seconds(partitions_on_host: int, partitions_on_worker: int = 1) -> float:
+    """:data:`SPIN_S` if this host has a core for each of its partitions and this partition's worker holds
+    no other, else 0: spinning would take the core of the partition being waited for, or, in one process,
+    the interpreter lock its thread needs (a spinning thread gives it up only every few milliseconds)."""
+    return SPIN_S if partitions_on_host <= cores() and partitions_on_worker == 1 else 0.0
 
 
 def _advance(steps, got):
@@ -52,13 +53,15 @@ class PartitionActor:
 
     ``plan`` gives ``rank``, ``n_partitions``, ``exchange`` ("p2p" or
     "collective"), ``in_peers`` (ranks that send to this one in p2p),
-    ``timeout`` (seconds a receive may wait) and ``partitions_on_host``
-    (how many partitions share this worker's host).
+    ``timeout`` (seconds a receive may wait), ``partitions_on_host`` and
+    ``partitions_on_worker`` (how many partitions share this worker's host,
+    and the worker itself).
     """
 
     def __init__(self, partition, send_maps, plan: dict):
         rank = int(plan["rank"])
-        channels = Channels(rank, plan["timeout"], spin_s=spin_seconds(plan.get("partitions_on_host", 1)),
+        channels = Channels(rank, plan["timeout"], spin_s=spin_seconds(plan.get("partitions_on_host", 1),
+                                                                        plan.get("partitions_on_worker", 1)),
                             device=partition.gpu)
         exchange = ExchangePlan(rank, int(plan["n_partitions"]), plan["exchange"], list(send_maps or []),
                                 list(plan["in_peers"]))

@@ -3,7 +3,7 @@
 The graph (keys carry the build's token; the dashboard shows the prefixes):
 
 - ``dsnn-build-<p>``: build partition p's neurons and incoming synapses on
-  worker p (:func:`dsnn.construction.build.build_partition`); the result
+  p's worker (:func:`dsnn.construction.build.build_partition`); the result
   stays there;
 - ``dsnn-needs-<p>``: what p needs from each owner, ``{q: (gids, p's slots)}``;
   only the counts travel to the client, which learns the neighbour graph;
@@ -11,7 +11,7 @@ The graph (keys carry the build's token; the dashboard shows the prefixes):
   on p's worker), and ``dsnn-sendmap-<q>``, q's send maps from the pieces
   that name it (these small id arrays are all that crosses between
   workers);
-- ``dsnn-actor-<p>``: the :class:`~.actor.PartitionActor` on worker p, built
+- ``dsnn-actor-<p>``: the :class:`~.actor.PartitionActor` on p's worker, built
   from the partition and send maps already there (its kernels are loaded
   when it is created).
 
@@ -95,7 +95,8 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
     for p in range(P):
         plan = {"rank": p, "n_partitions": P, "exchange": exchange, "timeout": timeout,
                 "in_peers": sorted(q for q in range(P) if counts[p].get(q, 0) > 0),
-                "partitions_on_host": sum(host_of(w) == host_of(workers[p]) for w in workers)}
+                "partitions_on_host": sum(host_of(w) == host_of(workers[p]) for w in workers),
+                "partitions_on_worker": workers.count(workers[p])}
         actors[p] = submit(PartitionActor, parts[p], maps.get(p), plan, key=f"dsnn-actor-{p}", p=p, actor=True)
     actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "actor creation", build_timeout).items())]
 

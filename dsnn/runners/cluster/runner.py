@@ -1,4 +1,4 @@
-"""The cluster runner: one partition actor per Dask worker, and the client side of every call.
+"""The cluster runner: an actor per partition on its Dask worker, and the client side of every call.
 
 The client makes a constant number of calls per ``run`` (one per actor);
 the actors step and exchange spikes by themselves (:mod:`.actor`). Results
@@ -26,8 +26,8 @@ POLL_S = 0.05
 
 
 def build_on_cluster(client, net, decomposition, exchange: str, device: str, timeout: float) -> Simulation:
-    """Build ``decomposition``'s partitions on the workers of ``client``, one per worker, after checking
-    that there are enough workers, that the network fits in their memory, and that they have GPUs where
+    """Build ``decomposition``'s partitions on the workers of ``client`` (at most one per worker thread),
+    after checking that there are enough, that the network fits in their memory, and that they have GPUs where
     ``device="gpu"``: all before any task is submitted."""
     from distributed import Client
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["worker_addresses", "partition_workers", "host_of", "worker_available_bytes", "wait_for"]
+__all__ = ["worker_addresses", "worker_threads", "partition_workers", "host_of", "worker_available_bytes", "wait_for"]
 
 
 def worker_addresses(client) -> set:
@@ -17,16 +17,33 @@ def worker_addresses(client) -> set:
     return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
 
-def partition_workers(client, n_partitions: int) -> list:
-    """The worker address of each partition: one partition per worker, in address order.
+def worker_threads(client) -> dict:
+    """``{address: threads}`` of the workers the scheduler knows now."""
+    workers = client.sync(client.scheduler.identity, n_workers=-1)["workers"]
+    return {address: int(w.get("nthreads", 1)) for address, w in workers.items()}
 
-    Raises ValueError if the cluster has fewer workers than partitions.
+
+def partition_workers(client, n_partitions: int) -> list:
+    """The worker address of each partition.
+
+    A worker holds at most one partition per thread, each stepped by a
+    thread of its own (as NEST runs threads within a rank), so one worker
+    of as many threads as cores can hold a machine's partitions. Partitions
+    are spread evenly over the workers in address order (one each while
+    there are enough workers), a worker's partitions consecutive.
+
+    Raises ValueError if the workers have fewer threads than partitions.
     """
-    workers = sorted(worker_addresses(client))
-    if n_partitions > len(workers):
-        raise ValueError(f"build: partitions ({n_partitions}) must not exceed the cluster's workers "
-                         f"({len(workers)}); start more workers or build fewer partitions")
-    return workers[:n_partitions]
+    threads = dict(sorted(worker_threads(client).items()))
+    if n_partitions > sum(threads.values()):
+        raise ValueError(f"build: partitions ({n_partitions}) must not exceed the cluster's worker threads "
+                         f"({sum(threads.values())} in {len(threads)} workers): a worker holds at most one "
+                         "partition per thread; start more workers or threads, or build fewer partitions")
+    held = dict.fromkeys(threads, 0)
+    for _ in range(n_partitions):  # the worker least loaded for its threads (the first of equals) takes one
+        w = min((w for w in threads if held[w] < threads[w]), key=lambda w: held[w] / threads[w])
+        held[w] += 1
+    return [w for w, n in held.items() for _ in range(n)]
 
 
 def host_of(address: str) -> str:
