@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..support.jit import kernel
 from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
 from .iaf_psc_exp import propagator_32_case
-from .stepping import fire, record, take_current, take_synaptic
+from .stepping import append_fired, fire, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
     name="iaf_psc_alpha",
@@ -102,36 +104,46 @@ def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_s
     """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
     order of :data:`KERNEL_CONSTANTS`)."""
     R = ring_syn.shape[0]
+    fired = np.empty(blocks[:, 2].max() if blocks.shape[0] else 0, dtype=np.bool_)
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-        P11ex, P11in, P21ex, P21in, P30 = consts[b, 0], consts[b, 1], consts[b, 2], consts[b, 3], consts[b, 4]
-        P31ex, P32ex, P31in, P32in = consts[b, 5], consts[b, 6], consts[b, 7], consts[b, 8]
-        expm1_tau_m, EPSC, IPSC, I_e = consts[b, 9], consts[b, 10], consts[b, 11], consts[b, 12]
-        theta, V_reset, V_min = consts[b, 13], consts[b, 14], consts[b, 15]
+        Vb, Iexb, dIexb, Iinb = V[off:off + n], Iex[off:off + n], dIex[off:off + n], Iin[off:off + n]
+        dIinb, y0b, refb = dIin[off:off + n], y0[off:off + n], ref[off:off + n]
         for k in range(n_steps):
             step = first_step + k
             slot = step % R
-            for i in range(off, off + n):
-                j = lo + (i - off)
-                if ref[i] == 0:
-                    V[i] = (P30 * (y0[i] + I_e) + P31ex * dIex[i] + P32ex * Iex[i] + P31in * dIin[i]
-                            + P32in * Iin[i] + expm1_tau_m * V[i] + V[i])
-                    if V[i] < V_min:
-                        V[i] = V_min
-                else:
-                    ref[i] -= 1
-                ex, inh = take_synaptic(ring_syn, slot, j)
-                Iex[i] = P21ex * dIex[i] + P11ex * Iex[i]
-                dIex[i] *= P11ex
-                dIex[i] += EPSC * ex
-                Iin[i] = P21in * dIin[i] + P11in * Iin[i]
-                dIin[i] *= P11in
-                dIin[i] += IPSC * inh
-                n_spk = fire(V, ref, i, j, step, theta, V_reset, ref_counts, spk_idx, spk_step, n_spk)
-                if with_current:  # else the current ring stays empty and y0 at 0: nothing to read or clear
-                    y0[i] = take_current(ring_cur, slot, j)
+            ex, inh, cur = ring_syn[slot, 0, lo:lo + n], ring_syn[slot, 1, lo:lo + n], ring_cur[slot, lo:lo + n]
+            if with_current:  # two copies of the loop, each without the branch (see iaf_psc_exp.update)
+                _step_block(Vb, Iexb, dIexb, Iinb, dIinb, y0b, refb, ex, inh, cur, fired, consts[b], ref_counts,
+                            True)
+            else:
+                _step_block(Vb, Iexb, dIexb, Iinb, dIinb, y0b, refb, ex, inh, cur, fired, consts[b], ref_counts,
+                            False)
+            n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
             record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
+
+
+@kernel(inline=True)
+def _step_block(V, Iex, dIex, Iin, dIin, y0, ref, ex_row, in_row, cur_row, fired, c, ref_counts, with_current):
+    """One step of a block's neurons, without a branch (see iaf_psc_exp._step_block)."""
+    P11ex, P11in, P21ex, P21in, P30 = c[0], c[1], c[2], c[3], c[4]
+    P31ex, P32ex, P31in, P32in, expm1_tau_m = c[5], c[6], c[7], c[8], c[9]
+    EPSC, IPSC, I_e, theta, V_reset, V_min = c[10], c[11], c[12], c[13], c[14], c[15]
+    for q in range(V.shape[0]):
+        r = ref[q]
+        v = (P30 * (y0[q] + I_e) + P31ex * dIex[q] + P32ex * Iex[q] + P31in * dIin[q]
+             + P32in * Iin[q] + expm1_tau_m * V[q] + V[q])
+        v = V_min if v < V_min else v
+        v = v if r == 0 else V[q]  # refractory: held
+        ex, inh = take_synaptic(ex_row, in_row, q)
+        Iex[q] = P21ex * dIex[q] + P11ex * Iex[q]
+        dIex[q] = dIex[q] * P11ex + EPSC * ex
+        Iin[q] = P21in * dIin[q] + P11in * Iin[q]
+        dIin[q] = dIin[q] * P11in + IPSC * inh
+        V[q], ref[q], fired[q] = fire(v, r - 1 if r > 0 else r, theta, V_reset, ref_counts)
+        if with_current:  # else the current ring stays empty and y0 at 0: nothing to read or clear
+            y0[q] = take_current(cur_row, q)
 
 
 def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..support.jit import kernel
 from .base import (
     ModelSpec,
@@ -19,7 +21,7 @@ from .base import (
     check_nonnegative,
     check_positive,
 )
-from .stepping import fire, record, take_current, take_synaptic
+from .stepping import append_fired, fire, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
     name="iaf_psc_exp",
@@ -119,29 +121,40 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
     so it is neither read nor cleared.
     """
     R = ring_syn.shape[0]
+    fired = np.empty(blocks[:, 2].max() if blocks.shape[0] else 0, dtype=np.bool_)
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-        P11ex, P11in, P22, P21ex, P21in = consts[b, 0], consts[b, 1], consts[b, 2], consts[b, 3], consts[b, 4]
-        P20, I_e, theta, V_reset = consts[b, 5], consts[b, 6], consts[b, 7], consts[b, 8]
+        Vb, Iexb, Iinb = V[off:off + n], Iex[off:off + n], Iin[off:off + n]
+        I0b, refb = I0[off:off + n], ref[off:off + n]
         for k in range(n_steps):
             step = first_step + k
             slot = step % R
-            for i in range(off, off + n):
-                j = lo + (i - off)
-                if ref[i] == 0:
-                    V[i] = V[i] * P22 + Iex[i] * P21ex + Iin[i] * P21in + (I_e + I0[i]) * P20
-                else:
-                    ref[i] -= 1
-                Iex[i] *= P11ex
-                Iin[i] *= P11in
-                ex, inh = take_synaptic(ring_syn, slot, j)
-                Iex[i] += ex
-                Iin[i] += inh
-                n_spk = fire(V, ref, i, j, step, theta, V_reset, ref_counts, spk_idx, spk_step, n_spk)
-                if with_current:  # else the current ring stays empty and I0 at 0: nothing to read or clear
-                    I0[i] = take_current(ring_cur, slot, j)
+            ex, inh, cur = ring_syn[slot, 0, lo:lo + n], ring_syn[slot, 1, lo:lo + n], ring_cur[slot, lo:lo + n]
+            if with_current:  # two copies of the loop, each without the branch (with it, it does not vectorise)
+                _step_block(Vb, Iexb, Iinb, I0b, refb, ex, inh, cur, fired, consts[b], ref_counts, True)
+            else:
+                _step_block(Vb, Iexb, Iinb, I0b, refb, ex, inh, cur, fired, consts[b], ref_counts, False)
+            n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
             record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
+
+
+@kernel(inline=True)
+def _step_block(V, Iex, Iin, I0, ref, ex_row, in_row, cur_row, fired, c, ref_counts, with_current):
+    """One step of a block's neurons (views of its state and of its ring rows): ``fired[q]`` tells whether
+    neuron ``q`` spiked. Without a branch, so that the compiler vectorises it; ``with_current`` is a
+    constant where it is inlined."""
+    P11ex, P11in, P22, P21ex, P21in, P20, I_e, theta, V_reset = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+    for q in range(V.shape[0]):
+        r = ref[q]
+        v = V[q] * P22 + Iex[q] * P21ex + Iin[q] * P21in + (I_e + I0[q]) * P20
+        v = v if r == 0 else V[q]  # refractory: held
+        ex, inh = take_synaptic(ex_row, in_row, q)
+        Iex[q] = Iex[q] * P11ex + ex
+        Iin[q] = Iin[q] * P11in + inh
+        V[q], ref[q], fired[q] = fire(v, r - 1 if r > 0 else r, theta, V_reset, ref_counts)
+        if with_current:  # else the current ring stays empty and I0 at 0: nothing to read or clear
+            I0[q] = take_current(cur_row, q)
 
 
 def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):

@@ -8,43 +8,55 @@ and cleared by the update step it belongs to.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..support.jit import kernel
 
-__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "record"]
+__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record"]
 
 #: pA per fixed-point unit of the rings
 SCALE = 2.0**-32
 
 
 @kernel(inline=True)
-def take_synaptic(ring_syn, slot, j):
-    """(excitatory, inhibitory) input of local neuron ``j`` at ring slot ``slot`` in pA; clears both."""
-    ex = ring_syn[slot, 0, j] * SCALE
-    inh = ring_syn[slot, 1, j] * SCALE
-    ring_syn[slot, 0, j] = 0
-    ring_syn[slot, 1, j] = 0
+def take_synaptic(ex_row, in_row, q):
+    """(excitatory, inhibitory) input in pA of neuron ``q`` of a block whose ring rows (this step's slot,
+    the block's neurons) are ``ex_row``/``in_row``; clears both."""
+    ex = ex_row[q] * SCALE
+    inh = in_row[q] * SCALE
+    ex_row[q] = 0
+    in_row[q] = 0
     return ex, inh
 
 
 @kernel(inline=True)
-def take_current(ring_cur, slot, j):
-    """The current input (pA) of local neuron ``j`` at ring slot ``slot``; clears it. (A partition with no
-    current input never writes its current ring: its models may skip this, see ``with_current``.)"""
-    current = ring_cur[slot, j] * SCALE
-    ring_cur[slot, j] = 0
+def take_current(cur_row, q):
+    """The current input (pA) of neuron ``q`` of a block whose current ring row is ``cur_row``; clears it. (A
+    partition with no current input never writes its current ring: its models may skip this, see
+    ``with_current``.)"""
+    current = cur_row[q] * SCALE
+    cur_row[q] = 0
     return current
 
 
 @kernel(inline=True)
-def fire(V, ref, i, j, step, theta, V_reset, ref_counts, spk_idx, spk_step, n_spk):
-    """If ``V[i]`` reached ``theta``: reset it, start the refractory count and append the spike (local
-    index ``j``, ``step``) at ``n_spk``; returns the new spike count."""
-    if V[i] >= theta:
-        ref[i] = ref_counts
-        V[i] = V_reset
-        spk_idx[n_spk] = j
+def fire(v, r, theta, V_reset, ref_counts):
+    """The threshold test of a neuron whose new membrane potential is ``v`` and refractory count ``r``:
+    ``(V, refractory count, fired)`` after it, reset and refractory where ``v`` reached ``theta``. Selects, not
+    branches, so that the models' loops over neurons vectorise; :func:`append_fired` then lists the spikes."""
+    fired = v >= theta
+    return (V_reset if fired else v), (ref_counts if fired else r), fired
+
+
+@kernel(inline=True)
+def append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk):
+    """Append local neurons ``lo + q`` with ``fired[q]`` (q < n) and ``step`` at ``n_spk``, in neuron order;
+    returns the new count. Every neuron is written at the current end and only a spike moves it on (no
+    branch: the end stays within the buffers, which hold a spike per neuron and step)."""
+    for q in range(n):
+        spk_idx[n_spk] = lo + q
         spk_step[n_spk] = step
-        return n_spk + 1
+        n_spk += np.int64(fired[q])
     return n_spk
 
 
