@@ -303,6 +303,10 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
             c = c_end
 
 
+#: connections of a run drawn together by :func:`poisson_runs`: its passes over them stay in the L1 cache
+POISSON_CHUNK = 512
+
+
 @kernel
 def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, run_delay, run_channel, wfix,
                  stream, active_lo, active_hi, cdf, cdf_start, cdf_len, guide, threshold, several, compared, ring):
@@ -322,12 +326,9 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
     """
     n_guide = guide.shape[1]
     R = ring.shape[0]
-    longest = 0
-    for r in range(run_start.shape[0]):
-        longest = max(longest, run_end[r] - run_start[r])
-    counts = np.empty(longest, dtype=np.int64)
-    uniforms = np.empty(longest, dtype=np.float64)
-    flagged = np.empty(longest + 1, dtype=np.int64)  # connections whose bucket holds several entries
+    counts = np.empty(POISSON_CHUNK, dtype=np.int64)
+    uniforms = np.empty(POISSON_CHUNK, dtype=np.float64)
+    flagged = np.empty(POISSON_CHUNK + 1, dtype=np.int64)  # connections whose bucket holds several entries
     flat = ring.reshape(-1)  # C-contiguous: a run's stretch is flat[at + c]
     n_local = ring.shape[2]
     for a in range(first_step, first_step + n_steps):
@@ -338,44 +339,45 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
             if n < 0 or not active_lo[g] <= n < active_hi[g]:
                 continue
             salt = (np.uint64(n) + _ONE) * _G
-            start, end = run_start[r], run_end[r]
-            length = end - start
-            at = (slot * 2 + run_channel[r]) * n_local + run_target[r] - start
+            at = (slot * 2 + run_channel[r]) * n_local + run_target[r] - run_start[r]
             table = cdf[cdf_start[g]:cdf_start[g] + cdf_len[g]]
             top = cdf_len[g] - 1
             m_cmp = compared[g]
-            if m_cmp > 0:
-                for i in range(length):
-                    uniforms[i] = np.float64(mix1(stream[start + i] + salt) >> _S11) * 1.1102230246251565e-16
-                    counts[i] = 0
-                for m in range(m_cmp):
-                    entry = table[m]
+            for start in range(run_start[r], run_end[r], POISSON_CHUNK):  # a chunk's arrays stay in L1
+                end = min(start + POISSON_CHUNK, run_end[r])
+                length = end - start
+                if m_cmp > 0:
                     for i in range(length):
-                        counts[i] += np.int64(uniforms[i] >= entry)
-                for i in range(length):
-                    if counts[i] == m_cmp:  # u reached every compared entry: search on from there
-                        k, u = m_cmp, uniforms[i]
+                        uniforms[i] = np.float64(mix1(stream[start + i] + salt) >> _S11) * 1.1102230246251565e-16
+                        counts[i] = 0
+                    for m in range(m_cmp):
+                        entry = table[m]
+                        for i in range(length):
+                            counts[i] += np.int64(uniforms[i] >= entry)
+                    for i in range(length):
+                        if counts[i] == m_cmp:  # u reached every compared entry: search on from there
+                            k, u = m_cmp, uniforms[i]
+                            while k < top and u >= table[k]:
+                                k += 1
+                            counts[i] = k
+                else:
+                    first, bound, rare = guide[g], threshold[g], several[g]
+                    n_flagged = 0
+                    for c in range(start, end):
+                        u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                        b = np.int64(u * n_guide)
+                        counts[c - start] = first[b] + np.int64(u >= bound[b])
+                        flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
+                        n_flagged += rare[b]
+                    for f in range(n_flagged):
+                        c = flagged[f]
+                        u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                        k = first[np.int64(u * n_guide)]
                         while k < top and u >= table[k]:
                             k += 1
-                        counts[i] = k
-            else:
-                first, bound, rare = guide[g], threshold[g], several[g]
-                n_flagged = 0
+                        counts[c - start] = k
                 for c in range(start, end):
-                    u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-                    b = np.int64(u * n_guide)
-                    counts[c - start] = first[b] + np.int64(u >= bound[b])
-                    flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
-                    n_flagged += rare[b]
-                for f in range(n_flagged):
-                    c = flagged[f]
-                    u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-                    k = first[np.int64(u * n_guide)]
-                    while k < top and u >= table[k]:
-                        k += 1
-                    counts[c - start] = k
-            for c in range(start, end):
-                flat[at + c] += counts[c - start] * wfix[c]
+                    flat[at + c] += counts[c - start] * wfix[c]
 
 
 @kernel
