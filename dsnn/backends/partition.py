@@ -84,6 +84,7 @@ class ModelGroup:
     rec_ptr: np.ndarray
     rec_out: np.ndarray
     with_current: bool = True  # whether the partition has current input (else its current ring stays empty)
+    fired: np.ndarray = None  # uint8 scratch for the update: whether each neuron of a block spiked in a step
 
     @classmethod
     def of(cls, model, members: list, blocks: list, interval: int) -> "ModelGroup":
@@ -103,7 +104,7 @@ class ModelGroup:
             consts=np.array([[float(b.const[name]) for name in model.KERNEL_CONSTANTS] for b in blocks],
                             dtype=np.float64).reshape(len(blocks), -1),
             rec_idx=np.concatenate([b.rec_idx + offsets[i] for i, b in enumerate(blocks)]).astype(np.int64),
-            rec_ptr=rec_ptr, rec_out=rec_out)
+            rec_ptr=rec_ptr, rec_out=rec_out, fired=np.zeros(max(sizes, default=0), dtype=np.uint8))
 
     def step(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk) -> int:
         return self.model.step_group(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk)

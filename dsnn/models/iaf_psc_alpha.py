@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..support.jit import kernel
 from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
 from .iaf_psc_exp import propagator_32_case
@@ -100,11 +98,10 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex",
 
 @kernel
 def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur, consts,
-           rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk):
+           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
     order of :data:`KERNEL_CONSTANTS`)."""
     R = ring_syn.shape[0]
-    fired = np.empty(blocks[:, 2].max() if blocks.shape[0] else 0, dtype=np.bool_)
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
         Vb, Iexb, dIexb, Iinb = V[off:off + n], Iex[off:off + n], dIex[off:off + n], Iin[off:off + n]
@@ -151,7 +148,7 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
     s = group.state
     return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"], s["I0"],
                   s["ref"], ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  group.with_current, spk_idx, spk_step, n_spk)
+                  group.with_current, group.fired, spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):

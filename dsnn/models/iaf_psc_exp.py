@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..support.jit import kernel
 from .base import (
     ModelSpec,
@@ -104,7 +102,7 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "th
 
 @kernel
 def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr,
-           rec_out, with_current, spk_idx, spk_step, n_spk):
+           rec_out, with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model on the partition by ``n_steps`` steps.
 
     Block ``b`` is the row ``blocks[b] = (lo, off, n, ref_counts)``: local
@@ -118,10 +116,10 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
     state index ``rec_idx[q]`` after step ``k``, for ``q`` in block ``b``'s
     ``rec_ptr[b] .. rec_ptr[b+1]-1``. ``with_current``: the partition has
     current input (dc generators); without, ``ring_cur`` is never written,
-    so it is neither read nor cleared.
+    so it is neither read nor cleared. ``fired``: uint8 scratch of a flag
+    per neuron of the largest block.
     """
     R = ring_syn.shape[0]
-    fired = np.empty(blocks[:, 2].max() if blocks.shape[0] else 0, dtype=np.bool_)
     for b in range(blocks.shape[0]):
         lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
         Vb, Iexb, Iinb = V[off:off + n], Iex[off:off + n], Iin[off:off + n]
@@ -162,7 +160,7 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
     s = group.state
     return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
                   ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  group.with_current, spk_idx, spk_step, n_spk)
+                  group.with_current, group.fired, spk_idx, spk_step, n_spk)
 
 
 def membrane_potential(block, values):

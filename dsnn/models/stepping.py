@@ -8,8 +8,6 @@ and cleared by the update step it belongs to.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..support.jit import kernel
 
 __all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record"]
@@ -56,7 +54,7 @@ def append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk):
     for q in range(n):
         spk_idx[n_spk] = lo + q
         spk_step[n_spk] = step
-        n_spk += np.int64(fired[q])
+        n_spk += fired[q]
     return n_spk
 
 
