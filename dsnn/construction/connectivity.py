@@ -8,8 +8,12 @@ seed, the projection and global ids, never on which partition asks:
   streams keyed by the target gid;
 - ``fixed_outdegree``: streams keyed by the source gid (every partition draws
   each source's targets and keeps its own);
-- ``fixed_total_number``: connection ``i`` of N draws its target and source
-  from stream ``i`` (every partition scans all N and keeps its own).
+- ``fixed_total_number``: the N connections are split over blocks of
+  :data:`TOTAL_NUMBER_BLOCK` targets by one multinomial draw keyed by the
+  projection (every partition repeats it: a few numbers per block);
+  connection ``i`` (numbered block after block) draws its target within its
+  block and its source from stream ``i``. A partition draws only the
+  connections of the blocks its targets fall in.
 
 Each synapse gets a 64-bit key, unique within its projection, from which its
 weight, delay and (for Poisson input) its spike train are drawn.
@@ -23,10 +27,29 @@ from ..description.rules import Rule
 from ..randomness import rng
 from .rows import indegree_sources, total_number_chunk
 
-__all__ = ["draw", "draw_chunks", "CHUNK"]
+__all__ = ["draw", "draw_chunks", "total_number_blocks", "CHUNK", "TOTAL_NUMBER_BLOCK"]
 
 #: how many candidate (source, target) pairs are handled at once
 CHUNK = 1 << 18
+
+#: fixed_total_number splits its connections over blocks of this many targets (see the module docstring)
+TOTAL_NUMBER_BLOCK = 4096
+
+
+def total_number_blocks(k: int, N: int, n_post: int) -> np.ndarray:
+    """Where fixed_total_number's connections fall: ``offsets`` (int64, one more than the blocks of
+    :data:`TOTAL_NUMBER_BLOCK` targets), block ``b``'s connections being ``offsets[b] .. offsets[b+1]-1``.
+
+    The counts are one multinomial draw of N over the blocks, with probabilities their sizes over
+    ``n_post`` (what N independent uniform targets give), by NumPy's ``RandomState``, whose streams NumPy
+    keeps fixed across versions, seeded by the projection's key ``k``.
+    """
+    n_blocks = -(-n_post // TOTAL_NUMBER_BLOCK)
+    sizes = np.full(n_blocks, TOTAL_NUMBER_BLOCK, dtype=np.float64)
+    sizes[-1] = n_post - TOTAL_NUMBER_BLOCK * (n_blocks - 1)
+    state = np.random.RandomState([int(k) & 0xFFFFFFFF, int(k) >> 32])
+    counts = state.multinomial(N, sizes / n_post) if n_blocks > 1 else np.array([N])
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _distinct_rows(k: int, row_ids, n_eff, K: int, dense: bool, xp):
@@ -139,27 +162,39 @@ def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int,
             rows = xp.repeat(sg, K)[keep]
             cols = xp.tile(xp.arange(K, dtype=xp.int64), sg.shape[0])[keep]
             yield rows, tgt[keep], keys_of(rows, cols)
-    elif name == "fixed_total_number" and xp is np:
-        for a in range(0, rule.value, CHUNK):  # one compiled pass, the same draws as below
-            src, tgt, i = total_number_chunk(np.uint64(k), a, min(rule.value, a + CHUNK), pre_first, n_pre,
-                                             post_first, n_post, t_lo, t_hi, same_pop)
-            yield src, tgt, i if want_keys else None
     elif name == "fixed_total_number":
-        N = rule.value
-        for a in range(0, N, CHUNK):
-            i = xp.arange(a, min(N, a + CHUNK), dtype=xp.uint64)
-            tgt = post_first + rng.integers(k, i, n_post, 0, xp)
-            keep = (tgt >= t_lo) & (tgt < t_hi)
-            i, tgt = i[keep], tgt[keep]
-            src = pre_first + rng.integers(k, i, n_pre, 1, xp)
-            if same_pop:
-                bad = xp.nonzero(src == tgt)[0]
-                c = 2
-                while bad.size:
-                    src[bad] = pre_first + rng.integers(k, i[bad], n_pre, c, xp)
-                    bad = bad[src[bad] == tgt[bad]]
-                    c += 1
-            yield src.astype(xp.int64, copy=False), tgt.astype(xp.int64, copy=False), i if want_keys else None
+        offsets = total_number_blocks(k, rule.value, n_post)
+        first_block = (t_lo - post_first) // TOTAL_NUMBER_BLOCK
+        for b in range(first_block, -(-(t_hi - post_first) // TOTAL_NUMBER_BLOCK)):
+            block_first = post_first + b * TOTAL_NUMBER_BLOCK
+            size = min(TOTAL_NUMBER_BLOCK, post_first + n_post - block_first)
+            for a in range(int(offsets[b]), int(offsets[b + 1]), CHUNK):
+                yield _total_number_chunk(k, a, min(int(offsets[b + 1]), a + CHUNK), pre_first, n_pre, block_first,
+                                          size, t_lo, t_hi, same_pop, xp, want_keys)
+
+
+def _total_number_chunk(k, a, b, pre_first, n_pre, block_first, size, t_lo, t_hi, same_pop, xp, want_keys):
+    """fixed_total_number's connections ``a .. b-1``, all in the block of ``size`` targets from
+    ``block_first``, whose target is in ``t_lo .. t_hi-1``: connection ``i``'s target is ``block_first +
+    rng.integers(k, i, size, 0)``, its source ``rng.integers(k, i, n_pre, 1)``, redrawn with counters 2,
+    3, ... while it is the target itself."""
+    if xp is np:  # one compiled pass, the same draws as below
+        src, tgt, i = total_number_chunk(np.uint64(k), a, b, pre_first, n_pre, block_first, size, t_lo, t_hi,
+                                         same_pop)
+        return src, tgt, i if want_keys else None
+    i = xp.arange(a, b, dtype=xp.uint64)
+    tgt = block_first + rng.integers(k, i, size, 0, xp)
+    keep = (tgt >= t_lo) & (tgt < t_hi)
+    i, tgt = i[keep], tgt[keep]
+    src = pre_first + rng.integers(k, i, n_pre, 1, xp)
+    if same_pop:
+        bad = xp.nonzero(src == tgt)[0]
+        c = 2
+        while bad.size:
+            src[bad] = pre_first + rng.integers(k, i[bad], n_pre, c, xp)
+            bad = bad[src[bad] == tgt[bad]]
+            c += 1
+    return src.astype(xp.int64, copy=False), tgt.astype(xp.int64, copy=False), i if want_keys else None
 
 
 def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,

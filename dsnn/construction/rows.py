@@ -108,10 +108,11 @@ def _index_of(h, c, n):
 
 @kernel
 def total_number_chunk(k, a, b, pre_first, n_pre, post_first, n_post, t_lo, t_hi, no_autapses):
-    """Connections ``a .. b-1`` of a fixed_total_number projection whose target is in ``t_lo .. t_hi-1``:
-    (source gids, target gids, connection indices), as ``connectivity.draw_chunks`` draws them one array
-    at a time: connection ``i``'s target is ``rng.integers(k, i, n_post, 0)``, its source
-    ``rng.integers(k, i, n_pre, 1)``, redrawn with counters 2, 3, ... while it is the target itself."""
+    """Connections ``a .. b-1`` of a fixed_total_number projection (or of one block of its targets: then
+    ``post_first``/``n_post`` are the block's) whose target is in ``t_lo .. t_hi-1``: (source gids, target
+    gids, connection indices), as ``connectivity`` draws them one array at a time: connection ``i``'s
+    target is ``post_first + rng.integers(k, i, n_post, 0)``, its source ``rng.integers(k, i, n_pre, 1)``,
+    redrawn with counters 2, 3, ... while it is the target itself."""
     kk = np.uint64(k)
     src = np.empty(b - a, dtype=np.int64)
     tgt = np.empty(b - a, dtype=np.int64)

@@ -116,6 +116,38 @@ def test_fixed_total_number_exact(autapses):
     assert _in_range(df.source, A) and _in_range(df.target, A)
 
 
+def test_fixed_total_number_in_degrees_are_multinomial_across_its_target_blocks():
+    """N connections onto targets spread over 25 blocks of TOTAL_NUMBER_BLOCK (the last one short): the
+    in-degrees are those of N independent uniform targets, Binomial(N, 1/n) each, with no seam at the
+    blocks' edges (the block totals, drawn as one multinomial, fit their sizes), and sources uniform; the
+    same connections on 1 and 3 partitions (whose ranges cut through blocks)."""
+    from dsnn.construction.connectivity import TOTAL_NUMBER_BLOCK
+
+    n_post = 24 * TOTAL_NUMBER_BLOCK + 1000
+    N, n_pre = 40 * n_post, 500
+    spec = {"rule": "fixed_total_number", "N": N}
+    df, A, B = two_pops(spec, n_pre=n_pre, n_post=n_post, seed=77)
+    assert len(df) == N
+    indeg = np.bincount(df.target.to_numpy() - B.first, minlength=n_post)
+    lam = N / n_post
+    assert abs(indeg.var() - lam * (1 - 1 / n_post)) < 4 * lam * math.sqrt(2.0 / n_post)
+    hist = np.bincount(indeg, minlength=100)[:100].astype(float)  # the distribution of in-degrees
+    ks = np.arange(100)
+    pmf = np.exp(ks * math.log(lam) - lam - np.array([math.lgamma(k + 1) for k in ks]))
+    keep = pmf * n_post > 20
+    ok, stat = _chi2_ok(hist[keep], pmf[keep] * n_post)
+    assert ok, stat
+    blocks = np.add.reduceat(indeg, np.arange(0, n_post, TOTAL_NUMBER_BLOCK))
+    sizes = np.diff(np.append(np.arange(0, n_post, TOTAL_NUMBER_BLOCK), n_post))
+    ok, stat = _chi2_ok(blocks, N * sizes / n_post)
+    assert ok, stat
+    ok, stat = _chi2_ok(np.bincount(df.source.to_numpy() - A.first, minlength=n_pre))
+    assert ok, stat
+    df3, *_ = two_pops(spec, n_pre=n_pre, n_post=n_post, seed=77, partitions=3)
+    cols = ["source", "target", "weight", "delay"]
+    assert df3[cols].sort_values(cols).reset_index(drop=True).equals(df[cols].sort_values(cols).reset_index(drop=True))
+
+
 def test_all_to_all_exact():
     df, A, B = two_pops({"rule": "all_to_all"})
     assert len(df) == A.n * B.n
