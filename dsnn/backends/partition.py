@@ -364,7 +364,7 @@ class Partition:
             idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
         else:
             idx, steps = self._update_cpu(first, n_steps)
-        for gid, mask in self.spike_masks.items():
+        for gid, mask in self.spike_masks.items() if idx.shape[0] else ():
             sel = mask[idx]
             if sel.any():
                 self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))

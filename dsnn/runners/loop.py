@@ -137,7 +137,8 @@ class PartitionLoop:
             received = yield from point_to_point(k, outgoing, plan.in_peers, deliver_own)
         else:
             blocks = yield from bruck_allgather(k, plan.rank, plan.n_partitions, block, deliver_own)
-            received = [np.concatenate(blocks[1:], axis=-1)] if len(blocks) > 1 else []
+            others = blocks[1:]  # one block needs no concatenation (a copy each interval)
+            received = [others[0] if len(others) == 1 else np.concatenate(others, axis=-1)] if others else []
         t2 = time.perf_counter()
         if received:
             self._deliver(received)
@@ -158,7 +159,7 @@ class PartitionLoop:
         if self._device is not None:  # CuPy arrays (NumPy's functions dispatch)
             return None, np.stack([local_gids[idx], steps]), idx, steps
         block = np.empty((2, idx.shape[0]), dtype=np.int64)  # np.stack's checks cost more than this
-        np.take(local_gids, idx, out=block[0])
+        local_gids.take(idx, out=block[0])
         block[1] = steps
         return None, block, idx, steps
 
