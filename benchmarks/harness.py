@@ -76,9 +76,13 @@ def versions() -> dict:
 
 
 def write_json(name: str, data: dict) -> Path:
-    """Write ``data`` to ``benchmarks/results/<name>.json``; returns the path."""
+    """Write ``data`` to ``benchmarks/results/<name>.json``, or ``<name>-2.json``, ``-3``, ... where that
+    exists (a second run on one day keeps the first); returns the path."""
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path, n = RESULTS / f"{name}.json", 1
+    while path.exists():
+        n += 1
+        path = RESULTS / f"{name}-{n}.json"
     path.write_text(json.dumps(data, indent=1, default=float))
     return path
 

@@ -12,7 +12,8 @@ Options: ``--models`` (comma-separated names of :data:`MODELS`), ``--repeats``
 default 2), ``--no-nest``, ``--quick``. Writes
 ``benchmarks/results/<date>.json`` (every run's raw values, the medians and
 spreads, machine and versions) and ``benchmarks/results/<date>.md`` (the
-table, also printed); ``--quick`` writes ``<date>-quick.*``.
+table, also printed); ``--quick`` writes ``<date>-quick.*``; a later run
+on the same day writes ``<date>-2.*``, ``-3``, ... and keeps the first.
 
 How each model is run
 ---------------------
