@@ -9,6 +9,8 @@ messages (see :mod:`.framing` for the messages themselves):
   processes of one host, driven by the partition's own thread;
 - ``ucx://`` (:mod:`.ucx`): ucxx endpoints on the worker's event loop, GPU
   memory sent as it is;
+- ``mpi://`` (:mod:`.mpi`): MPI point-to-point messages between workers
+  that are MPI ranks (dask-mpi), driven by the partition's own thread;
 - in memory (:mod:`.memory`): mailboxes between the partitions of one
   process (the in-process runner).
 
@@ -28,6 +30,7 @@ import asyncio
 
 from .framing import HEADER_BYTES, ExchangeError, frame, message, on_device, split_address
 from .memory import MemoryHub
+from .mpi import MpiTransport
 from .shm import ShmTransport
 from .tcp import TcpTransport
 from .ucx import UcxTransport
@@ -85,9 +88,10 @@ class Channels:
         return f"{address.rsplit(':', 1)[0]}:{bound}"
 
     def _transport_for(self, scheme: str, address: str):
-        kinds = {"tcp": TcpTransport, "shm": ShmTransport, "ucx": UcxTransport, "ucxx": UcxTransport}
+        kinds = {"tcp": TcpTransport, "shm": ShmTransport, "ucx": UcxTransport, "ucxx": UcxTransport,
+                 "mpi": MpiTransport}
         if scheme not in kinds:
-            raise ValueError(f"dsnn channels support tcp://, shm:// and ucx:// addresses, got {address!r}")
+            raise ValueError(f"dsnn channels support tcp://, shm://, ucx:// and mpi:// addresses, got {address!r}")
         if self._transport is None:
             if kinds[scheme] is UcxTransport:
                 self._transport = UcxTransport(self.rank, self.timeout, device=self.device)
@@ -113,8 +117,9 @@ class Channels:
 
     @property
     def kind(self) -> str:
-        """What carries the messages: "tcp", "shm", "ucx", "memory", or "none" before any channel opens."""
-        names = {TcpTransport: "tcp", ShmTransport: "shm", UcxTransport: "ucx"}
+        """What carries the messages: "tcp", "shm", "ucx", "mpi", "memory", or "none" before any channel
+        opens."""
+        names = {TcpTransport: "tcp", ShmTransport: "shm", UcxTransport: "ucx", MpiTransport: "mpi"}
         if self._transport is None:
             return "none"
         return names.get(type(self._transport), "memory")

@@ -144,6 +144,7 @@ def run(args) -> dict:
             "model": str(args.model), "params": params, "seed": net.seed, "time_ms": args.time,
             "partitions": partitions, "exchange": exchange,
             "protocol": None if client is None else args.protocol,
+            "channels": None if client is None else "/".join(sorted({i["channels"] for i in sim.info()} - {"none"})),
             "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
             "bytes_per_synapse": memory["bytes_per_synapse"],
             "construction_s": t1 - t0, "compile_s": sim.compile_seconds, "simulation_s": t2 - t1,
@@ -173,7 +174,8 @@ def format_summary(summary: dict) -> str:
     """The summary as a plain-text table."""
     lines = [f"{'model':22s}{summary['model']}",
              f"{'partitions':22s}{summary['partitions']} ({summary['exchange']}"
-             f"{', ' + summary['protocol'] if summary['protocol'] else ', in-process'})"]
+             f"{', ' + summary['protocol'] if summary['protocol'] else ', in-process'}"
+             f"{', ' + summary['channels'] + ' channels' if summary.get('channels') else ''})"]
     for key, fmt in (("neurons", "{:,}"), ("synapses", "{:,}"), ("bytes_per_synapse", "{:.2f}"),
                      ("construction_s", "{:.2f}"), ("compile_s", "{:.2f}"), ("simulation_s", "{:.2f}"),
                      ("rtf", "{:.2f}"),

@@ -19,15 +19,18 @@ pytestmark = [needs("mpi4py", "dask_mpi"),
               pytest.mark.skipif(mpiexec() is None and not IN_CI, reason="needs mpiexec (pip install 'dsnn[mpi]')")]
 
 
-def test_mpiexec_four_ranks_gives_the_in_process_spikes(tmp_path):
+@pytest.mark.parametrize("ranks,exchange", [(4, "collective"), (5, "p2p")])
+def test_mpiexec_gives_the_in_process_spikes_over_mpi_channels(tmp_path, ranks, exchange):
+    """Scheduler, client and 2 or 3 worker ranks: the partitions' spikes move by MPI point-to-point messages
+    (the workers are MPI ranks), bit for bit the in-process run's."""
     out = tmp_path / "mpi"
-    proc = subprocess.run([mpiexec(), "-n", "4", sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
-                           "--time", "150", "--param", "scale=0.05", "--exchange", "collective",
+    proc = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
+                           "--time", "150", "--param", "scale=0.05", "--exchange", exchange,
                            "--out", str(out), "--no-plots"],
                           capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-4000:]  # a clean shutdown of every rank
-    assert "partitions            2 (collective, tcp)" in proc.stdout
+    assert f"partitions            {ranks - 2} ({exchange}, tcp, mpi channels)" in proc.stdout
     spikes = pd.read_parquet(out / "spikes.parquet")
     sim = load("brunel").network(scale=0.05).build()
     sim.run(150.0)

@@ -387,3 +387,23 @@ def test_channels_are_shared_memory_only_between_workers_of_one_host():
     assert channel_scheme(["ucx://10.0.0.5:40001", "ucx://10.0.0.5:40002"]) == "ucx"
     with dask.config.set({"dsnn.shared-memory": False}):
         assert channel_scheme(one_host) == "tcp"
+
+
+def test_channels_are_mpi_only_where_every_partition_has_a_rank_of_its_own():
+    """Workers that are distinct MPI ranks (a dask-mpi launch, see tests/launch/test_mpi.py for the run)
+    talk MPI; a worker without a rank, two partitions on one worker, UCX comms or the Dask config keep
+    the other channels."""
+    import dask
+
+    from dsnn.runners.cluster.graph import channel_scheme
+
+    two_hosts = ["tcp://10.0.0.5:40001", "tcp://10.0.0.6:40001"]
+    ranks = {two_hosts[0]: 2, two_hosts[1]: 3}
+    assert channel_scheme(two_hosts, ranks) == "mpi"
+    assert channel_scheme(two_hosts, {two_hosts[0]: 2, two_hosts[1]: None}) == "tcp"
+    assert channel_scheme(two_hosts, {two_hosts[0]: 2, two_hosts[1]: 2}) == "tcp"
+    assert channel_scheme([two_hosts[0], two_hosts[0]], ranks) != "mpi"  # a rank holds one partition
+    ucx = ["ucx://10.0.0.5:40001", "ucx://10.0.0.6:40001"]
+    assert channel_scheme(ucx, {ucx[0]: 2, ucx[1]: 3}) == "ucx"
+    with dask.config.set({"dsnn.mpi-channels": False}):
+        assert channel_scheme(two_hosts, ranks) == "tcp"

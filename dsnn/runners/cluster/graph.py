@@ -24,24 +24,33 @@ import uuid
 
 from ...backends import gpu
 from ...construction.build import build_partition
-from ...exchange import shm
+from ...exchange import mpi, shm
 from ..handshake import needs_of, send_maps_of
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
-__all__ = ["run_graph", "channel_scheme", "SHARED_MEMORY_KEY"]
+__all__ = ["run_graph", "channel_scheme", "SHARED_MEMORY_KEY", "MPI_KEY"]
 
 #: Dask config key: False keeps TCP channels between the workers of one host (e.g. containers that do not
 #: share /dev/shm); default True
 SHARED_MEMORY_KEY = "dsnn.shared-memory"
 
+#: Dask config key: False keeps the other channels where the workers are MPI ranks; default True
+MPI_KEY = "dsnn.mpi-channels"
 
-def channel_scheme(workers: list) -> str:
-    """The channels between partitions: shared memory where every worker is on one host and the Dask
-    comms are TCP, else the comms' own protocol (tcp or ucx)."""
+
+def channel_scheme(workers: list, mpi_ranks: dict | None = None) -> str:
+    """The channels between partitions: MPI where every partition's worker is an MPI rank of its own
+    (``mpi_ranks``: worker address -> world rank or None, see :func:`dsnn.exchange.mpi.world_rank`: a
+    dask-mpi launch) and the comms are TCP; else shared memory where every worker is on one host and the
+    Dask comms are TCP; else the comms' own protocol (tcp or ucx)."""
     import dask
 
     scheme = workers[0].split("://")[0]
+    if (scheme == "tcp" and mpi_ranks and dask.config.get(MPI_KEY, True) and len(set(workers)) == len(workers)
+            and all(mpi_ranks.get(w) is not None for w in workers)
+            and len({mpi_ranks[w] for w in workers}) == len(workers)):
+        return "mpi"
     one_host = len({host_of(w) for w in workers}) == 1
     if scheme == "tcp" and one_host and shm.available() and dask.config.get(SHARED_MEMORY_KEY, True):
         return "shm"
@@ -100,7 +109,7 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
         actors[p] = submit(PartitionActor, parts[p], maps.get(p), plan, key=f"dsnn-actor-{p}", p=p, actor=True)
     actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "actor creation", build_timeout).items())]
 
-    scheme = channel_scheme(workers)
+    scheme = channel_scheme(workers, client.run(mpi.world_rank, workers=sorted(set(workers))))
     addresses = [f.result() for f in [a.open(f"{scheme}://{host_of(w)}:0") for a, w in zip(actors, workers)]]
     for f in [a.connect(addresses) for a in actors]:
         f.result()
