@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,15 @@ pytestmark = [needs("mpi4py", "dask_mpi"),
 
 @pytest.mark.parametrize("ranks,exchange", [(4, "collective"), (5, "p2p")])
 def test_mpiexec_gives_the_in_process_spikes_over_mpi_channels(tmp_path, ranks, exchange):
-    """Scheduler, client and 2 or 3 worker ranks: the partitions' spikes move by MPI point-to-point messages
-    (the workers are MPI ranks), bit for bit the in-process run's."""
+    """Scheduler, client and 2 or 3 worker ranks on this one host, shared memory turned off: the
+    partitions' spikes move by MPI point-to-point messages (the workers are MPI ranks), bit for bit the
+    in-process run's."""
     out = tmp_path / "mpi"
+    env = dict(os.environ, DASK_DSNN__SHARED_MEMORY="False")  # else one host uses shared memory
     proc = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, "-m", "dsnn", "run", str(BRUNEL), "--mpi",
                            "--time", "150", "--param", "scale=0.05", "--exchange", exchange,
                            "--out", str(out), "--no-plots"],
-                          capture_output=True, text=True, timeout=240, cwd=ROOT)
+                          capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-4000:]  # a clean shutdown of every rank
     assert f"partitions            {ranks - 2} ({exchange}, tcp, mpi channels)" in proc.stdout

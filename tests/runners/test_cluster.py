@@ -390,16 +390,22 @@ def test_channels_are_shared_memory_only_between_workers_of_one_host():
 
 
 def test_channels_are_mpi_only_where_every_partition_has_a_rank_of_its_own():
-    """Workers that are distinct MPI ranks (a dask-mpi launch, see tests/launch/test_mpi.py for the run)
-    talk MPI; a worker without a rank, two partitions on one worker, UCX comms or the Dask config keep
-    the other channels."""
+    """Workers on several hosts that are distinct MPI ranks (a dask-mpi launch, see tests/launch/test_mpi.py
+    for the run) talk MPI; workers of one host keep shared memory; a worker without a rank, two partitions
+    on one worker, UCX comms or the Dask config keep the other channels."""
     import dask
 
+    from dsnn.exchange import shm
     from dsnn.runners.cluster.graph import channel_scheme
 
     two_hosts = ["tcp://10.0.0.5:40001", "tcp://10.0.0.6:40001"]
     ranks = {two_hosts[0]: 2, two_hosts[1]: 3}
     assert channel_scheme(two_hosts, ranks) == "mpi"
+    one_host = ["tcp://10.0.0.5:40001", "tcp://10.0.0.5:40002"]
+    one_host_ranks = {one_host[0]: 2, one_host[1]: 3}
+    assert channel_scheme(one_host, one_host_ranks) == ("shm" if shm.available() else "mpi")
+    with dask.config.set({"dsnn.shared-memory": False}):
+        assert channel_scheme(one_host, one_host_ranks) == "mpi"
     assert channel_scheme(two_hosts, {two_hosts[0]: 2, two_hosts[1]: None}) == "tcp"
     assert channel_scheme(two_hosts, {two_hosts[0]: 2, two_hosts[1]: 2}) == "tcp"
     assert channel_scheme([two_hosts[0], two_hosts[0]], ranks) != "mpi"  # a rank holds one partition
