@@ -22,15 +22,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["point_to_point", "bruck_peers", "bruck_allgather", "run_blocking"]
+__all__ = ["point_to_point", "bruck_peers", "bruck_allgather", "run_blocking", "ALLGATHER"]
+
+
+#: first element of the request for the transport's own all-gather (instead of an exchange step)
+ALLGATHER = "allgather"
 
 
 def run_blocking(steps, channels):
-    """Drive a generator of exchange steps with blocking :meth:`Channels.exchange` calls; returns its result."""
+    """Drive a generator of exchange steps with blocking :meth:`Channels.exchange` calls (and
+    :meth:`Channels.allgather` for an ``(ALLGATHER, interval, block, overlap)`` request); returns its
+    result."""
     try:
         request = next(steps)
         while True:
-            request = steps.send(channels.exchange(*request))
+            if request[0] == ALLGATHER:
+                request = steps.send(channels.allgather(*request[1:]))
+            else:
+                request = steps.send(channels.exchange(*request))
     except StopIteration as done:
         return done.value
 

@@ -153,6 +153,23 @@ class Channels:
         self._count(sends)
         return self._checked(interval, receives, got)
 
+    @property
+    def native_allgather(self) -> bool:
+        """Whether the transport gathers every partition's block itself (MPI): see :meth:`allgather`."""
+        return bool(getattr(self._transport, "native_allgather", False))
+
+    def open_collective(self, world_ranks: list) -> None:
+        """Prepare the transport's own all-gather over the partitions' ranks (MPI; all partitions at once)."""
+        self._transport.open_collective(world_ranks)
+
+    def allgather(self, interval: int, block, overlap=None) -> list:
+        """Every partition's block by the transport's own all-gather, in the order of
+        :func:`~.algorithms.bruck_allgather`'s result; ``overlap()`` runs while it travels."""
+        blocks = self._transport.allgather(interval, block, overlap)
+        self.bytes_sent += int(block.nbytes)
+        self.messages_sent += 1
+        return blocks
+
     async def exchange_async(self, interval: int, sends: dict, receives: dict) -> dict:
         """:meth:`exchange` as a coroutine of the event loop the channels were opened on."""
         frames = self._frames(interval, sends)

@@ -11,6 +11,11 @@ or duplicate messages raise as over the other transports. A receive polls
 partition per worker (a rank is one address); where a worker holds
 several, the build uses shared memory or TCP instead.
 
+The collective exchange runs as MPI's own all-gather (``Iallgather`` of
+the block sizes, then ``Iallgatherv`` of the blocks) on a communicator of
+the partitions' ranks, made when the channels open (:meth:`MpiTransport.
+open_collective`): the implementation HPC interconnects tune.
+
 A rank that dies takes the MPI job down with it (the MPI runtime aborts
 every rank): the run ends, with MPI's message instead of dsnn's.
 """
@@ -31,6 +36,9 @@ TAG = 0x6473
 
 #: MPI tag of the greeting a sender sends once, naming its partition to the receiver
 HELLO_TAG = TAG + 1
+
+#: seconds a waiting partition with a core of its own polls back to back before it naps between polls
+SPIN_S = 2e-3
 
 #: seconds between polls of a receive once it stopped spinning
 NAP_S = 20e-6
@@ -61,7 +69,7 @@ class MpiTransport(Transport):
 
         self._MPI = MPI
         self._comm = MPI.COMM_WORLD
-        self.spin_s = spin_s
+        self.spin_s = SPIN_S if spin_s > 0 else 0.0  # as shm: a partition with a core of its own polls longer
         self._out: dict = {}  # partition -> world rank we send to
         self._in: dict = {}  # partition -> world rank it sends to us from
         self._sending: list = []  # (request, buffer) of sends not known complete
@@ -93,6 +101,52 @@ class MpiTransport(Transport):
                 raise ExchangeError(f"partition {missing[0]} never connected to partition {self.rank} "
                                     f"within {self.timeout:g} s")
             await asyncio.sleep(1e-3)
+
+    def open_collective(self, world_ranks: list) -> None:
+        """Make the communicator of the partitions' ranks (``world_ranks[p]``: partition p's), in partition
+        order; every partition calls this at once (MPI_Comm_create_group)."""
+        group = self._comm.Get_group().Incl([int(r) for r in world_ranks])
+        self._collective = self._comm.Create_group(group, tag=TAG)
+        group.Free()
+
+    @property
+    def native_allgather(self) -> bool:
+        return getattr(self, "_collective", None) is not None
+
+    def allgather(self, interval: int, block: np.ndarray, overlap=None) -> list:
+        """Every partition's block (int64, shape (rows, n), n per partition) by MPI's all-gather, as
+        :func:`~.algorithms.bruck_allgather` returns them: element i is partition (rank + i) % P's.
+        ``overlap()`` runs while the sizes travel."""
+        MPI, comm = self._MPI, self._collective
+        P, rows = comm.Get_size(), block.shape[0]
+        block = np.ascontiguousarray(block.get() if on_device(block) else block, dtype=np.int64)
+        counts = np.empty(P, dtype=np.int64)
+        deadline = time.monotonic() + self.timeout
+        request = comm.Iallgather(np.array([block.shape[1]], dtype=np.int64), counts)
+        if overlap is not None:
+            overlap()
+        t0 = time.perf_counter()
+        self._wait_for(request, interval, deadline)
+        words = rows * counts
+        displs = np.concatenate([[0], np.cumsum(words)[:-1]])
+        data = np.empty(int(words.sum()), dtype=np.int64)
+        self._wait_for(comm.Iallgatherv(block.reshape(-1), [data, words, displs, MPI.INT64_T]), interval, deadline)
+        self.wait_s += time.perf_counter() - t0
+        blocks = [data[d:d + w].reshape(rows, w // rows) for d, w in zip(displs, words)]
+        rank = comm.Get_rank()
+        return [blocks[(rank + i) % P] for i in range(P)]
+
+    def _wait_for(self, request, interval, deadline) -> None:
+        """Poll a collective's request until it completes (ExchangeError after ``timeout``). MPI moves a
+        non-blocking collective on only while it is tested, round after round: polls back to back for
+        ``spin_s`` (where the partition has a core of its own), then with naps."""
+        t0 = time.perf_counter()
+        while not request.Test():
+            if time.monotonic() > deadline:
+                raise ExchangeError(f"partition {self.rank}: the all-gather of interval {interval} did not "
+                                    f"complete within {self.timeout:g} s (lost partition?)")
+            if time.perf_counter() - t0 > self.spin_s:
+                time.sleep(NAP_S)
 
     def exchange(self, interval: int, frames: dict, wanted, overlap=None) -> dict:
         """Send ``frames`` ({peer: (head, parts)}) and take one message ``(head, body)`` from each peer in

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exchange import SendMap, filter_images, route
-from ..exchange.algorithms import bruck_allgather, bruck_peers, point_to_point, run_blocking
+from ..exchange.algorithms import ALLGATHER, bruck_allgather, bruck_peers, point_to_point, run_blocking
 from ..support.jit import compile_seconds
 
 __all__ = ["ExchangePlan", "PartitionLoop"]
@@ -136,7 +136,10 @@ class PartitionLoop:
         if plan.mode == "p2p":
             received = yield from point_to_point(k, outgoing, plan.in_peers, deliver_own)
         else:
-            blocks = yield from bruck_allgather(k, plan.rank, plan.n_partitions, block, deliver_own)
+            if self.channels.native_allgather:  # the transport's own (MPI's)
+                blocks = yield ALLGATHER, k, block, deliver_own
+            else:
+                blocks = yield from bruck_allgather(k, plan.rank, plan.n_partitions, block, deliver_own)
             others = blocks[1:]  # one block needs no concatenation (a copy each interval)
             received = [others[0] if len(others) == 1 else np.concatenate(others, axis=-1)] if others else []
         t2 = time.perf_counter()

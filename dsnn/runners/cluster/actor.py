@@ -20,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ...exchange.channels import Channels
+from ...exchange.framing import split_address
 from ...support.machine import cores
 from ..loop import ExchangePlan, PartitionLoop
 
@@ -82,6 +83,8 @@ class PartitionActor:
         peers = {q: addresses[q] for q in plan.out_peers()}
         await channels.connect(peers)
         await channels.wait_accepted(plan.receive_peers())
+        if plan.mode == "collective" and channels.kind == "mpi" and plan.n_partitions > 1:
+            channels.open_collective([split_address(a)[2] for a in addresses])  # MPI's own all-gather
         if channels.device_buffers:
             self.loop.use_device_buffers()
         return sorted(peers)

@@ -41,8 +41,9 @@ MPI_KEY = "dsnn.mpi-channels"
 
 def channel_scheme(workers: list, mpi_ranks: dict | None = None) -> str:
     """The channels between partitions where the Dask comms are TCP: shared memory where every worker is
-    on one host (faster there than MPI: 1.7-2.0 s against 2.5-2.9 s for the microcircuit 0.1 under
-    ``mpiexec -n 4``); else MPI where every partition's worker is an MPI rank of its own (``mpi_ranks``:
+    on one host (MPI is no faster there: the microcircuit 0.1 under ``mpiexec -n 4``, collective, 1.4-1.6 s
+    per simulated second over shm, 1.5-2.3 s over MPI); else MPI where every partition's worker is an MPI
+    rank of its own (``mpi_ranks``:
     worker address -> world rank or None, see :func:`dsnn.exchange.mpi.world_rank`: a dask-mpi launch);
     else TCP. UCX comms keep UCX."""
     import dask
