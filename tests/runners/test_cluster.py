@@ -138,6 +138,34 @@ def test_area_structured_network_p2p_moves_fewer_bytes(client):
     assert 0 < moved["p2p"] < moved["collective"] / 3, moved
 
 
+@pytest.mark.parametrize("exchange", ["p2p", "collective"])
+def test_a_build_is_two_tasks_per_partition_and_the_handshake_gives_the_in_process_send_maps(client, brunel,
+                                                                                            exchange):
+    """Whatever P: a build task and an actor per partition, none per pair (the image handshake runs actor to
+    actor); the receivers each partition sends to are those of the in-process exchange plans."""
+    from dsnn.partitioning.decomposition import Decomposition
+    from dsnn.runners.handshake import exchange_plans
+
+    def dsnn_keys(dask_scheduler):
+        return sorted(str(k) for k in dask_scheduler.tasks if str(k).startswith("dsnn-"))
+
+    for P in (2, 4):
+        net = brunel.network(scale=0.1, seed=5)
+        sim = net.build(client, partitions=P, exchange=exchange)
+        try:
+            token = sim.runner.build_info["token"]
+            keys = [k for k in client.run_on_scheduler(dsnn_keys) if token in k]
+            assert sorted(k.rsplit("-", 1)[0] for k in keys) == sorted(
+                [f"dsnn-actor-{p}" for p in range(P)] + [f"dsnn-build-{p}" for p in range(P)])
+            if exchange == "p2p":
+                local = net.build(partitions=P)
+                plans = exchange_plans(local.partitions, Decomposition.of(net, P), "p2p")
+                assert [i["out_peers"] for i in sim.info()] == [plan.out_peers() for plan in plans]
+                assert all(i["out_peers"] for i in sim.info())  # the partitions do need each other
+        finally:
+            sim.close()
+
+
 def test_close_frees_the_partitions_on_the_workers(client, brunel):
     """After sim.close() the scheduler holds none of the build's tasks: the workers have let go of the
     partitions (their memory), without waiting for the client's garbage collector."""

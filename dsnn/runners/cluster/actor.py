@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ...exchange.channels import Channels
 from ...exchange.framing import split_address
 from ...support.machine import cores
+from ..handshake import needs_of, send_maps_of
 from ..loop import ExchangePlan, PartitionLoop
 
 __all__ = ["PartitionActor", "INLINE_S", "SPIN_S"]
@@ -53,23 +54,68 @@ class PartitionActor:
     """Holds one built partition on its worker and runs its :class:`PartitionLoop`.
 
     ``plan`` gives ``rank``, ``n_partitions``, ``exchange`` ("p2p" or
-    "collective"), ``in_peers`` (ranks that send to this one in p2p),
-    ``timeout`` (seconds a receive may wait), ``partitions_on_host`` and
-    ``partitions_on_worker`` (how many partitions share this worker's host,
-    and the worker itself).
+    "collective"), ``timeout`` (seconds a receive may wait),
+    ``partitions_on_host`` and ``partitions_on_worker`` (how many partitions
+    share this worker's host, and the worker itself). The actor works out
+    what its partition needs from each owner (its images, through
+    ``decomposition``); for p2p the actors then tell each other, actor to
+    actor (:meth:`send_needs`, :meth:`take_need`, :meth:`make_send_maps`):
+    no Dask task per pair of partitions, and only id lists move.
     """
 
-    def __init__(self, partition, send_maps, plan: dict):
+    def __init__(self, partition, decomposition, plan: dict):
         rank = int(plan["rank"])
         channels = Channels(rank, plan["timeout"], spin_s=spin_seconds(plan.get("partitions_on_host", 1),
                                                                         plan.get("partitions_on_worker", 1)),
                             device=partition.gpu)
-        exchange = ExchangePlan(rank, int(plan["n_partitions"]), plan["exchange"], list(send_maps or []),
-                                list(plan["in_peers"]))
+        needs = {q: piece for q, piece in needs_of(partition, decomposition).items() if piece[0].shape[0]}
+        exchange = ExchangePlan(rank, int(plan["n_partitions"]), plan["exchange"], [], sorted(needs))
         self.loop = PartitionLoop(partition, exchange, channels)
         self.rank = rank
+        self._needs = needs if plan["exchange"] == "p2p" else {}  # until told to the owners
+        self._need_counts = {q: int(g.shape[0]) for q, (g, _) in needs.items()}
+        self._pieces: dict = {}  # receiver -> (gids, its slots) of what it needs from this partition
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"dsnn-partition-{rank}")
         self.loop.warm_up()
+
+    # ------------------------------------------------------------ the image handshake (p2p)
+    def need_counts(self) -> dict:
+        """``{owner: how many of its neurons this partition needs}``."""
+        return dict(self._need_counts)
+
+    async def send_needs(self, owners: dict) -> int:
+        """Tell each owner (``{rank: (its worker's address, its actor's key)}``) which of its neurons this
+        partition needs, with this partition's slots for them; returns how many were told.
+
+        Worker to worker through the worker's RPC (what an actor handle does inside, without the Dask
+        client a handle opens on a worker, which would outlive the scheduler at shutdown)."""
+        from distributed import get_worker
+        from distributed.protocol import to_serialize
+
+        worker = get_worker()
+
+        async def tell(q):
+            address, key = owners[q]
+            gids, slots = self._needs[q]
+            reply = await worker.rpc(address).actor_execute(
+                function="take_need", actor=key, kwargs={},
+                args=[to_serialize(self.rank), to_serialize(gids), to_serialize(slots)])
+            if reply["status"] != "OK":
+                raise RuntimeError(f"partition {q} refused the needs of partition {self.rank}: {reply!r}")
+
+        await asyncio.gather(*[tell(q) for q in sorted(owners)])
+        self._needs = {}
+        return len(owners)
+
+    async def take_need(self, receiver: int, gids, slots) -> None:
+        """What partition ``receiver`` needs from this one (its gids, sorted, and its slots for them)."""
+        self._pieces[int(receiver)] = (gids, slots)
+
+    async def make_send_maps(self) -> list:
+        """The send maps from what the receivers said; returns the receivers."""
+        self.loop.plan.send_maps = send_maps_of(self.loop.partition, self._pieces)
+        self._pieces = {}
+        return [m.receiver for m in self.loop.plan.send_maps]
 
     # ------------------------------------------------------------ channels
     async def open(self, address: str) -> str:

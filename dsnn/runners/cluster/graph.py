@@ -1,21 +1,20 @@
-"""Construction on a Dask cluster: one task per partition, pinned to its worker.
+"""Construction on a Dask cluster: two tasks per partition, pinned to its worker.
 
 The graph (keys carry the build's token; the dashboard shows the prefixes):
 
 - ``dsnn-build-<p>``: build partition p's neurons and incoming synapses on
   p's worker (:func:`dsnn.construction.build.build_partition`); the result
   stays there;
-- ``dsnn-needs-<p>``: what p needs from each owner, ``{q: (gids, p's slots)}``;
-  only the counts travel to the client, which learns the neighbour graph;
-- p2p only: ``dsnn-need-<p>-<q>``, the piece of p's needs owned by q (run
-  on p's worker), and ``dsnn-sendmap-<q>``, q's send maps from the pieces
-  that name it (these small id arrays are all that crosses between
-  workers);
-- ``dsnn-actor-<p>``: the :class:`~.actor.PartitionActor` on p's worker, built
-  from the partition and send maps already there (its kernels are loaded
-  when it is created).
+- ``dsnn-actor-<p>``: the :class:`~.actor.PartitionActor` on p's worker,
+  made from the partition already there: it works out what p needs from
+  each owner (its images) and loads its kernels.
 
-No synapse array leaves the worker that built it.
+Then, for p2p, the image handshake runs actor to actor, no task per pair:
+each actor sends every owner it needs the ids it needs and its slots for
+them, and each owner makes its send maps. The client learns only how many
+neurons each partition needs from each owner (the neighbour graph), and
+hands each actor the handles of the owners it needs. No synapse array
+leaves the worker that built it; only these id lists cross between workers.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import uuid
 from ...backends import gpu
 from ...construction.build import build_partition
 from ...exchange import mpi, shm
-from ..handshake import needs_of, send_maps_of
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
@@ -69,19 +67,11 @@ def _build_task(net, decomposition, p: int, device: str):
     return part
 
 
-def _need_counts(needs: dict) -> dict:
-    return {q: int(g.shape[0]) for q, (g, _) in needs.items()}
-
-
-def _need_piece(needs: dict, q: int):
-    return needs[q]
-
-
 # --------------------------------------------------------------- client side
 def run_graph(client, workers: list, net, decomposition, exchange: str, device: str, timeout: float,
               build_timeout: float = 3600.0):
-    """Run the construction graph on ``workers`` (one per partition); returns (actors by partition, build
-    info)."""
+    """Run the construction graph on ``workers`` (the worker of each partition); returns (actors by
+    partition, build info)."""
     P = decomposition.n_partitions
     token = uuid.uuid4().hex[:8]
 
@@ -90,31 +80,34 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
                              allow_other_workers=False, pure=False, **kw)
 
     parts = {p: submit(_build_task, net, decomposition, p, device, key=f"dsnn-build-{p}", p=p) for p in range(P)}
-    needs = {p: submit(needs_of, parts[p], decomposition, key=f"dsnn-needs-{p}", p=p) for p in range(P)}
-    counts = {p: submit(_need_counts, needs[p], key=f"dsnn-needcount-{p}", p=p) for p in range(P)}
-    counts = {p: f.result() for p, f in wait_for(client, counts, workers, "construction", build_timeout).items()}
-
-    maps = {}
-    if exchange == "p2p":  # send maps: q gets from each p only the piece of p's needs that q owns
-        receivers_of = {q: sorted(p for p in range(P) if counts[p].get(q, 0) > 0) for q in range(P)}
-        pieces = {(p, q): submit(_need_piece, needs[p], q, key=f"dsnn-need-{p}-{q}", p=p)
-                  for q in range(P) for p in receivers_of[q]}
-        for q in range(P):
-            mine = {p: pieces[(p, q)] for p in receivers_of[q]}
-            maps[q] = submit(send_maps_of, parts[q], mine, key=f"dsnn-sendmap-{q}", p=q)
-        wait_for(client, maps, workers, "the image handshake", timeout)
-
     actors = {}
     for p in range(P):
         plan = {"rank": p, "n_partitions": P, "exchange": exchange, "timeout": timeout,
-                "in_peers": sorted(q for q in range(P) if counts[p].get(q, 0) > 0),
                 "partitions_on_host": sum(host_of(w) == host_of(workers[p]) for w in workers),
                 "partitions_on_worker": workers.count(workers[p])}
-        actors[p] = submit(PartitionActor, parts[p], maps.get(p), plan, key=f"dsnn-actor-{p}", p=p, actor=True)
-    actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "actor creation", build_timeout).items())]
+        actors[p] = submit(PartitionActor, parts[p], decomposition, plan, key=f"dsnn-actor-{p}", p=p, actor=True)
+    actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "construction", build_timeout).items())]
+    counts = dict(enumerate(_actor_results([a.need_counts() for a in actors], "the image handshake", timeout)))
+
+    if exchange == "p2p":  # each actor tells the owners it needs; the owners make their send maps
+        _actor_results([a.send_needs({q: (workers[q], actors[q].key) for q in sorted(counts[p]) if counts[p][q] > 0})
+                        for p, a in enumerate(actors)], "the image handshake", timeout)
+        _actor_results([a.make_send_maps() for a in actors], "the image handshake", timeout)
 
     scheme = channel_scheme(workers, client.run(mpi.world_rank, workers=sorted(set(workers))))
     addresses = [f.result() for f in [a.open(f"{scheme}://{host_of(w)}:0") for a, w in zip(actors, workers)]]
     for f in [a.connect(addresses) for a in actors]:
         f.result()
     return actors, {"token": token, "need_counts": counts}
+
+
+def _actor_results(futures: list, what: str, timeout: float) -> list:
+    """The results of one call on every actor (by partition), raising one that names the partition whose
+    call failed."""
+    out = []
+    for p, f in enumerate(futures):
+        try:
+            out.append(f.result(timeout=timeout))
+        except Exception as exc:
+            raise RuntimeError(f"build: {what} of partition {p} failed: {exc!r}") from exc
+    return out
