@@ -197,5 +197,8 @@ class MpiTransport(Transport):
         for request, _ in self._sending:
             request.Cancel()
         self._sending = []
+        if getattr(self, "_collective", None) is not None:  # every partition closes (sim.close): freed together
+            self._collective.Free()
+            self._collective = None
         self._out.clear()
         self._in.clear()

@@ -1,10 +1,10 @@
-"""The partition actor: one per worker, holding its partition's loop and running it by itself.
+"""The partition actor: one per partition on its worker, holding the partition's loop and running it.
 
 The client calls :meth:`PartitionActor.run` once per ``sim.run``; the actor
 then loops over the min-delay intervals on its own
 (:class:`~dsnn.runners.loop.PartitionLoop`). Over TCP the whole loop runs
 in a dedicated thread: numerics (the kernels release the GIL) and the
-exchange over the partition's direct sockets, so the worker's event loop
+exchange over the partition's direct sockets (or shared memory, or MPI), so the worker's event loop
 stays free for heartbeats and the dashboard however large the partition,
 and nothing is handed between threads per interval. Over UCX the endpoints
 live on the event loop, so the loop is driven there, exchanging on the
