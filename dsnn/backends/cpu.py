@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..randomness.rng import GAMMA, mix1
+from ..randomness.rng import GAMMA, uniform1
 from ..support.jit import array_at, kernel, prefetch
 
 __all__ = ["deliver_uniform", "deliver_weighted", "deliver_table", "apply_log", "poisson_input", "poisson_runs",
@@ -36,7 +36,6 @@ FIXED_SCALE = 2.0**32
 PREFETCH_AHEAD = 48
 
 _G = np.uint64(GAMMA)
-_S11 = np.uint64(11)
 _ONE = np.uint64(1)
 _S16 = np.uint64(16)
 _M16 = np.uint64(0xFFFF)
@@ -258,6 +257,15 @@ def deliver_table(slots, steps, slot_groups_ptr, slot_groups, table, like_rows, 
     return events
 
 
+@kernel(inline=True)
+def _search_on(table, k, top, u):
+    """The count of a Poisson draw ``u`` from candidate ``k`` on: the number of table entries <= u, at most
+    ``top`` (the table's last index)."""
+    while k < top and u >= table[k]:
+        k += 1
+    return k
+
+
 @kernel
 def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_lo, active_hi,
                   cdf, cdf_start, cdf_len, guide, ring):
@@ -294,10 +302,8 @@ def poisson_input(first_step, n_steps, target, wfix, delay, gen, stream, active_
                 n = a - delay[cc]
                 if n < 0 or not active_lo[g] <= n < active_hi[g]:
                     continue
-                u = np.float64(mix1(stream[cc] + (np.uint64(n) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
-                k = first[np.int64(u * n_guide)]
-                while k < top and u >= table[k]:
-                    k += 1
+                u = uniform1(stream[cc] + (np.uint64(n) + _ONE) * _G)
+                k = _search_on(table, first[np.int64(u * n_guide)], top, u)
                 w = wfix[cc]
                 ring[slot, 0 if w > 0 else 1, target[cc]] += k * w  # k == 0 adds nothing
             c = c_end
@@ -348,7 +354,7 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
                 length = end - start
                 if m_cmp > 0:
                     for i in range(length):
-                        uniforms[i] = np.float64(mix1(stream[start + i] + salt) >> _S11) * 1.1102230246251565e-16
+                        uniforms[i] = uniform1(stream[start + i] + salt)
                         counts[i] = 0
                     for m in range(m_cmp):
                         entry = table[m]
@@ -356,26 +362,20 @@ def poisson_runs(first_step, n_steps, run_start, run_end, run_gen, run_target, r
                             counts[i] += np.int64(uniforms[i] >= entry)
                     for i in range(length):
                         if counts[i] == m_cmp:  # u reached every compared entry: search on from there
-                            k, u = m_cmp, uniforms[i]
-                            while k < top and u >= table[k]:
-                                k += 1
-                            counts[i] = k
+                            counts[i] = _search_on(table, m_cmp, top, uniforms[i])
                 else:
                     first, bound, rare = guide[g], threshold[g], several[g]
                     n_flagged = 0
                     for c in range(start, end):
-                        u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
+                        u = uniform1(stream[c] + salt)
                         b = np.int64(u * n_guide)
                         counts[c - start] = first[b] + np.int64(u >= bound[b])
                         flagged[n_flagged] = c  # kept only where the bucket is flagged (no branch)
                         n_flagged += rare[b]
                     for f in range(n_flagged):
                         c = flagged[f]
-                        u = np.float64(mix1(stream[c] + salt) >> _S11) * 1.1102230246251565e-16
-                        k = first[np.int64(u * n_guide)]
-                        while k < top and u >= table[k]:
-                            k += 1
-                        counts[c - start] = k
+                        u = uniform1(stream[c] + salt)
+                        counts[c - start] = _search_on(table, first[np.int64(u * n_guide)], top, u)
                 for c in range(start, end):
                     flat[at + c] += counts[c - start] * wfix[c]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends.cpu import put_word
-from ..randomness.rng import GAMMA, mix1
+from ..randomness.rng import GAMMA, mix1, uniform1
 from ..support.jit import kernel, prefetch
 
 __all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "total_number_chunk", "steps_of_delays", "count_rows",
@@ -24,14 +24,13 @@ __all__ = ["indegree_sources", "indegree_mark", "indegree_pack", "total_number_c
 FILL_AHEAD = 32
 
 _G = np.uint64(GAMMA)
-_S11 = np.uint64(11)
 _ONE = np.uint64(1)
 
 
 @kernel(inline=True)
 def _indegree_source(h, j, n_eff, me):
     """Source index j of a target whose stream is ``h`` (``rng.integers``), skipping ``me``."""
-    u = np.float64(mix1(h + (np.uint64(j) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+    u = uniform1(h + (np.uint64(j) + _ONE) * _G)
     s = np.int64(np.floor(u * n_eff))
     if me >= 0 and s >= me:
         s += 1
@@ -102,7 +101,7 @@ def indegree_pack(k, targets, K, n_pre, self_index, pre_first, slot_of, n_slots,
 @kernel(inline=True)
 def _index_of(h, c, n):
     """``rng.integers(k, i, n, c)`` of one id whose hash ``mix1(k + i*GAMMA)`` is ``h``."""
-    u = np.float64(mix1(h + (np.uint64(c) + _ONE) * _G) >> _S11) * 1.1102230246251565e-16
+    u = uniform1(h + (np.uint64(c) + _ONE) * _G)
     return np.int64(np.floor(u * n))
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal, getcontext
 import numpy as np
 
 from ..support.jit import kernel
-from .rng import GAMMA, mix1
+from .rng import GAMMA, mix1, uniform1
 
 __all__ = ["tables", "standard_normal", "R", "LAYERS"]
 
@@ -70,7 +70,7 @@ def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @kernel(inline=True)
 def _uniform(h, c):
     """53-bit uniform in [0, 1) of the word ``bits`` would give for hashed id ``h`` at counter ``c``."""
-    return np.float64(mix1(h + (np.uint64(c) + _ONE) * _G) >> np.uint64(11)) * 1.1102230246251565e-16
+    return uniform1(h + (np.uint64(c) + _ONE) * _G)
 
 
 @kernel

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..support.jit import kernel
 
-__all__ = ["key", "mix", "mix1", "bits", "uniform", "integers", "purpose_code"]
+__all__ = ["key", "mix", "mix1", "uniform1", "bits", "uniform", "integers", "purpose_code"]
 
 MASK64 = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15
@@ -69,6 +69,13 @@ def mix1(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
     return z ^ (z >> np.uint64(31))
+
+
+@kernel(inline=True)
+def uniform1(z):
+    """The 53-bit uniform in [0, 1) of one uint64 word, as :func:`uniform` makes it: the top 53 bits of
+    :func:`mix1` of ``z``, times 2**-53 (for numba kernels)."""
+    return np.float64(mix1(z) >> np.uint64(11)) * 1.1102230246251565e-16
 
 
 @kernel
@@ -138,5 +145,5 @@ def _integers_kernel(k, ids, counter, n, out):
     salt = (counter + np.uint64(1)) * np.uint64(GAMMA)
     for i in range(ids.shape[0]):
         h = mix1(k + np.uint64(ids[i]) * np.uint64(GAMMA))
-        u = np.float64(mix1(h + salt) >> np.uint64(11)) * 1.1102230246251565e-16
+        u = uniform1(h + salt)
         out[i] = np.int64(np.floor(u * n))
