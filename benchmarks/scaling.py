@@ -163,9 +163,8 @@ class Observed:
 def observe(timed: harness.Timed) -> Observed:
     """Read what a point records from a built and run simulation (before it is closed)."""
     sim = timed.sim
-    build_info = getattr(sim.runner, "build_info", None)  # cluster runs: the need counts of the handshake
-    pairs = 0 if build_info is None else sum(sum(1 for n in c.values() if n > 0)
-                                             for c in build_info["need_counts"].values())
+    build_info = getattr(sim.runner, "build_info", None)  # cluster runs: pairs that need each other
+    pairs = 0 if build_info is None else build_info["pairs"]
     return Observed(sim.counters(), sim.info(), tuple(sim.decomposition.bounds), sim.exchanged_bytes(),
                     sim.exchanged_bytes(headers=True), pairs, timed.construction_s, timed.simulation_s)
 

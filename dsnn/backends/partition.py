@@ -293,6 +293,7 @@ class Partition:
     input_s: float = 0.0  # seconds spent in generator input (CPU)
     log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
+    build_seconds: float = 0.0  # wall seconds its construction took (build_partition)
 
     def __post_init__(self):
         cap = max(1, self.n_local * self.interval)

@@ -7,6 +7,8 @@ for any decomposition; no synapse is ever moved after it is drawn.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..backends.partition import NeuronBlock, Partition
@@ -65,7 +67,9 @@ def _voltmeter_layout(blocks, local_gids, voltmeters: dict) -> dict:
 
 
 def build_partition(net: Network, decomposition, p: int) -> Partition:
-    """Build partition ``p`` of ``decomposition``: its neurons and all synapses onto them."""
+    """Build partition ``p`` of ``decomposition``: its neurons and all synapses onto them (the seconds it
+    took in ``build_seconds``)."""
+    t0 = time.perf_counter()
     interval = net.min_delay_steps
     pieces = decomposition.populations_of(net, p)
     local_gids = decomposition.local_gids(p)
@@ -116,4 +120,5 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         poisson=poisson_input(net, poisson) if poisson else None,
         currents=current_input(net, current) if current else None,
         device_steps=device_steps, device_slots=device_slots,
-        spike_masks=spike_masks, voltmeters=_voltmeter_layout(blocks, local_gids, voltmeters))
+        spike_masks=spike_masks, voltmeters=_voltmeter_layout(blocks, local_gids, voltmeters),
+        build_seconds=time.perf_counter() - t0)

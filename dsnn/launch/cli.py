@@ -12,7 +12,9 @@ one area per partition). The run writes into ``--out``:
 - ``summary.json``: rates per recorded population (spikes/s), construction
   seconds (and of them the seconds loading numba's kernels), simulation
   seconds, real-time factor, synapses, bytes per synapse, spikes exchanged,
-  and the per-partition time split (update, deliver, exchange, wait);
+  the per-partition time split (update, deliver, exchange, wait), and each
+  partition's own construction seconds (its build task and its actor's
+  setup: what the rest of the construction time is not);
 - ``raster.png``, ``rates.png``, ``time_split.png``;
 
 and prints the summary as a table. Errors a user can act on (a bad option,
@@ -151,6 +153,7 @@ def run(args) -> dict:
             "rtf": (t2 - t1) / (args.time / 1000.0), "spikes": int(len(spikes)),
             "rates": population_rates(spikes, net, args.time), "exchanged_bytes": sim.exchanged_bytes(),
             "time_split": sim.timers,
+            "partition_setup_s": [i["build_s"] + i.get("setup_s", 0.0) for i in sim.info()],
         }
         save_run(out, spikes, summary)
         if not args.no_plots:

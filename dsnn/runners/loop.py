@@ -197,13 +197,13 @@ class PartitionLoop:
 
     def info(self) -> dict:
         """Neurons, images, synapses, bytes held (by kind), GPU or not, steps per interval, the partitions
-        it sends to, the seconds its process spent compiling or loading kernels, and what carries its
-        messages (``Channels.kind``)."""
+        it sends to, the seconds its process spent compiling or loading kernels, what carries its
+        messages (``Channels.kind``) and the seconds its construction took (``build_s``)."""
         part = self.partition
         return {"rank": self.rank, "n_local": part.n_local, "n_images": int(part.image_gids.shape[0]),
                 "n_synapses": part.n_synapses, "nbytes": part.nbytes(), "gpu": part.gpu,
                 "interval": part.interval, "out_peers": self.plan.out_peers(), "compile_s": compile_seconds(),
-                "channels": self.channels.kind}
+                "channels": self.channels.kind, "build_s": part.build_seconds}
 
     def spikes(self, recorder_gid: int) -> list:
         """(gids, update steps) chunks recorded for ``recorder_gid``."""

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 
+import cloudpickle
 import distributed
 import pytest
 from needs import needs
@@ -138,32 +139,69 @@ def test_area_structured_network_p2p_moves_fewer_bytes(client):
     assert 0 < moved["p2p"] < moved["collective"] / 3, moved
 
 
+class _GraphLog:
+    """A scheduler plugin noting each task a build submits, with the pickled size of what it runs."""
+
+    name = "dsnn-test-graph-log"
+
+    def __init__(self):
+        self.specs = {}
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if start == "released" and str(key).startswith("dsnn-"):
+            ts = self.scheduler.tasks.get(key)
+            spec = getattr(ts, "run_spec", None)
+            self.specs[str(key)] = len(cloudpickle.dumps(spec)) if spec is not None else 0
+
+
 @pytest.mark.parametrize("exchange", ["p2p", "collective"])
-def test_a_build_is_two_tasks_per_partition_and_the_handshake_gives_the_in_process_send_maps(client, brunel,
-                                                                                            exchange):
+def test_a_build_is_two_tasks_per_partition_of_constant_size_and_the_handshake_gives_the_in_process_send_maps(
+        client, brunel, exchange):
     """Whatever P: a build task and an actor per partition, none per pair (the image handshake runs actor to
-    actor); the receivers each partition sends to are those of the in-process exchange plans."""
+    actor), each task's spec of the same size at P = 2 and 4 (nothing of size P per task from the client:
+    the decomposition goes once, scattered); the receivers each partition sends to are those of the
+    in-process exchange plans."""
     from dsnn.partitioning.decomposition import Decomposition
     from dsnn.runners.handshake import exchange_plans
 
-    def dsnn_keys(dask_scheduler):
-        return sorted(str(k) for k in dask_scheduler.tasks if str(k).startswith("dsnn-"))
+    def install(dask_scheduler):
+        log = _GraphLog()
+        log.scheduler = dask_scheduler
+        dask_scheduler.add_plugin(log, name=_GraphLog.name)
 
-    for P in (2, 4):
-        net = brunel.network(scale=0.1, seed=5)
-        sim = net.build(client, partitions=P, exchange=exchange)
-        try:
-            token = sim.runner.build_info["token"]
-            keys = [k for k in client.run_on_scheduler(dsnn_keys) if token in k]
-            assert sorted(k.rsplit("-", 1)[0] for k in keys) == sorted(
-                [f"dsnn-actor-{p}" for p in range(P)] + [f"dsnn-build-{p}" for p in range(P)])
-            if exchange == "p2p":
-                local = net.build(partitions=P)
-                plans = exchange_plans(local.partitions, Decomposition.of(net, P), "p2p")
-                assert [i["out_peers"] for i in sim.info()] == [plan.out_peers() for plan in plans]
-                assert all(i["out_peers"] for i in sim.info())  # the partitions do need each other
-        finally:
-            sim.close()
+    def read(dask_scheduler):
+        specs = dict(dask_scheduler.plugins[_GraphLog.name].specs)
+        dask_scheduler.plugins[_GraphLog.name].specs.clear()
+        return specs
+
+    def remove(dask_scheduler):
+        dask_scheduler.remove_plugin(name=_GraphLog.name)
+
+    client.run_on_scheduler(install)
+    sizes = {}
+    try:
+        for P in (2, 4):
+            net = brunel.network(scale=0.1, seed=5)
+            sim = net.build(client, partitions=P, exchange=exchange)
+            try:
+                token = sim.runner.build_info["token"]
+                specs = {k: n for k, n in client.run_on_scheduler(read).items() if token in k}
+                tasks = sorted(k.rsplit("-", 1)[0] for k in specs if k.startswith(("dsnn-actor", "dsnn-build")))
+                assert tasks == sorted([f"dsnn-actor-{p}" for p in range(P)] + [f"dsnn-build-{p}" for p in range(P)])
+                assert len(specs) <= 2 * P + 2  # the network and the directory, scattered once
+                sizes[P] = {kind: max(n for k, n in specs.items() if k.startswith(f"dsnn-{kind}-"))
+                            for kind in ("build", "actor")}
+                if exchange == "p2p":
+                    local = net.build(partitions=P)
+                    plans = exchange_plans(local.partitions, Decomposition.of(net, P), "p2p")
+                    assert [i["out_peers"] for i in sim.info()] == [plan.out_peers() for plan in plans]
+                    assert all(i["out_peers"] for i in sim.info())  # the partitions do need each other
+                    assert sim.runner.build_info["pairs"] == sum(len(plan.in_peers) for plan in plans)
+            finally:
+                sim.close()
+    finally:
+        client.run_on_scheduler(remove)
+    assert sizes[2] == sizes[4], sizes
 
 
 def test_close_frees_the_partitions_on_the_workers(client, brunel):

@@ -20,10 +20,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ...exchange.channels import Channels
-from ...exchange.framing import split_address
 from ...support.machine import cores
 from ..handshake import needs_of, send_maps_of
 from ..loop import ExchangePlan, PartitionLoop
+from .workers import host_of
 
 __all__ = ["PartitionActor", "INLINE_S", "SPIN_S"]
 
@@ -53,39 +53,47 @@ def _advance(steps, got):
 class PartitionActor:
     """Holds one built partition on its worker and runs its :class:`PartitionLoop`.
 
-    ``plan`` gives ``rank``, ``n_partitions``, ``exchange`` ("p2p" or
-    "collective"), ``timeout`` (seconds a receive may wait),
-    ``partitions_on_host`` and ``partitions_on_worker`` (how many partitions
-    share this worker's host, and the worker itself). The actor works out
-    what its partition needs from each owner (its images, through
-    ``decomposition``); for p2p the actors then tell each other, actor to
-    actor (:meth:`send_needs`, :meth:`take_need`, :meth:`make_send_maps`):
-    no Dask task per pair of partitions, and only id lists move.
+    Made from partition ``rank``'s :class:`~dsnn.runners.cluster.graph.Directory` (what every partition of
+    the build shares), its ``exchange`` mode ("p2p" or "collective") and ``timeout`` (seconds a receive
+    may wait). It works out what its partition needs from each owner (its images, through the
+    decomposition). Then, called once each by the client, the actors set up their channels among
+    themselves, actor to actor through the workers' RPC: :meth:`open` listens, :meth:`introduce` tells
+    each partition this one receives from its address (and for p2p what it needs from it, with its slots:
+    the image handshake), and :meth:`connect` makes the send maps and connects to the partitions it sends
+    to. No Dask task per pair of partitions, and nothing of size P x P through the client.
     """
 
-    def __init__(self, partition, decomposition, plan: dict):
-        rank = int(plan["rank"])
-        channels = Channels(rank, plan["timeout"], spin_s=spin_seconds(plan.get("partitions_on_host", 1),
-                                                                        plan.get("partitions_on_worker", 1)),
+    def __init__(self, partition, directory, rank: int, exchange: str, timeout: float):
+        t0 = time.perf_counter()
+        rank = int(rank)
+        channels = Channels(rank, timeout, spin_s=spin_seconds(directory.on_host(rank), directory.on_worker(rank)),
                             device=partition.gpu)
-        needs = {q: piece for q, piece in needs_of(partition, decomposition).items() if piece[0].shape[0]}
-        exchange = ExchangePlan(rank, int(plan["n_partitions"]), plan["exchange"], [], sorted(needs))
-        self.loop = PartitionLoop(partition, exchange, channels)
+        needs = {q: piece for q, piece in needs_of(partition, directory.decomposition).items()
+                 if piece[0].shape[0]}
+        plan = ExchangePlan(rank, directory.decomposition.n_partitions, exchange, [], sorted(needs))
+        self.loop = PartitionLoop(partition, plan, channels)
         self.rank = rank
-        self._needs = needs if plan["exchange"] == "p2p" else {}  # until told to the owners
-        self._need_counts = {q: int(g.shape[0]) for q, (g, _) in needs.items()}
-        self._pieces: dict = {}  # receiver -> (gids, its slots) of what it needs from this partition
+        self._directory = directory
+        self._needs = needs if exchange == "p2p" else {}  # until told to the owners
+        self._n_owners = len(needs)
+        self._address = None  # this partition's channel address, once listening
+        self._pieces: dict = {}  # receiver -> (gids, its slots) of what it needs from this partition (p2p)
+        self._addresses: dict = {}  # partition this one sends to -> its channel address
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"dsnn-partition-{rank}")
         self.loop.warm_up()
+        self._setup_s = time.perf_counter() - t0
 
-    # ------------------------------------------------------------ the image handshake (p2p)
-    def need_counts(self) -> dict:
-        """``{owner: how many of its neurons this partition needs}``."""
-        return dict(self._need_counts)
+    # ------------------------------------------------------------ channels and the image handshake
+    async def open(self) -> str:
+        """Listen for the partitions that send to this one (the directory's scheme, this worker's host, a
+        free port); returns the contact address."""
+        worker = self._directory.workers[self.rank]
+        self._address = await self.loop.channels.listen(f"{self._directory.scheme}://{host_of(worker)}:0")
+        return self._address
 
-    async def send_needs(self, owners: dict) -> int:
-        """Tell each owner (``{rank: (its worker's address, its actor's key)}``) which of its neurons this
-        partition needs, with this partition's slots for them; returns how many were told.
+    async def introduce(self) -> int:
+        """Tell every partition this one receives from its channel address, and for p2p which of their
+        neurons it needs with its slots for them; returns how many owners it needs neurons of.
 
         Worker to worker through the worker's RPC (what an actor handle does inside, without the Dask
         client a handle opens on a worker, which would outlive the scheduler at shutdown)."""
@@ -95,42 +103,42 @@ class PartitionActor:
         worker = get_worker()
 
         async def tell(q):
-            address, key = owners[q]
-            gids, slots = self._needs[q]
+            address, key = self._directory.actor(q)
+            gids, slots = self._needs.get(q, (None, None))
             reply = await worker.rpc(address).actor_execute(
-                function="take_need", actor=key, kwargs={},
-                args=[to_serialize(self.rank), to_serialize(gids), to_serialize(slots)])
+                function="take_receiver", actor=key, kwargs={},
+                args=[to_serialize(self.rank), to_serialize(self._address), to_serialize(gids),
+                      to_serialize(slots)])
             if reply["status"] != "OK":
-                raise RuntimeError(f"partition {q} refused the needs of partition {self.rank}: {reply!r}")
+                raise RuntimeError(f"partition {q} refused the introduction of partition {self.rank}: {reply!r}")
 
-        await asyncio.gather(*[tell(q) for q in sorted(owners)])
+        await asyncio.gather(*[tell(q) for q in self.loop.plan.receive_peers()])
         self._needs = {}
-        return len(owners)
+        return self._n_owners
 
-    async def take_need(self, receiver: int, gids, slots) -> None:
-        """What partition ``receiver`` needs from this one (its gids, sorted, and its slots for them)."""
-        self._pieces[int(receiver)] = (gids, slots)
+    async def take_receiver(self, receiver: int, address: str, gids, slots) -> None:
+        """Partition ``receiver`` receives from this one at ``address``; for p2p it needs the neurons
+        ``gids`` (sorted) of this partition, in its slots ``slots``."""
+        self._addresses[int(receiver)] = address
+        if gids is not None:
+            self._pieces[int(receiver)] = (gids, slots)
 
-    async def make_send_maps(self) -> list:
-        """The send maps from what the receivers said; returns the receivers."""
-        self.loop.plan.send_maps = send_maps_of(self.loop.partition, self._pieces)
-        self._pieces = {}
-        return [m.receiver for m in self.loop.plan.send_maps]
-
-    # ------------------------------------------------------------ channels
-    async def open(self, address: str) -> str:
-        """Listen on ``address`` (protocol and host of this worker, port 0); returns the contact address."""
-        return await self.loop.channels.listen(address)
-
-    async def connect(self, addresses: list) -> list:
-        """Open channels to the peers this partition sends to (``addresses`` by rank) and wait for the
-        peers it receives from to connect."""
+    async def connect(self) -> list:
+        """Make the send maps (p2p) from what the receivers said, open channels to the partitions this one
+        sends to and wait for those it receives from to connect; returns the partitions it sends to."""
         plan, channels = self.loop.plan, self.loop.channels
-        peers = {q: addresses[q] for q in plan.out_peers()}
+        if plan.mode == "p2p":
+            plan.send_maps = send_maps_of(self.loop.partition, self._pieces)
+            self._pieces = {}
+        missing = [q for q in plan.out_peers() if q not in self._addresses]
+        if missing:
+            raise RuntimeError(f"partition {self.rank} sends to partitions {missing}, which did not introduce "
+                               "themselves")
+        peers = {q: self._addresses[q] for q in plan.out_peers()}
         await channels.connect(peers)
         await channels.wait_accepted(plan.receive_peers())
         if plan.mode == "collective" and channels.kind == "mpi" and plan.n_partitions > 1:
-            channels.open_collective([split_address(a)[2] for a in addresses])  # MPI's own all-gather
+            channels.open_collective(list(self._directory.world_ranks))  # MPI's own all-gather
         if channels.device_buffers:
             self.loop.use_device_buffers()
         return sorted(peers)
@@ -177,7 +185,9 @@ class PartitionActor:
         return self.loop.counters()
 
     def info(self) -> dict:
-        return self.loop.info()
+        """The loop's :meth:`~PartitionLoop.info` and ``setup_s``: the seconds the actor took to start (its
+        partition's needs, its kernels)."""
+        return dict(self.loop.info(), setup_s=self._setup_s)
 
     def spikes(self, recorder_gid: int) -> list:
         return self.loop.spikes(recorder_gid)

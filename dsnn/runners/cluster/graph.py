@@ -9,17 +9,24 @@ The graph (keys carry the build's token; the dashboard shows the prefixes):
   made from the partition already there: it works out what p needs from
   each owner (its images) and loads its kernels.
 
-Then, for p2p, the image handshake runs actor to actor, no task per pair:
-each actor sends every owner it needs the ids it needs and its slots for
-them, and each owner makes its send maps. The client learns only how many
-neurons each partition needs from each owner (the neighbour graph), and
-hands each actor the handles of the owners it needs. No synapse array
-leaves the worker that built it; only these id lists cross between workers.
+Both take one :class:`Directory` (the decomposition, the partitions'
+workers, the build's token, the channels' scheme), scattered once to one
+worker with the network description: the tasks fetch them from there, so
+what the client sends grows as P, not P x P. Then the actors set up their
+channels among themselves, actor to actor over the workers' RPC, the
+client calling each actor a constant number of times: each listens, tells
+the partitions it receives from its address and, for p2p, which of their
+neurons it needs with its slots for them (the image handshake: each owner
+makes its send maps from what it hears), and connects to those it sends
+to. With collective exchange there are no send maps: each receiver filters
+the all-gathered spikes through its own image table. No synapse array
+leaves the worker that built it; only id lists cross between workers.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from ...backends import gpu
 from ...construction.build import build_partition
@@ -27,7 +34,7 @@ from ...exchange import mpi, shm
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
-__all__ = ["run_graph", "channel_scheme", "SHARED_MEMORY_KEY", "MPI_KEY"]
+__all__ = ["run_graph", "Directory", "channel_scheme", "SHARED_MEMORY_KEY", "MPI_KEY"]
 
 #: Dask config key: False keeps TCP channels between the workers of one host (e.g. containers that do not
 #: share /dev/shm); default True
@@ -59,9 +66,39 @@ def channel_scheme(workers: list, mpi_ranks: dict | None = None) -> str:
     return scheme
 
 
+# --------------------------------------------------------------- what every partition shares
+@dataclass(frozen=True)
+class Directory:
+    """What every partition of one build knows about all of them, O(P) in size: scattered once to one
+    worker, from which the build and actor tasks fetch it (so nothing of size P x P leaves the client).
+
+    ``workers``: the worker address of each partition; ``token``: the build's token (an actor's key is
+    ``dsnn-actor-<p>-<token>``); ``scheme``: the channels' scheme; ``world_ranks``: each partition's MPI
+    rank where the channels are MPI's, else None."""
+
+    decomposition: object
+    workers: tuple
+    token: str
+    scheme: str
+    world_ranks: tuple | None = None
+
+    def actor(self, p: int) -> tuple:
+        """(worker address, actor key) of partition ``p``'s actor."""
+        return self.workers[p], f"dsnn-actor-{p}-{self.token}"
+
+    def on_host(self, p: int) -> int:
+        """Partitions on the host of partition ``p``."""
+        host = host_of(self.workers[p])
+        return sum(host_of(w) == host for w in self.workers)
+
+    def on_worker(self, p: int) -> int:
+        """Partitions on the worker of partition ``p``."""
+        return self.workers.count(self.workers[p])
+
+
 # --------------------------------------------------------------- worker side
-def _build_task(net, decomposition, p: int, device: str):
-    part = build_partition(net, decomposition, p)
+def _build_task(net, directory: Directory, p: int, device: str):
+    part = build_partition(net, directory.decomposition, p)
     if device == "gpu" or (device == "auto" and gpu.available()):
         part.to_gpu()
     return part
@@ -71,34 +108,33 @@ def _build_task(net, decomposition, p: int, device: str):
 def run_graph(client, workers: list, net, decomposition, exchange: str, device: str, timeout: float,
               build_timeout: float = 3600.0):
     """Run the construction graph on ``workers`` (the worker of each partition); returns (actors by
-    partition, build info)."""
+    partition, build info: the token, and ``pairs``, the ordered pairs of partitions where one needs
+    neurons of the other)."""
     P = decomposition.n_partitions
     token = uuid.uuid4().hex[:8]
+    ranks = client.run(mpi.world_rank, workers=sorted(set(workers)))
+    scheme = channel_scheme(workers, ranks)
+    world = tuple(ranks[w] for w in workers) if scheme == "mpi" else None
+    directory = Directory(decomposition, tuple(workers), token, scheme, world)
+    shared = client.scatter({f"dsnn-network-{token}": net, f"dsnn-directory-{token}": directory},
+                            workers=[workers[0]], hash=False)
+    net_f, dir_f = shared[f"dsnn-network-{token}"], shared[f"dsnn-directory-{token}"]
 
     def submit(fn, *args, key, p, **kw):
         return client.submit(fn, *args, key=f"{key}-{token}", workers=[workers[p]],
                              allow_other_workers=False, pure=False, **kw)
 
-    parts = {p: submit(_build_task, net, decomposition, p, device, key=f"dsnn-build-{p}", p=p) for p in range(P)}
-    actors = {}
-    for p in range(P):
-        plan = {"rank": p, "n_partitions": P, "exchange": exchange, "timeout": timeout,
-                "partitions_on_host": sum(host_of(w) == host_of(workers[p]) for w in workers),
-                "partitions_on_worker": workers.count(workers[p])}
-        actors[p] = submit(PartitionActor, parts[p], decomposition, plan, key=f"dsnn-actor-{p}", p=p, actor=True)
+    parts = {p: submit(_build_task, net_f, dir_f, p, device, key=f"dsnn-build-{p}", p=p) for p in range(P)}
+    actors = {p: submit(PartitionActor, parts[p], dir_f, p, exchange, timeout, key=f"dsnn-actor-{p}", p=p,
+                        actor=True) for p in range(P)}
     actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "construction", build_timeout).items())]
-    counts = dict(enumerate(_actor_results([a.need_counts() for a in actors], "the image handshake", timeout)))
-
-    if exchange == "p2p":  # each actor tells the owners it needs; the owners make their send maps
-        _actor_results([a.send_needs({q: (workers[q], actors[q].key) for q in sorted(counts[p]) if counts[p][q] > 0})
-                        for p, a in enumerate(actors)], "the image handshake", timeout)
-        _actor_results([a.make_send_maps() for a in actors], "the image handshake", timeout)
-
-    scheme = channel_scheme(workers, client.run(mpi.world_rank, workers=sorted(set(workers))))
-    addresses = [f.result() for f in [a.open(f"{scheme}://{host_of(w)}:0") for a, w in zip(actors, workers)]]
-    for f in [a.connect(addresses) for a in actors]:
-        f.result()
-    return actors, {"token": token, "need_counts": counts}
+    del shared, net_f, dir_f  # the workers may let go of them
+    # every partition listens, tells the partitions it receives from its address (and, for p2p, what it
+    # needs from them), and connects to those it sends to: actor to actor, O(1) per call from the client
+    _actor_results([a.open() for a in actors], "opening the channels", timeout)
+    owners = _actor_results([a.introduce() for a in actors], "the image handshake", timeout)
+    _actor_results([a.connect() for a in actors], "connecting the channels", timeout)
+    return actors, {"token": token, "pairs": sum(owners)}
 
 
 def _actor_results(futures: list, what: str, timeout: float) -> list:

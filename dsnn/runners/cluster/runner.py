@@ -67,7 +67,8 @@ class ClusterRunner:
     workers : list of str
         The worker address of each partition.
     build_info : dict
-        The build's token and the need counts of the image handshake.
+        The build's token and ``pairs``: the ordered pairs of partitions where the first needs neurons
+        of the second (the image handshake's neighbour graph, counted).
     """
 
     def __init__(self, client, actors: list, workers: list, build_info: dict):
