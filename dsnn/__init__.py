@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "MODELS": ("dsnn.models", "MODELS"),
     "Simulation": ("dsnn.runners.simulation", "Simulation"),
+    "restore": ("dsnn.runners.checkpoint", "restore"),
     "Decomposition": ("dsnn.partitioning.decomposition", "Decomposition"),
     "local_cluster": ("dsnn.launch.cluster", "local_cluster"),
     "save_run": ("dsnn.views.results", "save_run"),

@@ -288,6 +288,7 @@ class Partition:
     step: int = 0
     recorded_spikes: dict = field(default_factory=dict)  # recorder gid -> list of (gids, steps)
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
+    restored_vm: dict = field(default_factory=dict)  # voltmeter gid -> list of (first, V_m, gids) from a checkpoint
     spike_count: int = 0
     synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
     input_s: float = 0.0  # seconds spent in generator input (CPU)

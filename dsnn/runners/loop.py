@@ -205,6 +205,20 @@ class PartitionLoop:
                 "interval": part.interval, "out_peers": self.plan.out_peers(), "compile_s": compile_seconds(),
                 "channels": self.channels.kind, "build_s": part.build_seconds}
 
+    def checkpoint(self, directory: str) -> dict:
+        """Write this partition's state into the checkpoint directory being made; returns its manifest
+        entry (:func:`dsnn.runners.checkpoint.write_partition`)."""
+        from .checkpoint import write_partition
+
+        self.check_runnable()
+        return write_partition(self.partition, directory, self.rank)
+
+    def restore(self, path: str, manifest: dict) -> int:
+        """Load this partition's neurons' state from the checkpoint at ``path``; returns how many it found."""
+        from .checkpoint import load_partition
+
+        return load_partition(self.partition, path, manifest)
+
     def spikes(self, recorder_gid: int) -> list:
         """(gids, update steps) chunks recorded for ``recorder_gid``."""
         return list(self.partition.recorded_spikes.get(recorder_gid, []))

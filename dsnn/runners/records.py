@@ -51,13 +51,11 @@ def spikes_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
 
 
 def voltage_chunks(part, voltmeter_gid: int) -> list:
-    """(first step, absolute V_m (steps, neurons), gids) chunks a partition recorded for a voltmeter."""
-    chunks = []
-    for bi, cols, gids in part.voltmeters.get(voltmeter_gid, []):
-        blk = part.blocks[bi]
-        for first, values in part.recorded_vm.get(bi, []):
-            chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
-    return chunks
+    """(first step, absolute V_m (steps, neurons), gids) chunks a partition holds for a voltmeter (restored
+    from a checkpoint, then recorded)."""
+    from ..backends.state import voltage_chunks as chunks
+
+    return chunks(part, voltmeter_gid)
 
 
 def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:

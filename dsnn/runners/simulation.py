@@ -115,6 +115,26 @@ class Simulation:
         self.step += n_steps
         watch.close(_snapshot(self._last_counters))
 
+    def checkpoint(self, path) -> str:
+        """Write the complete dynamic state at the current time into the directory ``path`` (a local path;
+        on a cluster one the workers and the client share): each partition writes its own file, in
+        parallel, then the manifest is written and the directory takes its name (complete or absent; an
+        older checkpoint there is replaced only then). Returns the path. :func:`dsnn.restore` continues from
+        it on any number of partitions (see :mod:`dsnn.runners.checkpoint`)."""
+        import shutil
+
+        from . import checkpoint as ckpt
+
+        ckpt.check_path(path, "checkpoint")
+        tmp = ckpt.new_directory(path)
+        try:
+            entries = self.runner.call("checkpoint", "checkpoint", str(tmp))
+            return str(ckpt.write_manifest(tmp, path, self.network, self.step, entries,
+                                           {"exchange": self.exchange}))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
     def counters(self) -> list:
         """Per partition: step, spikes (in all and per population index), bytes and messages sent (payload,
         with headers, from GPU memory), and timers."""

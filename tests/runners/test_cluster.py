@@ -139,13 +139,14 @@ def test_area_structured_network_p2p_moves_fewer_bytes(client):
     assert 0 < moved["p2p"] < moved["collective"] / 3, moved
 
 
-class _GraphLog:
+class _GraphLog(distributed.diagnostics.plugin.SchedulerPlugin):
     """A scheduler plugin noting each task a build submits, with the pickled size of what it runs."""
 
     name = "dsnn-test-graph-log"
 
     def __init__(self):
         self.specs = {}
+        self.scheduler = None
 
     def transition(self, key, start, finish, *args, **kwargs):
         if start == "released" and str(key).startswith("dsnn-"):
@@ -479,3 +480,27 @@ def test_channels_are_mpi_only_where_every_partition_has_a_rank_of_its_own():
     assert channel_scheme(ucx, {ucx[0]: 2, ucx[1]: 3}) == "ucx"
     with dask.config.set({"dsnn.mpi-channels": False}):
         assert channel_scheme(two_hosts, ranks) == "tcp"
+
+
+def test_a_checkpoint_moves_between_the_cluster_and_this_process_bit_for_bit(client, brunel, tmp_path):
+    """In-process 2 partitions, 60 ms, checkpoint; restored on the cluster on 3 partitions (collective),
+    60 ms more, checkpoint again (each worker writes its partitions' files); restored in this process on
+    1 partition, 60 ms more: the spikes of the uninterrupted 180 ms run."""
+    full = brunel.network(scale=0.1, seed=11).build(partitions=2)
+    full.run(180.0)
+    want = full.spikes()
+    net = brunel.network(scale=0.1, seed=11)
+    first = net.build(partitions=2)
+    first.run(60.0)
+    path = first.checkpoint(tmp_path / "a")
+    on_cluster = dsnn.restore(net, path, client=client, partitions=3, exchange="collective")
+    try:
+        assert on_cluster.time == 60.0
+        on_cluster.run(60.0)
+        path = on_cluster.checkpoint(tmp_path / "b")
+    finally:
+        on_cluster.close()
+    last = dsnn.restore(net, path, partitions=1)
+    last.run(60.0)
+    assert len(want) > 1000 and (want["time"] > 120.0).sum() > 300
+    assert last.spikes().equals(want)

@@ -189,6 +189,12 @@ class PartitionActor:
         partition's needs, its kernels)."""
         return dict(self.loop.info(), setup_s=self._setup_s)
 
+    def checkpoint(self, directory: str) -> dict:
+        return self.loop.checkpoint(directory)
+
+    def restore(self, path: str, manifest: dict) -> int:
+        return self.loop.restore(path, manifest)
+
     def spikes(self, recorder_gid: int) -> list:
         return self.loop.spikes(recorder_gid)
 

@@ -1,0 +1,168 @@
+"""A partition's dynamic state as arrays keyed by neuron gid, and back onto any partition of the network.
+
+A partition's synapses, inputs and schedules are functions of the network's
+seed and the gids, so they are rebuilt, not saved. What changes as a run
+goes on is saved by gid, so that it can be put back onto another
+decomposition of the same network:
+
+- ``step``: the update step the partition is at (every partition of a
+  simulation is at the same step between runs);
+- neuron state, per model: ``model.<name>.gids`` and ``model.<name>.<var>``
+  for each of the model's ``KERNEL_STATE`` variables (refractory counts
+  included);
+- the input still in flight: ``ring_syn`` (rows, 2, neurons) and
+  ``ring_cur`` (rows, neurons), fixed point, row ``k`` the input of update
+  step ``step + k`` (the delivery log is added to the ring first);
+- what was recorded: ``spikes.<recorder gid>.gids`` / ``.steps`` and
+  ``vm.<voltmeter gid>.<k>.first`` / ``.V`` (absolute V_m, steps x neurons)
+  / ``.gids``.
+
+Poisson and current inputs keep no state (each draw is keyed by step and
+connection), nor do the device spike schedules. Counters (spikes, bytes,
+timers) start again from zero in a restored partition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["capture", "restore", "FORMAT"]
+
+#: version of the arrays' layout; a reader refuses another
+FORMAT = 1
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _model_name(model) -> str:
+    return model.__name__.rsplit(".", 1)[-1]
+
+
+def _merged(chunks: list) -> list:
+    """Consecutive voltage chunks ``(first, V, gids)`` of the same neurons joined into one."""
+    out: list = []
+    for first, values, gids in chunks:
+        if out and np.array_equal(out[-1][2], gids) and out[-1][0] + out[-1][1].shape[0] == first:
+            out[-1] = (out[-1][0], np.concatenate([out[-1][1], values]), gids)
+        else:
+            out.append((first, values, gids))
+    return out
+
+
+def voltage_chunks(part, voltmeter_gid: int) -> list:
+    """``(first step, absolute V_m (steps, neurons), gids)`` chunks the partition holds for a voltmeter:
+    those restored from a checkpoint, then those it recorded."""
+    chunks = list(part.restored_vm.get(voltmeter_gid, []))
+    for bi, cols, gids in part.voltmeters.get(voltmeter_gid, []):
+        blk = part.blocks[bi]
+        for first, values in part.recorded_vm.get(bi, []):
+            chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
+    return chunks
+
+
+def capture(part) -> dict:
+    """The partition's dynamic state as host arrays (see the module docstring); adds its delivery log to
+    its ring first (which changes nothing it will compute)."""
+    part.flush_log()
+    S = part.step
+    R = part.ring_syn.shape[0]
+    rows = (S + np.arange(R)) % R
+    out = {"format": np.array([FORMAT]), "step": np.array([S], dtype=np.int64),
+           "gids": np.asarray(part.local_gids, dtype=np.int64),
+           "ring_syn": _host(part.ring_syn)[rows], "ring_cur": _host(part.ring_cur)[rows]}
+    by_model: dict = {}
+    for blk in part.blocks:
+        by_model.setdefault(_model_name(blk.model), []).append(blk)
+    for name, blocks in by_model.items():
+        out[f"model.{name}.gids"] = np.concatenate([part.local_gids[b.lo:b.hi] for b in blocks])
+        for var in blocks[0].model.KERNEL_STATE:
+            out[f"model.{name}.{var}"] = np.concatenate([_host(b.state[var]) for b in blocks])
+    for rgid, chunks in part.recorded_spikes.items():
+        out[f"spikes.{rgid}.gids"] = np.concatenate([g for g, _ in chunks]) if chunks else np.zeros(0, np.int64)
+        out[f"spikes.{rgid}.steps"] = np.concatenate([s for _, s in chunks]) if chunks else np.zeros(0, np.int64)
+    vgids = set(part.voltmeters) | set(part.restored_vm)
+    for vgid in sorted(vgids):
+        for k, (first, values, gids) in enumerate(_merged(voltage_chunks(part, vgid))):
+            out[f"vm.{vgid}.{k}.first"] = np.array([first], dtype=np.int64)
+            out[f"vm.{vgid}.{k}.V"] = np.ascontiguousarray(values)
+            out[f"vm.{vgid}.{k}.gids"] = np.asarray(gids, dtype=np.int64)
+    return out
+
+
+def _local(part, gids) -> tuple:
+    """(positions in the partition's local order, mask of the gids it owns)."""
+    pos = np.searchsorted(part.local_gids, gids)
+    pos = np.minimum(pos, max(part.n_local - 1, 0))
+    hit = part.local_gids[pos] == gids if part.n_local else np.zeros(gids.shape[0], dtype=bool)
+    return pos, hit
+
+
+def restore(part, saved: list) -> int:
+    """Put the state of the neurons this partition owns, from ``saved`` (mappings such as :func:`capture`
+    returns, from any decomposition of the same network), into ``part``, a partition just built at step 0.
+    Returns how many of its neurons were found; raises ValueError where the pieces disagree or do not
+    fit."""
+    xp = np
+    if part.gpu:
+        from . import gpu
+
+        xp = gpu.cupy()
+    steps = {int(s["step"][0]) for s in saved}
+    if len(steps) != 1:
+        raise ValueError(f"the checkpoint's files are at different steps: {sorted(steps)}")
+    S = steps.pop()
+    R = part.ring_syn.shape[0]
+    ring_syn, ring_cur = _host(part.ring_syn), _host(part.ring_cur)
+    found = np.zeros(part.n_local, dtype=bool)
+    for s in saved:
+        if int(s["format"][0]) != FORMAT:
+            raise ValueError(f"state format {int(s['format'][0])}, this dsnn reads {FORMAT}")
+        pos, hit = _local(part, s["gids"])
+        if not hit.any():
+            continue
+        found[pos[hit]] = True
+        saved_syn, saved_cur = s["ring_syn"], s["ring_cur"]
+        rows = min(R, saved_syn.shape[0])
+        if saved_syn[rows:][..., hit].any() or saved_cur[rows:][..., hit].any():
+            raise ValueError(f"input in flight {saved_syn.shape[0]} steps ahead does not fit this partition's "
+                             f"ring of {R} steps")
+        at = (S + np.arange(rows)) % R
+        ring_syn[at[:, None], :, pos[hit][None, :]] = np.moveaxis(saved_syn[:rows][..., hit], 1, 2)
+        ring_cur[at[:, None], pos[hit][None, :]] = saved_cur[:rows][..., hit]
+        for blk in part.blocks:
+            name = _model_name(blk.model)
+            if f"model.{name}.gids" not in s:
+                continue
+            mpos, mhit = _local(part, s[f"model.{name}.gids"])
+            sel = mhit & (mpos >= blk.lo) & (mpos < blk.hi)
+            if not sel.any():
+                continue
+            for var in blk.model.KERNEL_STATE:
+                values = s[f"model.{name}.{var}"][sel]
+                blk.state[var][xp.asarray(mpos[sel] - blk.lo)] = xp.asarray(values)
+        for key in s:
+            if key.startswith("spikes.") and key.endswith(".gids"):
+                rgid = int(key.split(".")[1])
+                gids, stamps = s[key], s[f"spikes.{rgid}.steps"]
+                keep = _local(part, gids)[1]
+                if keep.any():
+                    part.recorded_spikes.setdefault(rgid, []).append((gids[keep], stamps[keep]))
+            elif key.startswith("vm.") and key.endswith(".gids"):
+                _, vgid, k, _ = key.split(".")
+                gids = s[key]
+                keep = _local(part, gids)[1]
+                if keep.any():
+                    part.restored_vm.setdefault(int(vgid), []).append(
+                        (int(s[f"vm.{vgid}.{k}.first"][0]), s[f"vm.{vgid}.{k}.V"][:, keep], gids[keep]))
+    if part.gpu:
+        part.ring_syn[...] = xp.asarray(ring_syn)
+        part.ring_cur[...] = xp.asarray(ring_cur)
+    for chunks in part.recorded_spikes.values():  # in step order, as a run records them
+        if len(chunks) > 1:
+            gids, stamps = np.concatenate([g for g, _ in chunks]), np.concatenate([t for _, t in chunks])
+            order = np.argsort(stamps, kind="stable")
+            chunks[:] = [(gids[order], stamps[order])]
+    part.step = S
+    return int(found.sum())

@@ -1,0 +1,236 @@
+"""Checkpoints on disk: one file per partition, written where the partition lives, and a manifest.
+
+A checkpoint is a directory:
+
+- ``part-<p>.npz``: partition p's dynamic state (:mod:`dsnn.backends.state`),
+  written by the partition itself (its worker, in parallel with the
+  others; nothing passes through the client), under a temporary name and
+  renamed once complete;
+- ``manifest.json``, written last: the format version, the network's
+  fingerprint (:func:`fingerprint`), the step and time, and per file its
+  size, SHA-256 and the gid ranges it holds.
+
+The directory is first made under a temporary name beside the target and
+renamed to it once the manifest is in: a checkpoint is complete or
+absent, and an older checkpoint at the same path is replaced only then.
+A crash while writing leaves the older one in place. Paths are local
+paths (on a cluster, a file system every worker and the client share).
+
+:func:`read_manifest` checks, in the client and before any work starts,
+that the manifest is there and readable, of this format, of this network,
+and that every file is there, of its size and its checksum; each
+partition then reads only the files holding its neurons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ..backends import state
+
+__all__ = ["restore", "fingerprint", "write_partition", "write_manifest", "read_manifest", "files_for",
+           "load_partition", "check_path", "MANIFEST", "FORMAT"]
+
+MANIFEST = "manifest.json"
+
+#: version of the checkpoint's layout (manifest and files); a reader refuses another
+FORMAT = 1
+
+
+def _canonical(value, seen=None):
+    """A JSON-able, deterministic description of a network's parts (arrays by their digest)."""
+    import dataclasses
+
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if hasattr(value, "tobytes") and hasattr(value, "dtype"):
+        return {"array": str(value.dtype), "shape": list(value.shape),
+                "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
+    if type(value).__name__ == "Population":
+        return {"population": [value.first, value.n, value.model]}
+    if dataclasses.is_dataclass(value):
+        return {type(value).__name__: {f.name: _canonical(getattr(value, f.name))
+                                       for f in dataclasses.fields(value) if f.name != "network"}}
+    return repr(value)
+
+
+def fingerprint(net) -> str:
+    """SHA-256 of the network's description: seed, dt, populations (model, size, parameters) and
+    projections (rule, weights, delays). Equal for two descriptions that build the same network."""
+    desc = {"seed": net.seed, "dt": repr(net.dt),
+            "populations": [[p.model, p.first, p.n, p.label, _canonical(p.params)] for p in net.populations],
+            "projections": [_canonical(p) for p in net.projections]}
+    return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
+
+
+def check_path(path, what: str) -> None:
+    """Refuse what is not a local path (a str or os.PathLike without a URL scheme)."""
+    if not isinstance(path, (str, os.PathLike)) or "://" in str(path) or not str(path):
+        raise ValueError(f"{what}: path must be a local directory path (str or pathlib.Path), got {path!r}; "
+                         "URLs (fsspec) are not supported yet")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _runs(gids: np.ndarray) -> list:
+    """``[[first, stop], ...]``: the runs of consecutive gids in sorted ``gids``."""
+    if gids.shape[0] == 0:
+        return []
+    cut = np.flatnonzero(np.diff(gids) != 1) + 1
+    starts, ends = np.r_[0, cut], np.r_[cut, gids.shape[0]]
+    return [[int(gids[a]), int(gids[b - 1]) + 1] for a, b in zip(starts, ends)]
+
+
+def write_partition(part, directory: str, rank: int) -> dict:
+    """Write ``part``'s state into ``directory`` as ``part-<rank>.npz`` (complete or absent); returns its
+    manifest entry."""
+    arrays = state.capture(part)
+    name = f"part-{rank:05d}.npz"
+    path = Path(directory) / name
+    tmp = path.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return {"file": name, "bytes": path.stat().st_size, "sha256": _sha256(path), "gids": _runs(arrays["gids"]),
+            "neurons": int(arrays["gids"].shape[0])}
+
+
+def new_directory(path) -> Path:
+    """A fresh temporary directory beside ``path``, where a checkpoint is written before it takes the name."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.writing"
+    tmp.mkdir()
+    return tmp
+
+
+def write_manifest(tmp: Path, path, net, step: int, entries: list, extra: dict | None = None) -> Path:
+    """Write the manifest into ``tmp`` (last), then give ``tmp`` the checkpoint's name ``path`` (replacing
+    an older checkpoint there only now); returns the checkpoint's path."""
+    from .. import __version__
+
+    target = Path(path)
+    manifest = {"format": FORMAT, "state_format": state.FORMAT, "dsnn": __version__, "fingerprint": fingerprint(net),
+                "step": int(step), "dt": net.dt, "time_ms": int(step) * net.dt, "partitions": len(entries),
+                "neurons": sum(e["neurons"] for e in entries), "files": entries, **(extra or {})}
+    part = tmp / f".{MANIFEST}.tmp"
+    part.write_text(json.dumps(manifest, indent=1))
+    os.replace(part, tmp / MANIFEST)
+    if target.exists():
+        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, target)
+    return target
+
+
+def read_manifest(path, net) -> dict:
+    """The checkpoint's manifest, after checking it and every file it lists (ValueError naming the file and
+    what is wrong)."""
+    target = Path(path)
+    mpath = target / MANIFEST
+    if not target.is_dir():
+        raise ValueError(f"restore: {target} is not a checkpoint directory")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"restore: {mpath} is missing: {target} is not a complete checkpoint") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"restore: {mpath} cannot be read: {exc}") from None
+    if manifest.get("format") != FORMAT or manifest.get("state_format") != state.FORMAT:
+        raise ValueError(f"restore: {mpath} is of format {manifest.get('format')} (state "
+                         f"{manifest.get('state_format')}); this dsnn reads format {FORMAT} (state {state.FORMAT})")
+    if manifest.get("fingerprint") != fingerprint(net):
+        raise ValueError(f"restore: {mpath} is a checkpoint of another network (its fingerprint differs from "
+                         "this network's: seed, dt, populations, parameters or connections changed)")
+    if manifest.get("dt") != net.dt:
+        raise ValueError(f"restore: {mpath} has dt {manifest.get('dt')} ms, the network {net.dt} ms")
+    if manifest.get("neurons") != net.n_neurons:
+        raise ValueError(f"restore: {mpath} holds {manifest.get('neurons')} neurons, the network has "
+                         f"{net.n_neurons}")
+    for entry in manifest["files"]:
+        f = target / entry["file"]
+        if not f.is_file():
+            raise ValueError(f"restore: {f} is missing")
+        size = f.stat().st_size
+        if size != entry["bytes"]:
+            raise ValueError(f"restore: {f} is truncated or changed: {size} bytes, the manifest says "
+                             f"{entry['bytes']}")
+        if _sha256(f) != entry["sha256"]:
+            raise ValueError(f"restore: {f} is corrupted: its SHA-256 differs from the manifest's")
+    return manifest
+
+
+def files_for(manifest: dict, local_gids: np.ndarray) -> list:
+    """The files of the manifest holding any of ``local_gids`` (sorted)."""
+    out = []
+    for entry in manifest["files"]:
+        for g0, g1 in entry["gids"]:
+            a, b = np.searchsorted(local_gids, [g0, g1])
+            if b > a:
+                out.append(entry["file"])
+                break
+    return out
+
+
+def load_partition(part, path, manifest: dict) -> int:
+    """Restore ``part`` (just built) from the checkpoint at ``path``: the files holding its neurons;
+    returns how many of its neurons they held."""
+    saved = []
+    for name in files_for(manifest, np.asarray(part.local_gids)):
+        with np.load(Path(path) / name) as z:
+            saved.append({k: z[k] for k in z.files})
+    if not saved:
+        return 0
+    return state.restore(part, saved)
+
+
+def restore(net, path, client=None, partitions=None, exchange: str | None = None, device: str = "cpu",
+            timeout: float = 20.0, threads: int | None = None):
+    """Build ``net`` and continue from the checkpoint at ``path``: a :class:`~dsnn.runners.simulation.Simulation`
+    at the checkpoint's time, on any number of ``partitions`` (default: the checkpoint's), in this process
+    or on ``client``'s workers, with ``exchange`` (default: the checkpoint's) and ``device`` as in
+    :meth:`dsnn.Network.build`. Running it on gives, bit for bit, the spikes and voltages of the run that was
+    never interrupted, and ``spikes()`` / ``voltages()`` include those recorded before the checkpoint.
+
+    The checkpoint is checked first, in this process, before anything is built: a missing, truncated or
+    corrupted file, another network's checkpoint or an unknown format raise ValueError naming the file."""
+    check_path(path, "restore")
+    manifest = read_manifest(path, net)
+    if partitions is None:
+        partitions = manifest["partitions"]
+    sim = net.build(client, partitions=partitions, exchange=exchange or manifest.get("exchange", "p2p"),
+                    device=device, timeout=timeout, threads=threads)
+    try:
+        found = sim.runner.call("restore", "restore", str(Path(path).resolve()), manifest)
+        if sum(found) != net.n_neurons:
+            raise ValueError(f"restore: {Path(path) / MANIFEST} held the state of {sum(found)} of the network's "
+                             f"{net.n_neurons} neurons")
+    except BaseException:
+        sim.close()
+        raise
+    sim.step = int(manifest["step"])
+    return sim

@@ -1,0 +1,168 @@
+"""Checkpoints: the dynamic state written by the partitions, restored on any partition count, bit for bit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from example_models import load
+
+import dsnn
+from dsnn.runners import checkpoint as ckpt
+
+T_FIRST, T_REST = 120.0, 180.0
+
+
+def _brunel(seed=3):
+    """Brunel at scale 0.05 (625 neurons, Poisson input, one delay) with a voltmeter on three neurons."""
+    net = load("brunel").network(scale=0.05, seed=seed)
+    vm = net.create("voltmeter", params={"interval": 0.1})
+    net.connect(vm, net.populations[0][0:3])
+    return net, vm
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    """Spikes and V_m of the uninterrupted 300 ms run (2 partitions)."""
+    net, vm = _brunel()
+    sim = net.build(partitions=2)
+    sim.run(T_FIRST + T_REST)
+    return sim.spikes(), sim.voltages(vm)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A checkpoint at 120 ms of the run on 2 partitions, p2p: (network, voltmeter, path)."""
+    net, vm = _brunel()
+    sim = net.build(partitions=2)
+    sim.run(T_FIRST)
+    path = sim.checkpoint(tmp_path_factory.mktemp("ckpt") / "at120")
+    return net, vm, path
+
+
+@pytest.mark.parametrize("partitions,exchange", [(1, "p2p"), (3, "collective"), (4, "p2p")])
+def test_restore_on_another_partition_count_continues_bit_for_bit(uninterrupted, saved, partitions, exchange):
+    """120 ms, checkpoint, restore on 1, 3 or 4 partitions, 180 ms more: the spikes and V_m of the
+    uninterrupted run, those before the checkpoint included."""
+    net, vm, path = saved
+    sim = dsnn.restore(net, path, partitions=partitions, exchange=exchange)
+    assert sim.time == T_FIRST and sim.n_partitions == partitions
+    sim.run(T_REST)
+    spikes, voltages = uninterrupted
+    assert len(spikes) > 1000 and (spikes["time"] > T_FIRST).sum() > 500
+    assert sim.spikes().equals(spikes)
+    assert sim.voltages(vm).equals(voltages)
+
+
+def test_heterogeneous_delays_and_two_models_restore_bit_for_bit(tmp_path):
+    """The microcircuit (normal delays through the delivery log, DC input) and hpc_benchmark (iaf_psc_alpha):
+    checkpoint on 2 partitions, restore on 3, the same spikes as without."""
+    for name, params in (("microcircuit", {"scale": 0.05, "t_presim": 0.0}), ("hpc_benchmark", {"scale": 0.05})):
+        model = load(name)
+        full = model.network(**params).build(partitions=2)
+        full.run(100.0)
+        want = full.spikes()
+        net = model.network(**params)
+        sim = net.build(partitions=2)
+        sim.run(40.0)
+        path = sim.checkpoint(tmp_path / name)
+        again = dsnn.restore(net, path, partitions=3)
+        again.run(60.0)
+        assert len(want) > 100 and (want["time"] > 40.0).sum() > 50, name
+        assert again.spikes().equals(want), name
+
+
+def test_a_checkpoint_holds_a_file_per_partition_and_a_manifest_last(saved):
+    net, _, path = saved
+    manifest = json.loads((Path(path) / ckpt.MANIFEST).read_text())
+    assert manifest["step"] == round(T_FIRST / net.dt) and manifest["partitions"] == 2
+    assert manifest["fingerprint"] == ckpt.fingerprint(net) and manifest["neurons"] == net.n_neurons
+    assert sorted(p.name for p in Path(path).iterdir()) == sorted([ckpt.MANIFEST] + [f["file"] for f in
+                                                                                    manifest["files"]])
+    assert not [p for p in Path(path).parent.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_new_checkpoint_replaces_the_old_only_once_complete(tmp_path, monkeypatch):
+    """A checkpoint that fails while a partition writes leaves the older one at the path, whole."""
+    net, _ = _brunel()
+    sim = net.build(partitions=2)
+    sim.run(20.0)
+    path_ = Path(sim.checkpoint(tmp_path / "ck"))
+    path = str(path_)
+    before = json.loads(path_.joinpath(ckpt.MANIFEST).read_text())
+    sim.run(20.0)
+    real = ckpt.state.capture
+
+    def failing(part):
+        if part.index == 1:
+            raise OSError("disk full")
+        return real(part)
+
+    monkeypatch.setattr(ckpt.state, "capture", failing)
+    with pytest.raises(OSError, match="disk full"):
+        sim.checkpoint(tmp_path / "ck")
+    monkeypatch.undo()
+    assert json.loads(path_.joinpath(ckpt.MANIFEST).read_text()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+    assert dsnn.restore(net, path).time == 20.0
+    assert Path(sim.checkpoint(tmp_path / "ck")) == path_
+    assert dsnn.restore(net, path).time == 40.0
+
+
+def _copy(saved, tmp_path) -> Path:
+    import shutil
+
+    dst = tmp_path / "copy"
+    shutil.copytree(saved[2], dst)
+    return dst
+
+
+def test_damaged_or_foreign_checkpoints_are_refused_naming_the_file(saved, tmp_path):
+    net, _, path = saved
+    copy = _copy(saved, tmp_path)
+    victim = copy / "part-00001.npz"
+    data = victim.read_bytes()
+
+    victim.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"part-00001\.npz is truncated"):
+        dsnn.restore(net, copy)
+    victim.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    with pytest.raises(ValueError, match=r"part-00001\.npz is corrupted"):
+        dsnn.restore(net, copy)
+    victim.unlink()
+    with pytest.raises(ValueError, match=r"part-00001\.npz is missing"):
+        dsnn.restore(net, copy)
+
+    other, _ = _brunel(seed=4)
+    with pytest.raises(ValueError, match="checkpoint of another network"):
+        dsnn.restore(other, path)
+
+    copy2 = _copy(saved, tmp_path / "b")
+    manifest = json.loads((copy2 / ckpt.MANIFEST).read_text())
+    (copy2 / ckpt.MANIFEST).write_text(json.dumps(dict(manifest, format=99)))
+    with pytest.raises(ValueError, match="format 99"):
+        dsnn.restore(net, copy2)
+    (copy2 / ckpt.MANIFEST).write_text("{not json")
+    with pytest.raises(ValueError, match=r"manifest\.json cannot be read"):
+        dsnn.restore(net, copy2)
+    os.unlink(copy2 / ckpt.MANIFEST)
+    with pytest.raises(ValueError, match="not a complete checkpoint"):
+        dsnn.restore(net, copy2)
+    with pytest.raises(ValueError, match="not a checkpoint directory"):
+        dsnn.restore(net, tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="local directory path"):
+        dsnn.restore(net, "s3://bucket/ck")
+
+
+def test_the_fingerprint_follows_what_builds_the_network():
+    a, _ = _brunel()
+    b, _ = _brunel()
+    assert ckpt.fingerprint(a) == ckpt.fingerprint(b)
+    c, _ = _brunel()
+    c.connect(c.populations[0], c.populations[1], {"rule": "fixed_indegree", "indegree": 2},
+              {"weight": 1.0, "delay": 1.5})
+    assert ckpt.fingerprint(c) != ckpt.fingerprint(a)
+    d = load("brunel").network(scale=0.05, seed=3, g=4.5)
+    assert ckpt.fingerprint(d) != ckpt.fingerprint(load("brunel").network(scale=0.05, seed=3))
