@@ -72,14 +72,13 @@ def messages_per_interval(exchange: str, P: int, peers: float | None = None) -> 
 
 
 def construction_tasks(exchange: str, P: int, pairs: int) -> int:
-    """Dask tasks and actor calls of dsnn's construction graph on P partitions as the committed scaling
-    results measured it (fifth session): build, needs, need count and actor per partition, the actors'
-    open and connect calls, and for p2p a send map per partition and a need piece per pair of partitions
-    (``pairs``: ordered pairs in which the first needs neurons of the second). The graph has since become
-    two tasks per partition with the handshake actor to actor (dsnn.runners.cluster.graph); the stored
-    projection keeps this count until benchmarks/scaling.py is run again and refitted."""
-    per_partition = 6 if exchange == "collective" else 7
-    return per_partition * P + (int(pairs) if exchange == "p2p" else 0)
+    """Dask tasks and actor calls of dsnn's construction graph on P partitions (dsnn.runners.cluster.graph,
+    since commit 26b8ae0): a build task and an actor per partition, the network and the directory scattered
+    once, and four calls per actor from the client (open, introduce, connect, info): 6P + 2 whatever the
+    exchange; the handshake runs actor to actor, so ``pairs`` (ordered pairs of partitions in which the
+    first needs neurons of the second) adds nothing. The records of earlier runs keep the count of the graph
+    they measured (7P + pairs for p2p, 6P collective) in their ``tasks``."""
+    return 6 * P + 2
 
 
 def input_intervals(n_int: int, spikes, received) -> np.ndarray:

@@ -10,7 +10,9 @@ per partition, ``indegree_scale=0.1``: 1,125 synapses per neuron, drawn
 from all partitions) is built and run, p2p and collective. Then the same
 points under ``mpiexec -n P+2`` (dask-mpi: scheduler, client, P worker
 ranks; shared memory off, so the spikes move as MPI messages and the
-collective is MPI's all-gather), through ``python -m dsnn run --mpi``.
+collective is MPI's all-gather), through ``python -m dsnn run --mpi``
+(the scheduler and client ranks idle during the run: P > 2 counts as
+oversubscribed there too).
 
 Per point:
 
@@ -26,7 +28,7 @@ Per point:
 
 Prints a table and writes ``benchmarks/results/weak-scaling-<date>.json``.
 
-    python benchmarks/weak_scaling.py [--points 1,2,4,8,16,32] [--time 200] [--no-mpi]
+    python benchmarks/weak_scaling.py [--points 1,2,4,8,16,32] [--time 1000] [--no-mpi]
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # python benchmarks/weak_scaling.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from distributed.diagnostics.plugin import SchedulerPlugin
+
 from benchmarks import harness
 from dsnn.support.machine import cores
 
@@ -51,7 +55,7 @@ MODEL = "examples/hpc_benchmark.py"
 PARAMS = {"scale": 0.02, "indegree_scale": 0.1, "record": False}
 
 
-class _TaskLog:
+class _TaskLog(SchedulerPlugin):
     """Scheduler plugin: the keys of every task submitted (``dsnn-`` ones), to count a build's tasks."""
 
     name = "dsnn-benchmark-task-log"
@@ -107,7 +111,8 @@ def measure_cluster(P: int, t_ms: float, params: dict, log=print) -> list:
             row = {"partitions": P, "exchange": exchange, "transport": "/".join(sorted({i["channels"] for i in infos})),
                    "oversubscribed": P > cores(), "neurons": net.n_neurons, "synapses": int(sim.n_synapses),
                    "tasks": len(tasks), "task_prefixes": sorted({k.rsplit("-", 2)[0] for k in tasks}),
-                   "pairs": sim.runner.build_info["pairs"], "intervals": intervals,
+                   "pairs": sim.runner.build_info["pairs"], "phases_s": sim.runner.build_info.get("phases_s"),
+                   "intervals": intervals,
                    "spikes": sim.spike_count, "cluster_start_s": cluster.start_s,
                    **split(timed.construction_s, [i["build_s"] + i["setup_s"] for i in infos], timed.simulation_s,
                            [c["timers"] for c in counters], intervals)}
@@ -142,7 +147,7 @@ def measure_mpi(P: int, t_ms: float, params: dict, exchange: str, timeout: float
         summary = json.loads((Path(tmp) / "summary.json").read_text())
     intervals = round(t_ms / 1.5)  # hpc_benchmark's min delay
     row = {"partitions": P, "exchange": f"mpi-{exchange}", "transport": summary["channels"],
-           "oversubscribed": P + 2 > cores(), "neurons": summary["neurons"], "synapses": summary["synapses"],
+           "oversubscribed": P > cores(), "neurons": summary["neurons"], "synapses": summary["synapses"],
            "tasks": None, "intervals": intervals, "spikes": summary["spikes"], "launch_wall_s": wall,
            "compile_s": summary["compile_s"],
            **split(summary["construction_s"], summary["partition_setup_s"], summary["simulation_s"],
@@ -152,10 +157,12 @@ def measure_mpi(P: int, t_ms: float, params: dict, exchange: str, timeout: float
 
 
 def format_row(r: dict) -> str:
+    phases = r.get("phases_s")
+    where = "" if not phases else " [" + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()) + "]"
     return (f"  P={r['partitions']:3d} {r['exchange']:15s} {r['transport']:4s} tasks {str(r['tasks']):>4s}  "
             f"construction {r['construction_s']:6.2f} s (own {r['construction_own_s']:5.2f}, rest "
             f"{r['construction_rest_s']:5.2f})  interval {r['interval_us']:8.0f} us (own {r['interval_own_us']:6.0f}, "
-            f"rest {r['interval_rest_us']:7.0f})")
+            f"rest {r['interval_rest_us']:7.0f}){where}")
 
 
 def markdown(rows: list) -> str:
@@ -176,7 +183,7 @@ def markdown(rows: list) -> str:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", default="1,2,4,8,16,32")
-    parser.add_argument("--time", type=float, default=200.0, help="simulated ms per point")
+    parser.add_argument("--time", type=float, default=1000.0, help="simulated ms per point")
     parser.add_argument("--no-mpi", action="store_true")
     parser.add_argument("--mpi-timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
@@ -195,7 +202,7 @@ def main(argv=None) -> dict:
                     results["rows"].append(row)
     results["wall_s"] = time.perf_counter() - t0
     print(markdown(results["rows"]))
-    path = harness.write_json("weak-scaling", results)
+    path = harness.write_json(f"weak-scaling-{harness.today()}", results)
     print(f"wrote {path}")
     return results
 

@@ -262,7 +262,9 @@ def _slot_groups(groups) -> tuple:
     slots = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
     members = np.concatenate(members) if members else np.zeros(0, dtype=np.int32)
     order = np.argsort(slots, kind="stable")
-    ptr = np.zeros(n_slots + 1, dtype=np.int64)
+    # int32 where it fits: the pointer is one word per presynaptic slot, images included (4 of the 28 bytes
+    # an image cost in a large run, see benchmarks/RESULTS.md)
+    ptr = np.zeros(n_slots + 1, dtype=np.int32 if slots.shape[0] < 2**31 else np.int64)
     np.cumsum(np.bincount(slots, minlength=n_slots), out=ptr[1:])
     return ptr, members[order]
 

@@ -25,12 +25,13 @@ leaves the worker that built it; only id lists cross between workers.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
 from ...backends import gpu
 from ...construction.build import build_partition
-from ...exchange import mpi, shm
+from ...exchange import shm
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
@@ -106,13 +107,14 @@ def _build_task(net, directory: Directory, p: int, device: str):
 
 # --------------------------------------------------------------- client side
 def run_graph(client, workers: list, net, decomposition, exchange: str, device: str, timeout: float,
-              build_timeout: float = 3600.0):
-    """Run the construction graph on ``workers`` (the worker of each partition); returns (actors by
-    partition, build info: the token, and ``pairs``, the ordered pairs of partitions where one needs
-    neurons of the other)."""
+              ranks: dict, build_timeout: float = 3600.0):
+    """Run the construction graph on ``workers`` (the worker of each partition; ``ranks``: each worker's MPI
+    rank or None, :func:`dsnn.exchange.mpi.world_rank`); returns (actors by partition, build info: the
+    token, ``pairs``, the ordered pairs of partitions where one needs neurons of the other, and
+    ``phases_s``, the seconds of the tasks and of the actors' handshake)."""
     P = decomposition.n_partitions
     token = uuid.uuid4().hex[:8]
-    ranks = client.run(mpi.world_rank, workers=sorted(set(workers)))
+    t0 = time.perf_counter()
     scheme = channel_scheme(workers, ranks)
     world = tuple(ranks[w] for w in workers) if scheme == "mpi" else None
     directory = Directory(decomposition, tuple(workers), token, scheme, world)
@@ -129,12 +131,14 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
                         actor=True) for p in range(P)}
     actors = [f.result() for _, f in sorted(wait_for(client, actors, workers, "construction", build_timeout).items())]
     del shared, net_f, dir_f  # the workers may let go of them
+    t1 = time.perf_counter()
     # every partition listens, tells the partitions it receives from its address (and, for p2p, what it
     # needs from them), and connects to those it sends to: actor to actor, O(1) per call from the client
     _actor_results([a.open() for a in actors], "opening the channels", timeout)
     owners = _actor_results([a.introduce() for a in actors], "the image handshake", timeout)
     _actor_results([a.connect() for a in actors], "connecting the channels", timeout)
-    return actors, {"token": token, "pairs": sum(owners)}
+    phases = {"tasks": t1 - t0, "handshake": time.perf_counter() - t1}
+    return actors, {"token": token, "pairs": sum(owners), "phases_s": phases}
 
 
 def _actor_results(futures: list, what: str, timeout: float) -> list:
