@@ -83,6 +83,52 @@ def check_path(path, what: str) -> None:
                          "URLs (fsspec) are not supported yet")
 
 
+def check_periodic(every, directory, keep, dt: float) -> int:
+    """Steps between two periodic checkpoints, after checking ``checkpoint_every`` (ms), ``checkpoint_dir``
+    and ``checkpoint_keep`` (ValueError naming the parameter)."""
+    from ..description.timing import run_steps
+
+    if every is None or directory is None:
+        raise ValueError("run: checkpoint_every (ms) and checkpoint_dir go together; got "
+                         f"checkpoint_every={every!r}, checkpoint_dir={directory!r}")
+    check_path(directory, "run: checkpoint_dir")
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError(f"run: checkpoint_keep must be an integer >= 1, got {keep!r}")
+    try:
+        steps = run_steps(every, dt)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"run: checkpoint_every: {exc}") from None
+    if steps < 1:
+        raise ValueError(f"run: checkpoint_every must be at least one step ({dt} ms), got {every!r}")
+    return steps
+
+
+def periodic_path(directory, step: int) -> Path:
+    """Where the periodic checkpoint at ``step`` goes: ``<directory>/step-<step>``."""
+    return Path(directory) / f"step-{int(step):012d}"
+
+
+def _periodic(directory) -> list:
+    """The complete periodic checkpoints in ``directory``, oldest first."""
+    d = Path(directory)
+    return sorted(p for p in d.glob("step-" + "[0-9]" * 12) if (p / MANIFEST).is_file()) if d.is_dir() else []
+
+
+def prune(directory, keep: int) -> None:
+    """Remove all but the newest ``keep`` periodic checkpoints of ``directory``."""
+    for old in _periodic(directory)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve(path) -> Path:
+    """``path`` if it is a checkpoint, else the newest periodic checkpoint in it (or ``path`` as it is)."""
+    p = Path(path)
+    if (p / MANIFEST).exists():
+        return p
+    found = _periodic(p)
+    return found[-1] if found else p
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -210,7 +256,8 @@ def load_partition(part, path, manifest: dict) -> int:
 
 def restore(net, path, client=None, partitions=None, exchange: str | None = None, device: str = "cpu",
             timeout: float = 20.0, threads: int | None = None):
-    """Build ``net`` and continue from the checkpoint at ``path``: a :class:`~dsnn.runners.simulation.Simulation`
+    """Build ``net`` and continue from the checkpoint at ``path`` (or the newest in a ``checkpoint_dir`` of
+    periodic checkpoints): a :class:`~dsnn.runners.simulation.Simulation`
     at the checkpoint's time, on any number of ``partitions`` (default: the checkpoint's), in this process
     or on ``client``'s workers, with ``exchange`` (default: the checkpoint's) and ``device`` as in
     :meth:`dsnn.Network.build`. Running it on gives, bit for bit, the spikes and voltages of the run that was
@@ -219,6 +266,7 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     The checkpoint is checked first, in this process, before anything is built: a missing, truncated or
     corrupted file, another network's checkpoint or an unknown format raise ValueError naming the file."""
     check_path(path, "restore")
+    path = resolve(path)
     manifest = read_manifest(path, net)
     if partitions is None:
         partitions = manifest["partitions"]

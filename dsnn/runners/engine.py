@@ -44,10 +44,14 @@ class Engine:
         if client is None:
             from .in_process import build_in_process
 
-            return build_in_process(net, decomposition, exchange, device, float(timeout), threads)
-        from .cluster import build_on_cluster
+            sim = build_in_process(net, decomposition, exchange, device, float(timeout), threads)
+        else:
+            from .cluster import build_on_cluster
 
-        return build_on_cluster(client, net, decomposition, exchange, device, float(timeout))
+            sim = build_on_cluster(client, net, decomposition, exchange, device, float(timeout))
+        sim.build_options = {"client": client, "partitions": partitions, "device": device, "timeout": float(timeout),
+                             "threads": threads}
+        return sim
 
     def memory_estimate(self, net, partitions) -> list[dict]:
         from ..construction.estimate import partition_bytes

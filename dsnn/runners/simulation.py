@@ -56,6 +56,8 @@ class Simulation:
         self.build_seconds = build_seconds
         self.compile_seconds = compile_seconds
         self.step = 0
+        self.metadata: dict = {}  # JSON-able; kept in the manifest of each checkpoint (the CLI's model and params)
+        self.build_options: dict = {}  # what build was given (client, partitions, device, ...): for recovery
         self._last_counters: list = []
 
     # ------------------------------------------------------------------ where
@@ -88,15 +90,49 @@ class Simulation:
         """Steps per exchange interval (the minimum delay between neurons)."""
         return self.network.min_delay_steps
 
-    def run(self, t: float, progress: bool | None = None, view=None) -> None:
+    def run(self, t: float, progress: bool | None = None, view=None, checkpoint_every: float | None = None,
+            checkpoint_dir=None, checkpoint_keep: int = 2, recover: bool = False) -> None:
         """Advance the network by ``t`` ms (a multiple of dt); may be called again to go on.
 
         ``progress``: show a progress bar (default: where someone watches);
         ``view``: a :class:`dsnn.views.dashboard.LiveView` to update during
         the run. Both read the partitions' counters a few times a second,
         never per interval (see :mod:`.progress`).
+
+        ``checkpoint_every`` (ms, a multiple of dt) with ``checkpoint_dir``:
+        write a checkpoint (:meth:`checkpoint`) into ``checkpoint_dir`` each
+        time that much simulated time has passed in this run, as
+        ``step-<step>``, keeping the last ``checkpoint_keep``;
+        ``dsnn.restore(net, checkpoint_dir)`` continues from the newest.
+
+        ``recover`` (with periodic checkpoints, on a cluster): when a worker
+        is lost during the run, restore the newest checkpoint onto the
+        workers that remain (fewer partitions if there are fewer worker
+        threads), say so in a warning, and go on to the end: the spikes are
+        those of the run without the loss. This object then holds the new
+        partitions. A failure without a checkpoint to go back to, or in this
+        process, is raised as it is.
         """
         n_steps = run_steps(t, self.network.dt)
+        if recover and checkpoint_every is None:
+            raise ValueError("run: recover=True needs checkpoint_every and checkpoint_dir (what to recover from)")
+        if checkpoint_every is not None or checkpoint_dir is not None:
+            from . import checkpoint as ckpt
+
+            every = ckpt.check_periodic(checkpoint_every, checkpoint_dir, checkpoint_keep, self.network.dt)
+            end = self.step + n_steps
+            while self.step < end:
+                chunk = min(every, end - self.step)
+                try:
+                    self.run(float(chunk * self.network.dt), progress, view)
+                    if chunk == every:
+                        self.checkpoint(ckpt.periodic_path(checkpoint_dir, self.step))
+                        ckpt.prune(checkpoint_dir, checkpoint_keep)
+                except RuntimeError as exc:
+                    if not recover:
+                        raise
+                    self._recover(checkpoint_dir, exc)
+            return
         if n_steps == 0:
             return
         watch = RunWatch(t, self.time, _snapshot(self._last_counters), progress, view)
@@ -130,10 +166,37 @@ class Simulation:
         try:
             entries = self.runner.call("checkpoint", "checkpoint", str(tmp))
             return str(ckpt.write_manifest(tmp, path, self.network, self.step, entries,
-                                           {"exchange": self.exchange}))
+                                           {"exchange": self.exchange, "metadata": self.metadata}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def _recover(self, directory, exc: BaseException) -> None:
+        """Replace this simulation's partitions by the newest checkpoint in ``directory`` restored onto the
+        cluster's remaining workers (raise ``exc`` where that cannot be done)."""
+        import warnings
+
+        from . import checkpoint as ckpt
+
+        capacity = getattr(self.runner, "capacity", None)
+        latest = ckpt.resolve(directory)
+        if capacity is None or not (latest / ckpt.MANIFEST).is_file():
+            raise exc
+        try:
+            self.runner.close()
+        except Exception:  # noqa: BLE001 - the lost partitions cannot close; the others are released anyway
+            pass
+        options = self.build_options
+        P = min(self.n_partitions, capacity())
+        if P < 1:
+            raise RuntimeError(f"run: cannot recover from ({exc}): no worker is left") from exc
+        partitions = options["partitions"] if P == self.n_partitions else P
+        new = ckpt.restore(self.network, latest, options["client"], partitions=partitions, exchange=self.exchange,
+                           device=options["device"], timeout=options["timeout"])
+        warnings.warn(f"dsnn: {exc}; recovered from the checkpoint at {new.time:g} ms ({latest}) on {P} "
+                      f"partitions, and going on", RuntimeWarning, stacklevel=3)
+        self.runner, self.decomposition, self.step = new.runner, new.decomposition, new.step
+        self._last_counters = []
 
     def counters(self) -> list:
         """Per partition: step, spikes (in all and per population index), bytes and messages sent (payload,

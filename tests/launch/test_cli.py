@@ -84,6 +84,9 @@ def test_cli_in_process_run_matches_the_api(tmp_path, capsys):
     (["run", str(BRUNEL), "--in-process", "--param", "scale=0.01", "--time", "0.05"], "multiple of dt"),
     (["run", str(BRUNEL), "--partitions", "2", "--workers", "3"], "--workers must be from 1 to the partitions (2)"),
     (["run", str(BRUNEL), "--workers", "1", "--in-process"], "--workers sizes the local cluster"),
+    (["run", str(BRUNEL), "--in-process", "--checkpoint-every", "10"], "--checkpoint-dir go together"),
+    (["run", str(BRUNEL), "--in-process", "--checkpoint-every", "0.05", "--checkpoint-dir", "d"], "multiple of dt"),
+    (["resume", "no_such_checkpoint", "--in-process"], "no_such_checkpoint holds no readable checkpoint"),
 ])
 def test_cli_errors_are_one_line(args, message, capsys, tmp_path):
     assert main(args + ["--out", str(tmp_path / "x")]) == 2
@@ -145,3 +148,33 @@ def test_cli_validate_hands_over_to_the_nest_comparison(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("dsnn validate: error: ") and err.count("\n") == 1  # where NEST is missing: says so
     assert "missing.py' not found" in err or "pip install nest-simulator" in err
+
+
+def test_cli_checkpoints_and_resume_on_other_partitions_give_the_uninterrupted_spikes(tmp_path, capsys):
+    """run 100 ms on 2 partitions with a checkpoint every 30 ms (kept: 60 and 90 ms), then resume on 3
+    partitions: the run's remaining 10 ms, and spikes from time 0 equal to a straight 100 ms run's; resuming
+    a complete run asks for --time."""
+    ckpts = tmp_path / "ckpt"
+    assert main(["run", str(BRUNEL), "--in-process", "--partitions", "2", "--time", "100", "--param", "scale=0.05",
+                 "--checkpoint-every", "30", "--checkpoint-dir", str(ckpts), "--out", str(tmp_path / "a"),
+                 "--no-plots"]) == 0
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-000000000600", "step-000000000900"]
+    import shutil
+
+    shutil.rmtree(ckpts / "step-000000000900")  # as if the run had died between 90 and 100 ms
+    assert main(["resume", str(ckpts), "--in-process", "--partitions", "3", "--out", str(tmp_path / "b"),
+                 "--no-plots"]) == 0
+    full = pd.read_parquet(tmp_path / "a" / "spikes.parquet")
+    again = pd.read_parquet(tmp_path / "b" / "spikes.parquet")
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["resumed_at_ms"] == 60.0 and summary["time_ms"] == 100.0 and summary["partitions"] == 3
+    assert len(full) > 500 and (full["time"] > 60.0).sum() > 100
+    pd.testing.assert_frame_equal(again, full)
+    capsys.readouterr()
+    assert main(["resume", str(tmp_path / "b" / "nothing"), "--in-process"]) == 2
+    assert main(["run", str(BRUNEL), "--in-process", "--time", "20", "--param", "scale=0.05",
+                 "--checkpoint-every", "20", "--checkpoint-dir", str(tmp_path / "c"), "--out", str(tmp_path / "d"),
+                 "--no-plots"]) == 0
+    capsys.readouterr()
+    assert main(["resume", str(tmp_path / "c"), "--in-process", "--out", str(tmp_path / "e")]) == 2
+    assert "complete at 20 ms: give --time MS" in capsys.readouterr().err

@@ -166,3 +166,30 @@ def test_the_fingerprint_follows_what_builds_the_network():
     assert ckpt.fingerprint(c) != ckpt.fingerprint(a)
     d = load("brunel").network(scale=0.05, seed=3, g=4.5)
     assert ckpt.fingerprint(d) != ckpt.fingerprint(load("brunel").network(scale=0.05, seed=3))
+
+
+def test_periodic_checkpoints_keep_the_last_and_restore_takes_the_newest(tmp_path, uninterrupted):
+    """run(300, checkpoint_every=100, checkpoint_keep=2) leaves step-2000 and step-3000; restoring the
+    directory continues from 300 ms; with the newest removed, from 200 ms, and 100 ms more give the
+    uninterrupted spikes. Bad settings are refused before any step."""
+    net, vm = _brunel()
+    sim = net.build(partitions=2)
+    for bad, message in (({"checkpoint_every": 10.0}, "go together"),
+                         ({"checkpoint_every": 0.05, "checkpoint_dir": tmp_path}, "multiple of dt"),
+                         ({"checkpoint_every": 10.0, "checkpoint_dir": tmp_path, "checkpoint_keep": 0},
+                          "checkpoint_keep must be an integer >= 1"),
+                         ({"recover": True}, "recover=True needs checkpoint_every")):
+        with pytest.raises(ValueError, match=message):
+            sim.run(10.0, **bad)
+    assert sim.time == 0.0
+    sim.run(T_FIRST + T_REST, checkpoint_every=100.0, checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-000000002000", "step-000000003000"]
+    assert dsnn.restore(net, tmp_path).time == 300.0
+    import shutil
+
+    shutil.rmtree(tmp_path / "step-000000003000")
+    again = dsnn.restore(net, tmp_path, partitions=3)
+    assert again.time == 200.0
+    again.run(100.0)
+    assert again.spikes().equals(uninterrupted[0])
+    assert again.voltages(vm).equals(uninterrupted[1])

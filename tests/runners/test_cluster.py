@@ -380,6 +380,37 @@ def test_a_build_step_that_does_not_finish_times_out_naming_the_partitions(clien
         slow.result()
 
 
+def test_recover_restores_the_last_checkpoint_on_the_remaining_workers(brunel, tmp_path):
+    """A worker SIGKILLed mid-run with recover=True: a warning says what happened, the run goes on from the
+    newest checkpoint on the workers left, and ends with the spikes of the uninterrupted run."""
+    want_sim = brunel.network(scale=0.1, seed=21).build(partitions=3)
+    want_sim.run(150.0)
+    want = want_sim.spikes()
+    cluster, client = _cluster(3)
+    try:
+        net = brunel.network(scale=0.1, seed=21)
+        sim = net.build(client, partitions=3, timeout=10.0)
+        pids = client.run(os.getpid)
+        victim = sim.workers[2]
+
+        def kill_after_the_first_checkpoint():
+            while not (tmp_path / "step-000000000500").is_dir():
+                time.sleep(0.01)
+            os.kill(pids[victim], signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_after_the_first_checkpoint, daemon=True)
+        killer.start()
+        with pytest.warns(RuntimeWarning, match=r"lost partition 2.*recovered from the checkpoint at (50|100) ms"):
+            sim.run(150.0, checkpoint_every=50.0, checkpoint_dir=tmp_path, recover=True)
+        assert sim.time == 150.0
+        assert victim not in sim.workers
+        assert sim.spikes().equals(want)
+        sim.close()
+    finally:
+        client.close()
+        cluster.close()
+
+
 def test_a_worker_lost_during_a_build_step_is_named():
     from dsnn.runners.cluster.workers import wait_for
 

@@ -33,23 +33,34 @@ def build_on_cluster(client, net, decomposition, exchange: str, device: str, tim
 
     if not isinstance(client, Client):
         raise TypeError(f"build: client must be a distributed.Client or None, got {type(client).__name__}")
+    t0 = time.perf_counter()
     workers = partition_workers(client, decomposition.n_partitions)  # checks the count
-    available = client.run(worker_available_bytes, workers=workers)
-    check_fits(partition_bytes(net, decomposition), [available[w][0] for w in workers],
-               [available[w][1] for w in workers])
+    facts = client.run(_worker_facts, device == "gpu", workers=sorted(set(workers)))  # one round for all
+    check_fits(partition_bytes(net, decomposition), [facts[w]["available"][0] for w in workers],
+               [facts[w]["available"][1] for w in workers])
     if device == "gpu":
-        usable = client.run(gpu.available, workers=workers)
-        missing = [w for w in workers if not usable.get(w)]
+        missing = [w for w in workers if not facts[w]["gpu"]]
         if missing:
             raise RuntimeError(f"build: device='gpu' but workers {missing} have no usable CUDA GPU "
                                "(install dsnn[gpu] there and start one worker per GPU)")
-    compiled = client.run(compile_seconds, workers=workers)
-    t0 = time.perf_counter()
-    actors, info = run_graph(client, workers, net, decomposition, exchange, device, timeout)
+    t1 = time.perf_counter()
+    actors, info = run_graph(client, workers, net, decomposition, exchange, device, timeout,
+                             {w: f["mpi_rank"] for w, f in facts.items()})
     runner = ClusterRunner(client, actors, workers, info)
-    build_s = time.perf_counter() - t0
-    compile_s = max(i["compile_s"] - compiled[w] for i, w in zip(runner.call("info", "info"), workers))
+    build_s = time.perf_counter() - t1
+    compile_s = max(i["compile_s"] - facts[w]["compile_s"] for i, w in zip(runner.call("info", "info"), workers))
+    info["phases_s"] = {"checks": t1 - t0, **info["phases_s"],
+                        "info": time.perf_counter() - t1 - build_s}
     return Simulation(net, decomposition, exchange, runner, build_s, compile_s)
+
+
+def _worker_facts(gpu_wanted: bool, dask_worker=None) -> dict:
+    """What the client checks on a worker before a build: memory available, seconds spent compiling so
+    far, its MPI rank (or None), and whether it has a usable GPU (asked only where one is wanted)."""
+    from ...exchange import mpi
+
+    return {"available": worker_available_bytes(dask_worker), "compile_s": compile_seconds(),
+            "mpi_rank": mpi.world_rank(), "gpu": gpu.available() if gpu_wanted else None}
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -67,8 +78,9 @@ class ClusterRunner:
     workers : list of str
         The worker address of each partition.
     build_info : dict
-        The build's token and ``pairs``: the ordered pairs of partitions where the first needs neurons
-        of the second (the image handshake's neighbour graph, counted).
+        The build's token, ``pairs``: the ordered pairs of partitions where the first needs neurons
+        of the second (the image handshake's neighbour graph, counted), and ``phases_s``: seconds of the
+        client's checks, the tasks (until every actor stands), the actors' handshake and the final info.
     """
 
     def __init__(self, client, actors: list, workers: list, build_info: dict):
@@ -153,12 +165,21 @@ class ClusterRunner:
             self._polls = [a.counters() for a in self.actors]
         return None
 
+    def capacity(self) -> int:
+        """Partitions the cluster could hold now: its workers' threads (fewer after a worker was lost)."""
+        from .workers import worker_threads
+
+        return sum(worker_threads(self.client).values())
+
     def close(self) -> None:
         """Close the channels and release the actors, so that the workers free the partitions now."""
         if not self.actors:
             return
         try:
             self.call("close", "close")
+        except RuntimeError:
+            if not self.failed:  # after a failed run, lost partitions cannot close: the others did or will
+                raise
         finally:
             self.actors = []
             self._polls = []
