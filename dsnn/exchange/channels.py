@@ -51,10 +51,16 @@ class Channels:
     TCP receive polls before it sleeps (0 where partitions share cores, see
     :class:`~.tcp.TcpTransport`). ``device``: receive data into GPU memory
     (CuPy) where the transport can (ucx; see :attr:`device_buffers`).
+    ``secret``: bytes every incoming tcp or ucx connection must present in its
+    hello, else it is dropped without a trace (a build makes one and hands it
+    to its partitions through Dask); shm channels are files only this user
+    can map, mpi ones join only the launch's ranks.
     """
 
-    def __init__(self, rank: int, timeout: float = RECEIVE_TIMEOUT_S, spin_s: float = 0.0, device: bool = False):
+    def __init__(self, rank: int, timeout: float = RECEIVE_TIMEOUT_S, spin_s: float = 0.0, device: bool = False,
+                 secret: bytes = b""):
         self.rank = rank
+        self.secret = bytes(secret)
         self.timeout = float(timeout)
         self.spin_s = float(spin_s)
         self.device = bool(device)
@@ -94,8 +100,10 @@ class Channels:
             raise ValueError(f"dsnn channels support tcp://, shm://, ucx:// and mpi:// addresses, got {address!r}")
         if self._transport is None:
             if kinds[scheme] is UcxTransport:
-                self._transport = UcxTransport(self.rank, self.timeout, device=self.device)
-            else:
+                self._transport = UcxTransport(self.rank, self.timeout, device=self.device, secret=self.secret)
+            elif kinds[scheme] is TcpTransport:
+                self._transport = TcpTransport(self.rank, self.timeout, self.spin_s, secret=self.secret)
+            else:  # shm: files only this user can map; mpi: only the launch's ranks
                 self._transport = kinds[scheme](self.rank, self.timeout, self.spin_s)
         elif not isinstance(self._transport, kinds[scheme]):
             raise ValueError(f"partition {self.rank} has {type(self._transport).__name__} channels, "

@@ -17,7 +17,10 @@ import time
 import numpy as np
 
 __all__ = ["ExchangeError", "HEADER", "HEADER_WORDS", "HEADER_BYTES", "Closed", "Transport", "frame", "message",
-           "body_words", "on_device", "split_address", "lost", "silent"]
+           "body_words", "on_device", "split_address", "lost", "silent", "hello", "hello_peer", "SECRET_BYTES"]
+
+#: bytes of the secret a build hands its partitions: every channel connection must present it
+SECRET_BYTES = 32
 
 #: header: interval, tag, sender, rows (0: 1-D), data items, extra items (-1: none), and whether the
 #: data follows in a send of its own (ucx, data in GPU memory), as int64
@@ -65,6 +68,25 @@ def frame(interval, tag, sender, data, extra, apart: bool = False):
     return (interval, tag, sender, rows, n_data, n_extra, int(apart)), parts
 
 
+def hello(rank: int, secret: bytes):
+    """The first message on a new channel, (header, parts): who is connecting (``rank``) and the build's
+    ``secret`` (raw bytes, a multiple of 8; empty where the channels have none)."""
+    return frame(-1, -1, rank, None, np.frombuffer(secret, dtype=np.int64) if secret else None)
+
+
+def hello_peer(head, extra, secret: bytes):
+    """The rank a hello ``(head, extra words)`` introduces, or None if it is no hello of this build (another
+    header, a wrong or missing secret): such a connection is dropped."""
+    import hmac
+
+    if len(head) != HEADER_WORDS or head[0] != -1 or head[1] != -1 or head[4] != 0 or head[2] < 0:
+        return None
+    given = b"" if extra is None or head[5] < 0 else np.asarray(extra, dtype=np.int64).tobytes()
+    if not hmac.compare_digest(given, secret):
+        return None
+    return int(head[2])
+
+
 def body_words(head) -> int:
     return head[4] + max(head[5], 0)
 
@@ -91,8 +113,9 @@ def split_address(address: str) -> tuple[str, str, int]:
 class Transport:
     """What both transports share: counters, and waiting until the expected peers have connected."""
 
-    def __init__(self, rank: int, timeout: float):
+    def __init__(self, rank: int, timeout: float, secret: bytes = b""):
         self.rank, self.timeout = rank, timeout
+        self.secret = secret  # what every incoming connection must present in its hello
         self.wait_s = 0.0
         self._connected: set = set()  # peers that opened their channel to us
         self._arrived = None  # asyncio.Event, set whenever a peer connects

@@ -16,7 +16,19 @@ import time
 
 import numpy as np
 
-from .framing import HEADER, HEADER_BYTES, ExchangeError, Transport, body_words, frame, lost, on_device, silent
+from .framing import (
+    HEADER,
+    HEADER_BYTES,
+    SECRET_BYTES,
+    ExchangeError,
+    Transport,
+    body_words,
+    hello,
+    hello_peer,
+    lost,
+    on_device,
+    silent,
+)
 
 __all__ = ["TcpTransport"]
 
@@ -32,8 +44,8 @@ class TcpTransport(Transport):
     exchange; spinning pays only where every partition has a core of its own.
     """
 
-    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0):
-        super().__init__(rank, timeout)
+    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, secret: bytes = b""):
+        super().__init__(rank, timeout, secret)
         self.spin_s = spin_s
         self._selector = selectors.DefaultSelector()
         self._listener = None
@@ -57,22 +69,41 @@ class TcpTransport(Transport):
         loop = asyncio.get_running_loop()
         while True:
             conn, _ = await loop.sock_accept(self._listener)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            hello = bytearray(HEADER_BYTES)
-            got = 0
-            while got < HEADER_BYTES:  # hello: who is at the other end
-                n = await loop.sock_recv_into(conn, memoryview(hello)[got:])
-                if n == 0:
-                    break
-                got += n
-            if got < HEADER_BYTES:
-                conn.close()
-                continue
-            peer = int(np.frombuffer(hello, dtype=np.int64)[2])
-            self._in[peer] = conn
-            self._buffers[peer] = bytearray()
-            self._selector.register(conn, selectors.EVENT_READ, ("r", peer))
-            self._peer_connected(peer)
+            loop.create_task(self._greet(conn))  # one at a time would let a silent stranger hold up the rest
+
+    async def _greet(self, conn) -> None:
+        """Keep ``conn`` as a peer's channel if it opens with a hello of this build within the timeout
+        (:func:`~.framing.hello_peer`), from a peer not connected yet; else close it, changing nothing."""
+        loop = asyncio.get_running_loop()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        async def read(n):
+            buf, got = bytearray(n), 0
+            while got < n:
+                k = await loop.sock_recv_into(conn, memoryview(buf)[got:])
+                if k == 0:
+                    return None
+                got += k
+            return buf
+
+        try:
+            head = await asyncio.wait_for(read(HEADER_BYTES), self.timeout)
+            head = None if head is None else HEADER.unpack(head)
+            n_extra = -1 if head is None else head[5]
+            extra = None
+            if head is not None and 0 < n_extra <= SECRET_BYTES // 8:
+                body = await asyncio.wait_for(read(8 * n_extra), self.timeout)
+                extra = None if body is None else np.frombuffer(body, dtype=np.int64)
+            peer = None if head is None or n_extra > SECRET_BYTES // 8 else hello_peer(head, extra, self.secret)
+        except (OSError, asyncio.TimeoutError):
+            peer = None
+        if peer is None or peer in self._in:
+            conn.close()
+            return
+        self._in[peer] = conn
+        self._buffers[peer] = bytearray()
+        self._selector.register(conn, selectors.EVENT_READ, ("r", peer))
+        self._peer_connected(peer)
 
     async def connect(self, peer: int, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -82,7 +113,8 @@ class TcpTransport(Transport):
         try:
             await asyncio.wait_for(loop.sock_connect(sock, (host, port)), self.timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            await loop.sock_sendall(sock, HEADER.pack(*frame(-1, -1, self.rank, None, None)[0]))
+            head, parts = hello(self.rank, self.secret)
+            await loop.sock_sendall(sock, b"".join([HEADER.pack(*head), *(bytes(a) for a in parts)]))
         except BaseException:
             sock.close()
             raise

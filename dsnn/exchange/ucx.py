@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from .framing import HEADER_WORDS, Closed, ExchangeError, Transport, body_words, frame, lost, silent
+from .framing import HEADER_WORDS, Closed, ExchangeError, Transport, body_words, hello, hello_peer, lost, silent
 
 __all__ = ["UcxTransport", "UCX_INLINE_WORDS"]
 
@@ -95,8 +95,8 @@ class _UcxComm:
 class UcxTransport(Transport):
     """ucxx endpoints on the worker's event loop; :meth:`exchange` hands each exchange to that loop."""
 
-    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, device: bool = False):
-        super().__init__(rank, timeout)  # no spin_s: ucxx's own progress mode decides about polling
+    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, device: bool = False, secret: bytes = b""):
+        super().__init__(rank, timeout, secret)  # no spin_s: ucxx's own progress mode decides about polling
         self._device = _cupy() if device else None
         self._loop = None
         self._listener = None
@@ -123,8 +123,13 @@ class UcxTransport(Transport):
         self._comms_in.append(comm)
         queue = None
         try:
-            head, _, _ = await comm.read()  # hello: who is at the other end
-            peer = int(head[2])
+            head, body, extra = await asyncio.wait_for(comm.read(), self.timeout)  # hello: who is at the other end
+            words = extra if extra is not None else body[head[4]:]  # the extra words follow the (no) data
+            peer = hello_peer(tuple(int(x) for x in head), words, self.secret)
+            if peer is None or peer in self._connected:  # not of this build: dropped, nothing changes
+                self._comms_in.remove(comm)
+                await endpoint.close()
+                return
             queue = self._queue(peer)
             self._peer_connected(peer)
             while True:
@@ -144,7 +149,7 @@ class UcxTransport(Transport):
         self._loop = asyncio.get_running_loop()
         endpoint = await asyncio.wait_for(ucxx.create_endpoint(host, port), self.timeout)
         comm = _UcxComm(endpoint)
-        await comm.write(*frame(-1, -1, self.rank, None, None))
+        await comm.write(*hello(self.rank, self.secret))
         self._out[peer] = comm
 
     def has_out(self, peer: int) -> bool:

@@ -535,3 +535,71 @@ def test_a_checkpoint_moves_between_the_cluster_and_this_process_bit_for_bit(cli
     last.run(60.0)
     assert len(want) > 1000 and (want["time"] > 120.0).sum() > 300
     assert last.spikes().equals(want)
+
+
+def test_strangers_at_a_partitions_port_are_dropped_and_change_nothing(client, brunel):
+    """Over tcp channels: a connection that says nothing, one whose hello claims to be partition 1 without
+    the build's secret, and one sending garbage reach partition 0's port; the run's spikes are still the
+    in-process run's."""
+    import socket
+
+    from dsnn.exchange.framing import HEADER, hello, split_address
+
+    if client.expected_channels != "tcp":
+        pytest.skip("tcp channels only (shared memory and ucx are covered by their own checks)")
+    net = brunel.network(scale=0.1, seed=17)
+    sim = net.build(client, partitions=2, exchange="p2p")
+    try:
+        _, host, port = split_address(sim.info()[0]["address"])
+        silent = socket.create_connection((host, port))
+        impostor = socket.create_connection((host, port))
+        head, parts = hello(1, b"\x00" * 32)
+        impostor.sendall(HEADER.pack(*head) + b"".join(bytes(a) for a in parts))
+        garbage = socket.create_connection((host, port))
+        garbage.sendall(b"GET / HTTP/1.1\r\n\r\n" * 10)
+        time.sleep(0.5)
+        sim.run(100.0)
+        ref = brunel.network(scale=0.1, seed=17).build(partitions=2)
+        ref.run(100.0)
+        assert len(ref.spikes()) > 500
+        assert sim.spikes().equals(ref.spikes())
+        for stranger in (silent, impostor, garbage):
+            stranger.close()
+    finally:
+        sim.close()
+
+
+def test_a_tls_cluster_builds_and_gives_the_in_process_spikes(brunel):
+    """LocalCluster(security=True): tls:// comms with temporary certificates. The partitions' channels on
+    its one host are shared memory (nothing leaves the host); the spikes are the in-process run's."""
+    pytest.importorskip("cryptography")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, security=True, dashboard_address=None,
+                                       processes=True)
+    client = distributed.Client(cluster)
+    try:
+        assert all(w.startswith("tls://") for w in client.scheduler_info()["workers"])
+        net = brunel.network(scale=0.1, seed=23)
+        sim = net.build(client, partitions=2, exchange="collective")
+        try:
+            sim.run(100.0)
+            assert {i["channels"] for i in sim.info()} == {"shm"}
+            ref = brunel.network(scale=0.1, seed=23).build(partitions=2)
+            ref.run(100.0)
+            assert len(ref.spikes()) > 500 and sim.spikes().equals(ref.spikes())
+        finally:
+            sim.close()
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_tls_across_hosts_is_refused_before_any_task():
+    from dsnn.exchange import shm
+    from dsnn.runners.cluster.graph import channel_scheme
+
+    if shm.available():
+        assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.1:2"]) == "shm"
+    with pytest.raises(ValueError, match="TLS channels between hosts are not implemented yet"):
+        channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"])
+    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}) \
+        == "mpi"

@@ -67,7 +67,7 @@ class PartitionActor:
         t0 = time.perf_counter()
         rank = int(rank)
         channels = Channels(rank, timeout, spin_s=spin_seconds(directory.on_host(rank), directory.on_worker(rank)),
-                            device=partition.gpu)
+                            device=partition.gpu, secret=directory.secret)
         needs = {q: piece for q, piece in needs_of(partition, directory.decomposition).items()
                  if piece[0].shape[0]}
         plan = ExchangePlan(rank, directory.decomposition.n_partitions, exchange, [], sorted(needs))
@@ -185,9 +185,9 @@ class PartitionActor:
         return self.loop.counters()
 
     def info(self) -> dict:
-        """The loop's :meth:`~PartitionLoop.info` and ``setup_s``: the seconds the actor took to start (its
-        partition's needs, its kernels)."""
-        return dict(self.loop.info(), setup_s=self._setup_s)
+        """The loop's :meth:`~PartitionLoop.info`, ``setup_s``: the seconds the actor took to start (its
+        partition's needs, its kernels), and ``address``: where its channels listen."""
+        return dict(self.loop.info(), setup_s=self._setup_s, address=self._address)
 
     def checkpoint(self, directory: str) -> dict:
         return self.loop.checkpoint(directory)

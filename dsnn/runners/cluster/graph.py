@@ -25,6 +25,7 @@ leaves the worker that built it; only id lists cross between workers.
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from ...backends import gpu
 from ...construction.build import build_partition
 from ...exchange import shm
+from ...exchange.framing import SECRET_BYTES
 from .actor import PartitionActor
 from .workers import host_of, wait_for
 
@@ -51,19 +53,25 @@ def channel_scheme(workers: list, mpi_ranks: dict | None = None) -> str:
     per simulated second over shm, 1.5-2.3 s over MPI); else MPI where every partition's worker is an MPI
     rank of its own (``mpi_ranks``:
     worker address -> world rank or None, see :func:`dsnn.exchange.mpi.world_rank`: a dask-mpi launch);
-    else TCP. UCX comms keep UCX."""
+    else TCP. UCX comms keep UCX. A TLS cluster gets shared memory on one host (whatever
+    ``dsnn.shared-memory`` says: nothing leaves the host) and MPI under dask-mpi, and is refused
+    otherwise (plain TCP would leave its encryption)."""
     import dask
 
     scheme = workers[0].split("://")[0]
-    if scheme != "tcp":
+    if scheme not in ("tcp", "tls"):
         return scheme
     one_host = len({host_of(w) for w in workers}) == 1
-    if one_host and shm.available() and dask.config.get(SHARED_MEMORY_KEY, True):
-        return "shm"
+    if one_host and shm.available() and (scheme == "tls" or dask.config.get(SHARED_MEMORY_KEY, True)):
+        return "shm"  # with tls too: nothing leaves the host, and only this user can map the files
     if (mpi_ranks and dask.config.get(MPI_KEY, True) and len(set(workers)) == len(workers)
             and all(mpi_ranks.get(w) is not None for w in workers)
             and len({mpi_ranks[w] for w in workers}) == len(workers)):
         return "mpi"
+    if scheme == "tls":
+        raise ValueError("build: the cluster's comms are TLS; dsnn's channels keep to it with shared memory on "
+                         "one host (Linux, /dev/shm) or MPI under dask-mpi, and would otherwise be plain TCP: "
+                         "TLS channels between hosts are not implemented yet")
     return scheme
 
 
@@ -75,13 +83,15 @@ class Directory:
 
     ``workers``: the worker address of each partition; ``token``: the build's token (an actor's key is
     ``dsnn-actor-<p>-<token>``); ``scheme``: the channels' scheme; ``world_ranks``: each partition's MPI
-    rank where the channels are MPI's, else None."""
+    rank where the channels are MPI's, else None; ``secret``: random bytes made for this build, which every
+    channel connection must present (a stranger reaching a partition's port is dropped)."""
 
     decomposition: object
     workers: tuple
     token: str
     scheme: str
     world_ranks: tuple | None = None
+    secret: bytes = b""  # what every channel connection of this build must present
 
     def actor(self, p: int) -> tuple:
         """(worker address, actor key) of partition ``p``'s actor."""
@@ -117,7 +127,7 @@ def run_graph(client, workers: list, net, decomposition, exchange: str, device: 
     t0 = time.perf_counter()
     scheme = channel_scheme(workers, ranks)
     world = tuple(ranks[w] for w in workers) if scheme == "mpi" else None
-    directory = Directory(decomposition, tuple(workers), token, scheme, world)
+    directory = Directory(decomposition, tuple(workers), token, scheme, world, secrets.token_bytes(SECRET_BYTES))
     shared = client.scatter({f"dsnn-network-{token}": net, f"dsnn-directory-{token}": directory},
                             workers=[workers[0]], hash=False)
     net_f, dir_f = shared[f"dsnn-network-{token}"], shared[f"dsnn-directory-{token}"]
