@@ -62,7 +62,8 @@ ASSUMPTIONS = [
     "events: spikes of each source population / its size × its synapses onto the partition (uniform sources)",
     "alpha: the probe's exchange+wait per message at P = 2 (not oversubscribed); loopback bandwidth 1 GB/s assumed",
     ("construction = k0 + k_task·tasks + ov·(k_syn·synapses + k_img·images + k_proj·projections) of the busiest "
-     "partition, ov = max(1, P/cores); tasks = 6P + 2 (build and actor tasks, two scattered keys, four calls per actor)"),
+     "partition, ov = max(1, P/cores); tasks = 6P + 2 (build and actor tasks, two scattered keys, four calls "
+     "per actor)"),
     ("GPU: CPU compute constants × g (g from H100 Brunel 0.18 s/s), 48.4 µs per population and interval (H100 "
      "microcircuit), per message 2 µs network + dsnn's fitted software cost alpha, 25 GB/s, build factor 1 "
      "(dsnn builds on the host CPU) with the calibration run's cost per synapse, kappa = 1, beta = 0 (dedicated "
