@@ -292,6 +292,7 @@ class Partition:
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     restored_vm: dict = field(default_factory=dict)  # voltmeter gid -> list of (first, V_m, gids) from a checkpoint
     spike_count: int = 0
+    recorded_count: int = 0  # spikes held in recorded_spikes (reset where they are streamed to files)
     synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
     input_s: float = 0.0  # seconds spent in generator input (CPU)
     log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
@@ -372,6 +373,7 @@ class Partition:
             sel = mask[idx]
             if sel.any():
                 self.recorded_spikes.setdefault(gid, []).append((self.local_gids[idx[sel]], steps[sel]))
+                self.recorded_count += int(sel.sum())
         self.step += n_steps
         self.spike_count += idx.shape[0]
         if idx.shape[0]:

@@ -261,7 +261,9 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     at the checkpoint's time, on any number of ``partitions`` (default: the checkpoint's), in this process
     or on ``client``'s workers, with ``exchange`` (default: the checkpoint's) and ``device`` as in
     :meth:`dsnn.Network.build`. Running it on gives, bit for bit, the spikes and voltages of the run that was
-    never interrupted, and ``spikes()`` / ``voltages()`` include those recorded before the checkpoint.
+    never interrupted, and ``spikes()`` / ``voltages()`` include those recorded before the checkpoint. A
+    simulation that streamed its spikes (``stream_spikes``) goes on streaming into the same directory, whose
+    files from after the checkpoint are removed first.
 
     The checkpoint is checked first, in this process, before anything is built: a missing, truncated or
     corrupted file, another network's checkpoint or an unknown format raise ValueError naming the file."""
@@ -270,6 +272,11 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     manifest = read_manifest(path, net)
     if partitions is None:
         partitions = manifest["partitions"]
+    stream = manifest.get("stream_dir")
+    if stream is not None:
+        from .streams import drop_from
+
+        drop_from(stream, int(manifest["step"]))  # what a run after the checkpoint streamed: it is redone
     sim = net.build(client, partitions=partitions, exchange=exchange or manifest.get("exchange", "p2p"),
                     device=device, timeout=timeout, threads=threads)
     try:
@@ -277,8 +284,10 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
         if sum(found) != net.n_neurons:
             raise ValueError(f"restore: {Path(path) / MANIFEST} held the state of {sum(found)} of the network's "
                              f"{net.n_neurons} neurons")
+        sim.step = int(manifest["step"])
+        if stream is not None:
+            sim.stream_spikes(stream, manifest.get("stream_max_spikes", 1_000_000))
     except BaseException:
         sim.close()
         raise
-    sim.step = int(manifest["step"])
     return sim

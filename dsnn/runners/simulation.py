@@ -11,11 +11,16 @@ here once.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..description.populations import Population
 from ..description.timing import run_steps, time_ms
 from .progress import RunWatch
+
+#: spikes a partition holds before it writes them to its stream's files (stream_spikes' default)
+STREAM_MAX_SPIKES = 1_000_000
 
 __all__ = ["Simulation"]
 
@@ -58,6 +63,8 @@ class Simulation:
         self.step = 0
         self.metadata: dict = {}  # JSON-able; kept in the manifest of each checkpoint (the CLI's model and params)
         self.build_options: dict = {}  # what build was given (client, partitions, device, ...): for recovery
+        self.stream_dir: str | None = None  # where recorded spikes are streamed (stream_spikes)
+        self.stream_max_spikes = STREAM_MAX_SPIKES
         self._last_counters: list = []
 
     # ------------------------------------------------------------------ where
@@ -151,6 +158,23 @@ class Simulation:
         self.step += n_steps
         watch.close(_snapshot(self._last_counters))
 
+    def stream_spikes(self, directory, max_spikes: int = STREAM_MAX_SPIKES) -> None:
+        """From now on, have each partition write what its spike recorders get to Parquet files in
+        ``directory`` (a local path; on a cluster one the workers and the client share; one directory per
+        simulation) whenever it holds more than ``max_spikes``, at the end of every run and before every
+        checkpoint, and forget it: memory stays bounded however long the run. :meth:`spikes` reads the files
+        back. Checkpoints remember the directory, and a restore (or a recovery) goes on streaming there,
+        without a spike missing or counted twice (see :mod:`dsnn.runners.streams`)."""
+        from . import checkpoint as ckpt
+
+        ckpt.check_path(directory, "stream_spikes")
+        if isinstance(max_spikes, bool) or not isinstance(max_spikes, int) or max_spikes < 0:
+            raise ValueError(f"stream_spikes: max_spikes must be an integer >= 0, got {max_spikes!r}")
+        path = Path(directory).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        self.runner.call("stream_spikes", "stream_spikes", str(path), max_spikes)
+        self.stream_dir, self.stream_max_spikes = str(path), max_spikes
+
     def checkpoint(self, path) -> str:
         """Write the complete dynamic state at the current time into the directory ``path`` (a local path;
         on a cluster one the workers and the client share): each partition writes its own file, in
@@ -166,7 +190,9 @@ class Simulation:
         try:
             entries = self.runner.call("checkpoint", "checkpoint", str(tmp))
             return str(ckpt.write_manifest(tmp, path, self.network, self.step, entries,
-                                           {"exchange": self.exchange, "metadata": self.metadata}))
+                                           {"exchange": self.exchange, "metadata": self.metadata,
+                                            "stream_dir": self.stream_dir,
+                                            "stream_max_spikes": self.stream_max_spikes}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -231,6 +257,10 @@ class Simulation:
         frames = []
         for rec in recorders:
             chunks = [c for part in self.runner.call("spikes", "spikes", rec.first) for c in part]
+            if self.stream_dir is not None:
+                from .streams import read_spikes
+
+                chunks += read_spikes(self.stream_dir, rec.first)
             frames.append(spikes_frame(chunks, rec.params, self.network.dt))
         if not frames:
             frames = [spikes_frame([], {"origin": 0.0, "start": 0.0, "stop": np.inf}, self.network.dt)]

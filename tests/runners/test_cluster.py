@@ -381,8 +381,9 @@ def test_a_build_step_that_does_not_finish_times_out_naming_the_partitions(clien
 
 
 def test_recover_restores_the_last_checkpoint_on_the_remaining_workers(brunel, tmp_path):
-    """A worker SIGKILLed mid-run with recover=True: a warning says what happened, the run goes on from the
-    newest checkpoint on the workers left, and ends with the spikes of the uninterrupted run."""
+    """A worker SIGKILLed mid-run with recover=True, the spikes streamed to files: a warning says what
+    happened, the run goes on from the newest checkpoint on the workers left, and ends with the spikes of
+    the uninterrupted run (none of the streamed ones missing or twice)."""
     want_sim = brunel.network(scale=0.1, seed=21).build(partitions=3)
     want_sim.run(150.0)
     want = want_sim.spikes()
@@ -390,18 +391,19 @@ def test_recover_restores_the_last_checkpoint_on_the_remaining_workers(brunel, t
     try:
         net = brunel.network(scale=0.1, seed=21)
         sim = net.build(client, partitions=3, timeout=10.0)
+        sim.stream_spikes(tmp_path / "spikes", max_spikes=100)
         pids = client.run(os.getpid)
         victim = sim.workers[2]
 
         def kill_after_the_first_checkpoint():
-            while not (tmp_path / "step-000000000500").is_dir():
+            while not (tmp_path / "ck" / "step-000000000500").is_dir():
                 time.sleep(0.01)
             os.kill(pids[victim], signal.SIGKILL)
 
         killer = threading.Thread(target=kill_after_the_first_checkpoint, daemon=True)
         killer.start()
         with pytest.warns(RuntimeWarning, match=r"lost partition 2.*recovered from the checkpoint at (50|100) ms"):
-            sim.run(150.0, checkpoint_every=50.0, checkpoint_dir=tmp_path, recover=True)
+            sim.run(150.0, checkpoint_every=50.0, checkpoint_dir=tmp_path / "ck", recover=True)
         assert sim.time == 150.0
         assert victim not in sim.workers
         assert sim.spikes().equals(want)

@@ -195,6 +195,9 @@ class PartitionActor:
     def restore(self, path: str, manifest: dict) -> int:
         return self.loop.restore(path, manifest)
 
+    def stream_spikes(self, directory: str, max_spikes: int) -> None:
+        return self.loop.stream_spikes(directory, max_spikes)
+
     def spikes(self, recorder_gid: int) -> list:
         return self.loop.spikes(recorder_gid)
 
