@@ -230,9 +230,10 @@ def resume(args) -> dict:
 
     from ..runners import checkpoint as ckpt
 
-    path = ckpt.resolve(args.checkpoint)
     try:
-        manifest = json.loads((path / ckpt.MANIFEST).read_text())
+        ckpt.check_path(args.checkpoint, "resume")
+        path = ckpt.resolve(args.checkpoint)
+        manifest = json.loads(ckpt.read_bytes(path, ckpt.MANIFEST))
     except (OSError, ValueError):
         raise UsageError(f"{args.checkpoint} holds no readable checkpoint (no {ckpt.MANIFEST} there or in a "
                          "step-* folder)") from None

@@ -5,7 +5,7 @@ A checkpoint is a directory:
 - ``part-<p>.npz``: partition p's dynamic state (:mod:`dsnn.backends.state`),
   written by the partition itself (its worker, in parallel with the
   others; nothing passes through the client), under a temporary name and
-  renamed once complete;
+  renamed once complete (the checksum computed from the bytes written);
 - ``manifest.json``, written last: the format version, the network's
   fingerprint (:func:`fingerprint`), the step and time, and per file its
   size, SHA-256 and the gid ranges it holds.
@@ -13,8 +13,12 @@ A checkpoint is a directory:
 The directory is first made under a temporary name beside the target and
 renamed to it once the manifest is in: a checkpoint is complete or
 absent, and an older checkpoint at the same path is replaced only then.
-A crash while writing leaves the older one in place. Paths are local
-paths (on a cluster, a file system every worker and the client share).
+A crash while writing leaves the older one in place. A path is a local
+path (on a cluster, a file system every worker and the client share) or
+an fsspec URL (``s3://bucket/run1``, ``gs://...``, ``file://...``: every
+file goes through fsspec, the workers writing their own). On object
+stores a rename is a copy: the manifest, written last, still tells a
+complete checkpoint from a partial one.
 
 :func:`read_manifest` checks, in the client and before any work starts,
 that the manifest is there and readable, of this format, of this network,
@@ -27,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -36,7 +39,7 @@ import numpy as np
 from ..backends import state
 
 __all__ = ["restore", "fingerprint", "write_partition", "write_manifest", "read_manifest", "files_for",
-           "load_partition", "check_path", "MANIFEST", "FORMAT"]
+           "load_partition", "check_path", "new_directory", "discard", "MANIFEST", "FORMAT"]
 
 MANIFEST = "manifest.json"
 
@@ -76,11 +79,47 @@ def fingerprint(net) -> str:
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
 
 
-def check_path(path, what: str) -> None:
-    """Refuse what is not a local path (a str or os.PathLike without a URL scheme)."""
-    if not isinstance(path, (str, os.PathLike)) or "://" in str(path) or not str(path):
-        raise ValueError(f"{what}: path must be a local directory path (str or pathlib.Path), got {path!r}; "
-                         "URLs (fsspec) are not supported yet")
+def check_path(path, what: str, urls: bool = True) -> None:
+    """Refuse what is not a local path (str or os.PathLike) or, with ``urls``, an fsspec URL whose protocol
+    fsspec can open here."""
+    text = str(path) if isinstance(path, (str, os.PathLike)) else ""
+    if not text or ("://" in text and not urls):
+        raise ValueError(f"{what}: path must be a local directory path (str or pathlib.Path), got {path!r}")
+    if "://" in text:
+        import fsspec
+
+        try:
+            fsspec.core.url_to_fs(text)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"{what}: cannot open {text!r} with fsspec: {exc}") from None
+
+
+def _fs(path) -> tuple:
+    """(fsspec file system, path on it) of a local path or URL."""
+    import fsspec
+
+    return fsspec.core.url_to_fs(str(path))
+
+
+def _join(root: str, *names: str) -> str:
+    return "/".join([root.rstrip("/"), *names])
+
+
+def is_checkpoint(path) -> bool:
+    """Whether ``path`` holds a manifest (a complete checkpoint, unless damaged since)."""
+    fs, root = _fs(path)
+    return fs.isfile(_join(root, MANIFEST))
+
+
+def read_bytes(path, name: str) -> bytes:
+    """The bytes of file ``name`` in the checkpoint directory ``path`` (a local path or URL)."""
+    fs, root = _fs(path)
+    return fs.cat(_join(root, name))
+
+
+def _named(fs, root: str, given) -> str:
+    """How to name ``root`` back to the user: a local path as a path, a URL as a URL."""
+    return str(Path(root)) if "://" not in str(given) else fs.unstrip_protocol(root)
 
 
 def check_periodic(every, directory, keep, dt: float) -> int:
@@ -103,38 +142,39 @@ def check_periodic(every, directory, keep, dt: float) -> int:
     return steps
 
 
-def periodic_path(directory, step: int) -> Path:
+def periodic_path(directory, step: int) -> str:
     """Where the periodic checkpoint at ``step`` goes: ``<directory>/step-<step>``."""
-    return Path(directory) / f"step-{int(step):012d}"
+    return f"{str(directory).rstrip('/')}/step-{int(step):012d}"
 
 
 def _periodic(directory) -> list:
-    """The complete periodic checkpoints in ``directory``, oldest first."""
-    d = Path(directory)
-    return sorted(p for p in d.glob("step-" + "[0-9]" * 12) if (p / MANIFEST).is_file()) if d.is_dir() else []
+    """The complete periodic checkpoints in ``directory`` (paths on its file system), oldest first, and the
+    file system."""
+    fs, root = _fs(directory)
+    if not fs.isdir(root):
+        return fs, []
+    found = fs.glob(_join(root, "step-" + "[0-9]" * 12))
+    return fs, sorted(p for p in found if fs.isfile(_join(p, MANIFEST)))
 
 
 def prune(directory, keep: int) -> None:
     """Remove all but the newest ``keep`` periodic checkpoints of ``directory``."""
-    for old in _periodic(directory)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    fs, found = _periodic(directory)
+    for old in found[:-keep]:
+        fs.rm(old, recursive=True)
 
 
-def resolve(path) -> Path:
+def resolve(path) -> str:
     """``path`` if it is a checkpoint, else the newest periodic checkpoint in it (or ``path`` as it is)."""
-    p = Path(path)
-    if (p / MANIFEST).exists():
-        return p
-    found = _periodic(p)
-    return found[-1] if found else p
+    fs, root = _fs(path)
+    if fs.exists(_join(root, MANIFEST)):
+        return str(path)
+    fs, found = _periodic(path)
+    return _named(fs, found[-1], path) if found else str(path)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _runs(gids: np.ndarray) -> list:
@@ -147,63 +187,82 @@ def _runs(gids: np.ndarray) -> list:
 
 
 def write_partition(part, directory: str, rank: int) -> dict:
-    """Write ``part``'s state into ``directory`` as ``part-<rank>.npz`` (complete or absent); returns its
-    manifest entry."""
+    """Write ``part``'s state into ``directory`` (a path or URL) as ``part-<rank>.npz`` (complete or
+    absent); returns its manifest entry."""
+    import io
+
     arrays = state.capture(part)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    data = buffer.getvalue()
     name = f"part-{rank:05d}.npz"
-    path = Path(directory) / name
-    tmp = path.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+    fs, root = _fs(directory)
+    tmp = _join(root, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+    with fs.open(tmp, "wb") as f:
+        f.write(data)
         f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return {"file": name, "bytes": path.stat().st_size, "sha256": _sha256(path), "gids": _runs(arrays["gids"]),
+        try:  # a local file: on the disk before it is named
+            os.fsync(f.fileno())
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a file of this machine (memory, object stores): nothing to sync
+    fs.mv(tmp, _join(root, name))
+    return {"file": name, "bytes": len(data), "sha256": _sha256(data), "gids": _runs(arrays["gids"]),
             "neurons": int(arrays["gids"].shape[0])}
 
 
-def new_directory(path) -> Path:
-    """A fresh temporary directory beside ``path``, where a checkpoint is written before it takes the name."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.writing"
-    tmp.mkdir()
-    return tmp
+def new_directory(path) -> str:
+    """A fresh temporary directory beside ``path`` (same file system), where a checkpoint is written before
+    it takes the name."""
+    fs, root = _fs(path)
+    parent, name = root.rstrip("/").rsplit("/", 1) if "/" in root.rstrip("/") else ("", root)
+    fs.makedirs(parent or ".", exist_ok=True)
+    tmp = _join(parent, f".{name}.{uuid.uuid4().hex[:8]}.writing")
+    fs.makedirs(tmp, exist_ok=False)
+    return _named(fs, tmp, path)
 
 
-def write_manifest(tmp: Path, path, net, step: int, entries: list, extra: dict | None = None) -> Path:
+def discard(tmp) -> None:
+    """Remove a checkpoint directory that was being written (after a failure)."""
+    fs, root = _fs(tmp)
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
+def write_manifest(tmp, path, net, step: int, entries: list, extra: dict | None = None) -> str:
     """Write the manifest into ``tmp`` (last), then give ``tmp`` the checkpoint's name ``path`` (replacing
     an older checkpoint there only now); returns the checkpoint's path."""
     from .. import __version__
 
-    target = Path(path)
+    fs, target = _fs(path)
+    _, tmp_root = _fs(tmp)
     manifest = {"format": FORMAT, "state_format": state.FORMAT, "dsnn": __version__, "fingerprint": fingerprint(net),
                 "step": int(step), "dt": net.dt, "time_ms": int(step) * net.dt, "partitions": len(entries),
                 "neurons": sum(e["neurons"] for e in entries), "files": entries, **(extra or {})}
-    part = tmp / f".{MANIFEST}.tmp"
-    part.write_text(json.dumps(manifest, indent=1))
-    os.replace(part, tmp / MANIFEST)
-    if target.exists():
-        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
-        os.rename(target, old)
-        os.rename(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+    part = _join(tmp_root, f".{MANIFEST}.tmp")
+    fs.pipe(part, json.dumps(manifest, indent=1).encode())
+    fs.mv(part, _join(tmp_root, MANIFEST))
+    if fs.exists(target):
+        old = f"{target.rstrip('/')}.{uuid.uuid4().hex[:8]}.old"
+        fs.mv(target, old, recursive=True)
+        fs.mv(tmp_root, target, recursive=True)
+        fs.rm(old, recursive=True)
     else:
-        os.rename(tmp, target)
-    return target
+        fs.mv(tmp_root, target, recursive=True)
+    return _named(fs, target, path)
 
 
 def read_manifest(path, net) -> dict:
     """The checkpoint's manifest, after checking it and every file it lists (ValueError naming the file and
     what is wrong)."""
-    target = Path(path)
-    mpath = target / MANIFEST
-    if not target.is_dir():
-        raise ValueError(f"restore: {target} is not a checkpoint directory")
+    fs, root = _fs(path)
+    where = str(path).rstrip("/")
+    mpath = f"{where}/{MANIFEST}"
+    if not fs.isdir(root):
+        raise ValueError(f"restore: {where} is not a checkpoint directory")
     try:
-        manifest = json.loads(mpath.read_text())
+        manifest = json.loads(fs.cat(_join(root, MANIFEST)))
     except FileNotFoundError:
-        raise ValueError(f"restore: {mpath} is missing: {target} is not a complete checkpoint") from None
+        raise ValueError(f"restore: {mpath} is missing: {where} is not a complete checkpoint") from None
     except (OSError, ValueError) as exc:
         raise ValueError(f"restore: {mpath} cannot be read: {exc}") from None
     if manifest.get("format") != FORMAT or manifest.get("state_format") != state.FORMAT:
@@ -218,15 +277,15 @@ def read_manifest(path, net) -> dict:
         raise ValueError(f"restore: {mpath} holds {manifest.get('neurons')} neurons, the network has "
                          f"{net.n_neurons}")
     for entry in manifest["files"]:
-        f = target / entry["file"]
-        if not f.is_file():
-            raise ValueError(f"restore: {f} is missing")
-        size = f.stat().st_size
+        f, shown = _join(root, entry["file"]), f"{where}/{entry['file']}"
+        if not fs.isfile(f):
+            raise ValueError(f"restore: {shown} is missing")
+        size = fs.size(f)
         if size != entry["bytes"]:
-            raise ValueError(f"restore: {f} is truncated or changed: {size} bytes, the manifest says "
+            raise ValueError(f"restore: {shown} is truncated or changed: {size} bytes, the manifest says "
                              f"{entry['bytes']}")
-        if _sha256(f) != entry["sha256"]:
-            raise ValueError(f"restore: {f} is corrupted: its SHA-256 differs from the manifest's")
+        if _sha256(fs.cat(f)) != entry["sha256"]:
+            raise ValueError(f"restore: {shown} is corrupted: its SHA-256 differs from the manifest's")
     return manifest
 
 
@@ -245,9 +304,12 @@ def files_for(manifest: dict, local_gids: np.ndarray) -> list:
 def load_partition(part, path, manifest: dict) -> int:
     """Restore ``part`` (just built) from the checkpoint at ``path``: the files holding its neurons;
     returns how many of its neurons they held."""
+    import io
+
+    fs, root = _fs(path)
     saved = []
     for name in files_for(manifest, np.asarray(part.local_gids)):
-        with np.load(Path(path) / name) as z:
+        with np.load(io.BytesIO(fs.cat(_join(root, name)))) as z:
             saved.append({k: z[k] for k in z.files})
     if not saved:
         return 0
@@ -280,10 +342,11 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     sim = net.build(client, partitions=partitions, exchange=exchange or manifest.get("exchange", "p2p"),
                     device=device, timeout=timeout, threads=threads)
     try:
-        found = sim.runner.call("restore", "restore", str(Path(path).resolve()), manifest)
+        where = path if "://" in str(path) else str(Path(path).resolve())
+        found = sim.runner.call("restore", "restore", where, manifest)
         if sum(found) != net.n_neurons:
-            raise ValueError(f"restore: {Path(path) / MANIFEST} held the state of {sum(found)} of the network's "
-                             f"{net.n_neurons} neurons")
+            raise ValueError(f"restore: {str(path).rstrip('/')}/{MANIFEST} held the state of {sum(found)} of the "
+                             f"network's {net.n_neurons} neurons")
         sim.step = int(manifest["step"])
         if stream is not None:
             sim.stream_spikes(stream, manifest.get("stream_max_spikes", 1_000_000))

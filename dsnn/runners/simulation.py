@@ -167,7 +167,7 @@ class Simulation:
         without a spike missing or counted twice (see :mod:`dsnn.runners.streams`)."""
         from . import checkpoint as ckpt
 
-        ckpt.check_path(directory, "stream_spikes")
+        ckpt.check_path(directory, "stream_spikes", urls=False)
         if isinstance(max_spikes, bool) or not isinstance(max_spikes, int) or max_spikes < 0:
             raise ValueError(f"stream_spikes: max_spikes must be an integer >= 0, got {max_spikes!r}")
         path = Path(directory).resolve()
@@ -176,25 +176,23 @@ class Simulation:
         self.stream_dir, self.stream_max_spikes = str(path), max_spikes
 
     def checkpoint(self, path) -> str:
-        """Write the complete dynamic state at the current time into the directory ``path`` (a local path;
-        on a cluster one the workers and the client share): each partition writes its own file, in
-        parallel, then the manifest is written and the directory takes its name (complete or absent; an
-        older checkpoint there is replaced only then). Returns the path. :func:`dsnn.restore` continues from
-        it on any number of partitions (see :mod:`dsnn.runners.checkpoint`)."""
-        import shutil
-
+        """Write the complete dynamic state at the current time into the directory ``path`` (a local path,
+        on a cluster one the workers and the client share, or an fsspec URL such as ``s3://bucket/run1``):
+        each partition writes its own file, in parallel, then the manifest is written and the directory
+        takes its name (complete or absent; an older checkpoint there is replaced only then). Returns the
+        path. :func:`dsnn.restore` continues from it on any number of partitions (see
+        :mod:`dsnn.runners.checkpoint`)."""
         from . import checkpoint as ckpt
 
         ckpt.check_path(path, "checkpoint")
         tmp = ckpt.new_directory(path)
         try:
-            entries = self.runner.call("checkpoint", "checkpoint", str(tmp))
-            return str(ckpt.write_manifest(tmp, path, self.network, self.step, entries,
-                                           {"exchange": self.exchange, "metadata": self.metadata,
-                                            "stream_dir": self.stream_dir,
-                                            "stream_max_spikes": self.stream_max_spikes}))
+            entries = self.runner.call("checkpoint", "checkpoint", tmp)
+            return ckpt.write_manifest(tmp, path, self.network, self.step, entries,
+                                       {"exchange": self.exchange, "metadata": self.metadata,
+                                        "stream_dir": self.stream_dir, "stream_max_spikes": self.stream_max_spikes})
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            ckpt.discard(tmp)
             raise
 
     def _recover(self, directory, exc: BaseException) -> None:
@@ -206,7 +204,7 @@ class Simulation:
 
         capacity = getattr(self.runner, "capacity", None)
         latest = ckpt.resolve(directory)
-        if capacity is None or not (latest / ckpt.MANIFEST).is_file():
+        if capacity is None or not ckpt.is_checkpoint(latest):
             raise exc
         try:
             self.runner.close()

@@ -152,8 +152,8 @@ def test_damaged_or_foreign_checkpoints_are_refused_naming_the_file(saved, tmp_p
         dsnn.restore(net, copy2)
     with pytest.raises(ValueError, match="not a checkpoint directory"):
         dsnn.restore(net, tmp_path / "nowhere")
-    with pytest.raises(ValueError, match="local directory path"):
-        dsnn.restore(net, "s3://bucket/ck")
+    with pytest.raises(ValueError, match="cannot open 'nosuch://bucket/ck' with fsspec"):
+        dsnn.restore(net, "nosuch://bucket/ck")
 
 
 def test_the_fingerprint_follows_what_builds_the_network():
@@ -221,3 +221,26 @@ def test_streamed_spikes_stay_bounded_and_survive_a_restore_without_doubles(tmp_
     assert len(sorted((tmp_path / "spikes").glob("spikes-*/*.parquet"))) < len(files)
     again.run(100.0)
     assert again.spikes().equals(spikes)
+
+
+def test_a_checkpoint_at_an_fsspec_url_restores_bit_for_bit(uninterrupted):
+    """The same through fsspec's in-memory file system (memory://: one process) and a file:// URL."""
+    import fsspec
+
+    net, vm = _brunel()
+    sim = net.build(partitions=2)
+    sim.run(T_FIRST)
+    for url in ("memory://dsnn-test/ck", None):
+        if url is None:
+            import tempfile
+
+            url = "file://" + tempfile.mkdtemp() + "/ck"
+        path = sim.checkpoint(url)
+        assert path.startswith(url.split("://")[0] + "://")
+        fs = fsspec.core.url_to_fs(url)[0]
+        assert fs.isfile(url + "/manifest.json")
+        again = dsnn.restore(net, path, partitions=3)
+        again.run(T_REST)
+        assert again.spikes().equals(uninterrupted[0])
+        assert again.voltages(vm).equals(uninterrupted[1])
+    fsspec.filesystem("memory").rm("/dsnn-test", recursive=True)
