@@ -292,7 +292,7 @@ class Partition:
     recorded_vm: dict = field(default_factory=dict)  # block index -> list of (first_step, values)
     restored_vm: dict = field(default_factory=dict)  # voltmeter gid -> list of (first, V_m, gids) from a checkpoint
     spike_count: int = 0
-    recorded_count: int = 0  # spikes held in recorded_spikes (reset where they are streamed to files)
+    recorded_count: int = 0  # spikes and V_m samples held (reset where they are streamed to files)
     synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
     input_s: float = 0.0  # seconds spent in generator input (CPU)
     log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
@@ -418,6 +418,7 @@ class Partition:
                 for bi in group.members:
                     if self.blocks[bi].rec_idx.shape[0]:
                         self.recorded_vm.setdefault(bi, []).append((first, self.blocks[bi].rec_out[:n_steps].copy()))
+                        self.recorded_count += n_steps * self.blocks[bi].rec_idx.shape[0]
         return self._spk_idx[:n].copy(), self._spk_step[:n].copy()
 
     def _update_gpu(self, first, n_steps):
@@ -429,6 +430,7 @@ class Partition:
         for bi, blk in enumerate(self.blocks):
             if blk.rec_idx.shape[0]:
                 self.recorded_vm.setdefault(bi, []).append((first, blk.rec_out[:n_steps].get()))
+                self.recorded_count += n_steps * blk.rec_idx.shape[0]
         return idx, steps
 
     def warm_up(self) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["capture", "restore", "FORMAT"]
+__all__ = ["capture", "restore", "voltage_chunks", "merged_voltage_chunks", "FORMAT"]
 
 #: version of the arrays' layout; a reader refuses another
 FORMAT = 1
@@ -62,6 +62,11 @@ def voltage_chunks(part, voltmeter_gid: int) -> list:
     return chunks
 
 
+def merged_voltage_chunks(part, voltmeter_gid: int) -> list:
+    """:func:`voltage_chunks` with consecutive chunks of the same neurons joined."""
+    return _merged(voltage_chunks(part, voltmeter_gid))
+
+
 def capture(part) -> dict:
     """The partition's dynamic state as host arrays (see the module docstring); adds its delivery log to
     its ring first (which changes nothing it will compute)."""
@@ -84,7 +89,7 @@ def capture(part) -> dict:
         out[f"spikes.{rgid}.steps"] = np.concatenate([s for _, s in chunks]) if chunks else np.zeros(0, np.int64)
     vgids = set(part.voltmeters) | set(part.restored_vm)
     for vgid in sorted(vgids):
-        for k, (first, values, gids) in enumerate(_merged(voltage_chunks(part, vgid))):
+        for k, (first, values, gids) in enumerate(merged_voltage_chunks(part, vgid)):
             out[f"vm.{vgid}.{k}.first"] = np.array([first], dtype=np.int64)
             out[f"vm.{vgid}.{k}.V"] = np.ascontiguousarray(values)
             out[f"vm.{vgid}.{k}.gids"] = np.asarray(gids, dtype=np.int64)

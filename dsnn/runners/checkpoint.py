@@ -324,7 +324,7 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     or on ``client``'s workers, with ``exchange`` (default: the checkpoint's) and ``device`` as in
     :meth:`dsnn.Network.build`. Running it on gives, bit for bit, the spikes and voltages of the run that was
     never interrupted, and ``spikes()`` / ``voltages()`` include those recorded before the checkpoint. A
-    simulation that streamed its spikes (``stream_spikes``) goes on streaming into the same directory, whose
+    simulation that streamed its recordings (``stream_recordings``) goes on streaming into the same directory, whose
     files from after the checkpoint are removed first.
 
     The checkpoint is checked first, in this process, before anything is built: a missing, truncated or
@@ -349,7 +349,7 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
                              f"network's {net.n_neurons} neurons")
         sim.step = int(manifest["step"])
         if stream is not None:
-            sim.stream_spikes(stream, manifest.get("stream_max_spikes", 1_000_000))
+            sim.stream_recordings(stream, manifest.get("stream_max_records", 1_000_000))
     except BaseException:
         sim.close()
         raise

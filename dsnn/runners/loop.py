@@ -71,7 +71,7 @@ class PartitionLoop:
         self.interval_index = 0
         self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
         self.failed = None  # why a run failed: the state is then mid-interval, so no run may follow
-        self._stream = None  # (directory, most spikes held) where recorded spikes are streamed to files
+        self._stream = None  # (directory, most records held) where recordings are streamed to files
         self._stream_since = 0
         self._device = None  # (send maps, local gids, image gids) in GPU memory, for GPU-direct exchange
 
@@ -120,23 +120,23 @@ class PartitionLoop:
             yield from self._interval(min(L, n_steps))
             n_steps -= L
             if self._stream is not None and self.partition.recorded_count > self._stream[1]:
-                self.flush_spikes()
-        self.flush_spikes()
+                self.flush_recordings()
+        self.flush_recordings()
 
-    def stream_spikes(self, directory: str, max_spikes: int) -> None:
-        """From now on, write recorded spikes to Parquet files in ``directory`` (:mod:`.streams`) whenever
-        more than ``max_spikes`` are held, at the end of each run and before a checkpoint."""
-        self.flush_spikes()
-        self._stream = (str(directory), int(max_spikes))
+    def stream_recordings(self, directory: str, max_records: int) -> None:
+        """From now on, write recorded spikes and V_m to Parquet files in ``directory`` (:mod:`.streams`)
+        whenever more than ``max_records`` are held, at the end of each run and before a checkpoint."""
+        self.flush_recordings()
+        self._stream = (str(directory), int(max_records))
         self._stream_since = self.partition.step
 
-    def flush_spikes(self) -> None:
-        """Write the recorded spikes held to the stream's files now (nothing without a stream)."""
+    def flush_recordings(self) -> None:
+        """Write the recordings held to the stream's files now (nothing without a stream)."""
         if self._stream is None:
             return
-        from .streams import write_spikes
+        from .streams import write_recordings
 
-        write_spikes(self.partition, self._stream[0], self.rank, self._stream_since)
+        write_recordings(self.partition, self._stream[0], self.rank, self._stream_since)
         self._stream_since = self.partition.step
 
     def _interval(self, n: int):
@@ -232,7 +232,7 @@ class PartitionLoop:
         from .checkpoint import write_partition
 
         self.check_runnable()
-        self.flush_spikes()  # every streamed file is then all before the checkpoint or all after it
+        self.flush_recordings()  # every streamed file is then all before the checkpoint or all after it
         return write_partition(self.partition, directory, self.rank)
 
     def restore(self, path: str, manifest: dict) -> int:

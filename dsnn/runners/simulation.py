@@ -19,8 +19,8 @@ from ..description.populations import Population
 from ..description.timing import run_steps, time_ms
 from .progress import RunWatch
 
-#: spikes a partition holds before it writes them to its stream's files (stream_spikes' default)
-STREAM_MAX_SPIKES = 1_000_000
+#: spikes and V_m samples a partition holds before it writes them to its stream's files (stream_recordings' default)
+STREAM_MAX_RECORDS = 1_000_000
 
 __all__ = ["Simulation"]
 
@@ -63,8 +63,8 @@ class Simulation:
         self.step = 0
         self.metadata: dict = {}  # JSON-able; kept in the manifest of each checkpoint (the CLI's model and params)
         self.build_options: dict = {}  # what build was given (client, partitions, device, ...): for recovery
-        self.stream_dir: str | None = None  # where recorded spikes are streamed (stream_spikes)
-        self.stream_max_spikes = STREAM_MAX_SPIKES
+        self.stream_dir: str | None = None  # where recordings are streamed (stream_recordings)
+        self.stream_max_records = STREAM_MAX_RECORDS
         self._last_counters: list = []
 
     # ------------------------------------------------------------------ where
@@ -158,22 +158,23 @@ class Simulation:
         self.step += n_steps
         watch.close(_snapshot(self._last_counters))
 
-    def stream_spikes(self, directory, max_spikes: int = STREAM_MAX_SPIKES) -> None:
-        """From now on, have each partition write what its spike recorders get to Parquet files in
-        ``directory`` (a local path; on a cluster one the workers and the client share; one directory per
-        simulation) whenever it holds more than ``max_spikes``, at the end of every run and before every
-        checkpoint, and forget it: memory stays bounded however long the run. :meth:`spikes` reads the files
-        back. Checkpoints remember the directory, and a restore (or a recovery) goes on streaming there,
-        without a spike missing or counted twice (see :mod:`dsnn.runners.streams`)."""
+    def stream_recordings(self, directory, max_records: int = STREAM_MAX_RECORDS) -> None:
+        """From now on, have each partition write what its spike recorders and voltmeters get to Parquet
+        files in ``directory`` (a local path; on a cluster one the workers and the client share; one
+        directory per simulation) whenever it holds more than ``max_records`` (spikes and V_m samples), at
+        the end of every run and before every checkpoint, and forget it: memory stays bounded however long
+        the run. :meth:`spikes` and :meth:`voltages` read the files back. Checkpoints remember the directory,
+        and a restore (or a recovery) goes on streaming there, without a record missing or counted twice
+        (see :mod:`dsnn.runners.streams`)."""
         from . import checkpoint as ckpt
 
-        ckpt.check_path(directory, "stream_spikes", urls=False)
-        if isinstance(max_spikes, bool) or not isinstance(max_spikes, int) or max_spikes < 0:
-            raise ValueError(f"stream_spikes: max_spikes must be an integer >= 0, got {max_spikes!r}")
+        ckpt.check_path(directory, "stream_recordings", urls=False)
+        if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 0:
+            raise ValueError(f"stream_recordings: max_records must be an integer >= 0, got {max_records!r}")
         path = Path(directory).resolve()
         path.mkdir(parents=True, exist_ok=True)
-        self.runner.call("stream_spikes", "stream_spikes", str(path), max_spikes)
-        self.stream_dir, self.stream_max_spikes = str(path), max_spikes
+        self.runner.call("stream_recordings", "stream_recordings", str(path), max_records)
+        self.stream_dir, self.stream_max_records = str(path), max_records
 
     def checkpoint(self, path) -> str:
         """Write the complete dynamic state at the current time into the directory ``path`` (a local path,
@@ -190,7 +191,7 @@ class Simulation:
             entries = self.runner.call("checkpoint", "checkpoint", tmp)
             return ckpt.write_manifest(tmp, path, self.network, self.step, entries,
                                        {"exchange": self.exchange, "metadata": self.metadata,
-                                        "stream_dir": self.stream_dir, "stream_max_spikes": self.stream_max_spikes})
+                                        "stream_dir": self.stream_dir, "stream_max_records": self.stream_max_records})
         except BaseException:
             ckpt.discard(tmp)
             raise
@@ -273,6 +274,10 @@ class Simulation:
 
         vm = self._device(voltmeter, "voltmeter", "voltages")
         chunks = [c for part in self.runner.call("voltages", "voltages", vm.first) for c in part]
+        if self.stream_dir is not None:
+            from .streams import read_voltages
+
+            chunks += read_voltages(self.stream_dir, vm.first)
         return voltages_frame(chunks, vm.params, self.network.dt)
 
     def connections(self, projection=None):

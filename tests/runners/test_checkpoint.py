@@ -195,32 +195,37 @@ def test_periodic_checkpoints_keep_the_last_and_restore_takes_the_newest(tmp_pat
     assert again.voltages(vm).equals(uninterrupted[1])
 
 
-def test_streamed_spikes_stay_bounded_and_survive_a_restore_without_doubles(tmp_path, uninterrupted):
-    """Spikes streamed to Parquet (at most 300 held per partition): many files, the uninterrupted spikes from
-    sim.spikes(); restored from the checkpoint at 200 ms after the run went to 300 ms, the files from 200 ms
-    on are dropped and redone: again the uninterrupted spikes, none missing, none twice."""
+def test_streamed_recordings_stay_bounded_and_survive_a_restore_without_doubles(tmp_path, uninterrupted):
+    """Spikes and V_m streamed to Parquet (at most 300 records held per partition): many files, the
+    uninterrupted spikes and V_m from sim.spikes() and sim.voltages(); restored from the checkpoint at
+    200 ms after the run went to 300 ms, the files from 200 ms on are dropped and redone: again the
+    uninterrupted recordings, none missing, none twice."""
     from dsnn.runners import streams
 
     net, vm = _brunel()
     sim = net.build(partitions=2)
-    sim.stream_spikes(tmp_path / "spikes", max_spikes=300)
-    with pytest.raises(ValueError, match="max_spikes must be an integer >= 0"):
-        sim.stream_spikes(tmp_path / "spikes", max_spikes=-1)
+    sim.stream_recordings(tmp_path / "rec", max_records=300)
+    with pytest.raises(ValueError, match="max_records must be an integer >= 0"):
+        sim.stream_recordings(tmp_path / "rec", max_records=-1)
     sim.run(T_FIRST + T_REST, checkpoint_every=100.0, checkpoint_dir=tmp_path / "ck", checkpoint_keep=3)
-    files = sorted((tmp_path / "spikes").glob("spikes-*/*.parquet"))
+    files = sorted((tmp_path / "rec").glob("spikes-*/*.parquet"))
     recorder = [p for p in net.populations if p.model == "spike_recorder"][0]
-    chunks = streams.read_spikes(tmp_path / "spikes", recorder.first)
-    spikes, _ = uninterrupted
+    chunks = streams.read_spikes(tmp_path / "rec", recorder.first)
+    spikes, voltages = uninterrupted
     assert len(files) == len(chunks) > 10
     assert sum(len(g) for g, _ in chunks) == len(spikes)  # all of them in the files, each once
     assert max(len(g) for g, _ in chunks) <= 300 + 200  # the limit, and at most one interval's spikes more
-    assert all(part.recorded_count == 0 and not any(part.recorded_spikes.values()) for part in sim.partitions)
+    assert len(list((tmp_path / "rec").glob("vm-*/*.parquet"))) > 10
+    assert all(part.recorded_count == 0 and not any(part.recorded_spikes.values())
+               and not any(part.recorded_vm.values()) for part in sim.partitions)
     assert sim.spikes().equals(spikes)
+    assert sim.voltages(vm).equals(voltages)
     again = dsnn.restore(net, tmp_path / "ck" / "step-000000002000", partitions=3)
-    assert again.stream_dir == str((tmp_path / "spikes").resolve())
-    assert len(sorted((tmp_path / "spikes").glob("spikes-*/*.parquet"))) < len(files)
+    assert again.stream_dir == str((tmp_path / "rec").resolve())
+    assert len(sorted((tmp_path / "rec").glob("spikes-*/*.parquet"))) < len(files)
     again.run(100.0)
     assert again.spikes().equals(spikes)
+    assert again.voltages(vm).equals(voltages)
 
 
 def test_a_checkpoint_at_an_fsspec_url_restores_bit_for_bit(uninterrupted):

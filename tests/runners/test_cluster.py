@@ -391,7 +391,7 @@ def test_recover_restores_the_last_checkpoint_on_the_remaining_workers(brunel, t
     try:
         net = brunel.network(scale=0.1, seed=21)
         sim = net.build(client, partitions=3, timeout=10.0)
-        sim.stream_spikes(tmp_path / "spikes", max_spikes=100)
+        sim.stream_recordings(tmp_path / "spikes", max_records=100)
         pids = client.run(os.getpid)
         victim = sim.workers[2]
 

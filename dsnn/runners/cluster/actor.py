@@ -195,8 +195,8 @@ class PartitionActor:
     def restore(self, path: str, manifest: dict) -> int:
         return self.loop.restore(path, manifest)
 
-    def stream_spikes(self, directory: str, max_spikes: int) -> None:
-        return self.loop.stream_spikes(directory, max_spikes)
+    def stream_recordings(self, directory: str, max_records: int) -> None:
+        return self.loop.stream_recordings(directory, max_records)
 
     def spikes(self, recorder_gid: int) -> list:
         return self.loop.spikes(recorder_gid)
