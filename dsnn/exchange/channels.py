@@ -54,13 +54,15 @@ class Channels:
     ``secret``: bytes every incoming tcp or ucx connection must present in its
     hello, else it is dropped without a trace (a build makes one and hands it
     to its partitions through Dask); shm channels are files only this user
-    can map, mpi ones join only the launch's ranks.
+    can map, mpi ones join only the launch's ranks. ``tls``: the cluster's
+    (server, client) ``ssl.SSLContext`` for ``tls://`` channels (TCP with TLS).
     """
 
     def __init__(self, rank: int, timeout: float = RECEIVE_TIMEOUT_S, spin_s: float = 0.0, device: bool = False,
-                 secret: bytes = b""):
+                 secret: bytes = b"", tls=None):
         self.rank = rank
         self.secret = bytes(secret)
+        self.tls = tls  # (server, client) ssl.SSLContext for tls:// channels
         self.timeout = float(timeout)
         self.spin_s = float(spin_s)
         self.device = bool(device)
@@ -94,15 +96,19 @@ class Channels:
         return f"{address.rsplit(':', 1)[0]}:{bound}"
 
     def _transport_for(self, scheme: str, address: str):
-        kinds = {"tcp": TcpTransport, "shm": ShmTransport, "ucx": UcxTransport, "ucxx": UcxTransport,
-                 "mpi": MpiTransport}
+        kinds = {"tcp": TcpTransport, "tls": TcpTransport, "shm": ShmTransport, "ucx": UcxTransport,
+                 "ucxx": UcxTransport, "mpi": MpiTransport}
         if scheme not in kinds:
-            raise ValueError(f"dsnn channels support tcp://, shm://, ucx:// and mpi:// addresses, got {address!r}")
+            raise ValueError(f"dsnn channels support tcp://, tls://, shm://, ucx:// and mpi:// addresses, got "
+                             f"{address!r}")
+        if scheme == "tls" and self.tls is None:
+            raise ValueError(f"tls:// channels need the cluster's TLS contexts (Channels(tls=...)), got {address!r}")
         if self._transport is None:
             if kinds[scheme] is UcxTransport:
                 self._transport = UcxTransport(self.rank, self.timeout, device=self.device, secret=self.secret)
             elif kinds[scheme] is TcpTransport:
-                self._transport = TcpTransport(self.rank, self.timeout, self.spin_s, secret=self.secret)
+                self._transport = TcpTransport(self.rank, self.timeout, self.spin_s, secret=self.secret,
+                                               tls=self.tls if scheme == "tls" else None)
             else:  # shm: files only this user can map; mpi: only the launch's ranks
                 self._transport = kinds[scheme](self.rank, self.timeout, self.spin_s)
         elif not isinstance(self._transport, kinds[scheme]):
@@ -125,11 +131,13 @@ class Channels:
 
     @property
     def kind(self) -> str:
-        """What carries the messages: "tcp", "shm", "ucx", "mpi", "memory", or "none" before any channel
-        opens."""
+        """What carries the messages: "tcp", "tls", "shm", "ucx", "mpi", "memory", or "none" before any
+        channel opens."""
         names = {TcpTransport: "tcp", ShmTransport: "shm", UcxTransport: "ucx", MpiTransport: "mpi"}
         if self._transport is None:
             return "none"
+        if isinstance(self._transport, TcpTransport) and self._transport._tls is not None:
+            return "tls"
         return names.get(type(self._transport), "memory")
 
     @property

@@ -5,6 +5,12 @@ exchange between two processes costs ~26 us here, against ~190 us through
 asyncio streams on the worker's event loop. The worker's event loop only
 accepts the connections at build time. Data in GPU memory is staged
 through host memory (use ucx for GPU-direct transfers).
+
+With ``tls`` (the cluster's server and client ``ssl.SSLContext``: a TLS
+cluster's ``Security``), the same sockets carry TLS: the handshake and the
+hello are done blocking, off the event loop, at build time; then the
+sockets go non-blocking like plain ones, a read taking every record the
+TLS layer holds.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 import socket
+import ssl
 import time
 
 import numpy as np
@@ -44,8 +51,9 @@ class TcpTransport(Transport):
     exchange; spinning pays only where every partition has a core of its own.
     """
 
-    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, secret: bytes = b""):
+    def __init__(self, rank: int, timeout: float, spin_s: float = 0.0, secret: bytes = b"", tls=None):
         super().__init__(rank, timeout, secret)
+        self._tls = tls  # (server SSLContext, client SSLContext) or None
         self.spin_s = spin_s
         self._selector = selectors.DefaultSelector()
         self._listener = None
@@ -73,52 +81,123 @@ class TcpTransport(Transport):
 
     async def _greet(self, conn) -> None:
         """Keep ``conn`` as a peer's channel if it opens with a hello of this build within the timeout
-        (:func:`~.framing.hello_peer`), from a peer not connected yet; else close it, changing nothing."""
+        (:func:`~.framing.hello_peer`; over TLS after the handshake), from a peer not connected yet; else
+        close it, changing nothing."""
         loop = asyncio.get_running_loop()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        async def read(n):
-            buf, got = bytearray(n), 0
-            while got < n:
-                k = await loop.sock_recv_into(conn, memoryview(buf)[got:])
-                if k == 0:
-                    return None
-                got += k
-            return buf
-
         try:
-            head = await asyncio.wait_for(read(HEADER_BYTES), self.timeout)
-            head = None if head is None else HEADER.unpack(head)
-            n_extra = -1 if head is None else head[5]
-            extra = None
-            if head is not None and 0 < n_extra <= SECRET_BYTES // 8:
-                body = await asyncio.wait_for(read(8 * n_extra), self.timeout)
-                extra = None if body is None else np.frombuffer(body, dtype=np.int64)
-            peer = None if head is None or n_extra > SECRET_BYTES // 8 else hello_peer(head, extra, self.secret)
+            if self._tls is None:
+                peer = await asyncio.wait_for(self._hello_plain(conn), self.timeout)
+            else:
+                conn = await loop.run_in_executor(None, self._hello_tls, conn)
+                peer = None if conn is None else conn.dsnn_peer
         except (OSError, asyncio.TimeoutError):
             peer = None
         if peer is None or peer in self._in:
-            conn.close()
+            if conn is not None:
+                conn.close()
             return
+        conn.setblocking(False)
         self._in[peer] = conn
         self._buffers[peer] = bytearray()
         self._selector.register(conn, selectors.EVENT_READ, ("r", peer))
         self._peer_connected(peer)
+
+    def _hello_of(self, read) -> int | None:
+        """The peer a hello read with ``read(n) -> bytes or None`` introduces, or None."""
+        head = read(HEADER_BYTES)
+        if head is None:
+            return None
+        head = HEADER.unpack(head)
+        n_extra = head[5]
+        if n_extra > SECRET_BYTES // 8:
+            return None
+        extra = None
+        if n_extra > 0:
+            body = read(8 * n_extra)
+            if body is None:
+                return None
+            extra = np.frombuffer(body, dtype=np.int64)
+        return hello_peer(head, extra, self.secret)
+
+    async def _hello_plain(self, conn):
+        loop = asyncio.get_running_loop()
+
+        async def fill(n):
+            buf, k = bytearray(n), 0
+            while k < n:
+                m = await loop.sock_recv_into(conn, memoryview(buf)[k:])
+                if m == 0:
+                    return None
+                k += m
+            return bytes(buf)
+
+        head = await fill(HEADER_BYTES)
+        if head is None:
+            return None
+        n_extra = HEADER.unpack(head)[5]
+        body = await fill(8 * n_extra) if 0 < n_extra <= SECRET_BYTES // 8 else b""
+        chunks = iter([head, body])
+        return self._hello_of(lambda n: next(chunks, None))
+
+    def _hello_tls(self, conn):
+        """(In a thread.) The TLS handshake as the server and the hello, blocking with the timeout: the
+        wrapped socket with ``dsnn_peer`` set, or None."""
+        conn.setblocking(True)
+        conn.settimeout(self.timeout)
+        try:
+            tls = self._tls[0].wrap_socket(conn, server_side=True)
+        except (OSError, ValueError):
+            conn.close()
+            return None
+
+        def read(n):
+            buf = bytearray()
+            while len(buf) < n:
+                part = tls.recv(n - len(buf))
+                if not part:
+                    return None
+                buf += part
+            return bytes(buf)
+
+        try:
+            peer = self._hello_of(read)
+        except (OSError, ValueError):
+            peer = None
+        if peer is None:
+            tls.close()
+            return None
+        tls.dsnn_peer = peer
+        return tls
 
     async def connect(self, peer: int, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
+        head, parts = hello(self.rank, self.secret)
+        greeting = b"".join([HEADER.pack(*head), *(bytes(a) for a in parts)])
         try:
             await asyncio.wait_for(loop.sock_connect(sock, (host, port)), self.timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            head, parts = hello(self.rank, self.secret)
-            await loop.sock_sendall(sock, b"".join([HEADER.pack(*head), *(bytes(a) for a in parts)]))
+            if self._tls is None:
+                await loop.sock_sendall(sock, greeting)
+            else:
+                sock = await loop.run_in_executor(None, self._connect_tls, sock, host, greeting)
         except BaseException:
             sock.close()
             raise
         self._out[peer] = sock
+
+    def _connect_tls(self, sock, host: str, greeting: bytes):
+        """(In a thread.) The TLS handshake as the client and the hello, blocking with the timeout; returns
+        the wrapped socket, non-blocking."""
+        sock.setblocking(True)
+        sock.settimeout(self.timeout)
+        tls = self._tls[1].wrap_socket(sock, server_hostname=host if self._tls[1].check_hostname else None)
+        tls.sendall(greeting)
+        tls.setblocking(False)
+        return tls
 
     def has_out(self, peer: int) -> bool:
         return peer in self._out
@@ -182,7 +261,7 @@ class TcpTransport(Transport):
         try:
             while view:
                 view = view[self._out[peer].send(view):]
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             pass
         except OSError as exc:
             raise ExchangeError(f"lost partition {peer}: sending to it failed ({type(exc).__name__}: {exc})") \
@@ -190,19 +269,24 @@ class TcpTransport(Transport):
         return view
 
     def _read(self, peer: int, sock) -> None:
-        try:
-            n = sock.recv_into(self._chunk)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            n, reason = 0, f"{type(exc).__name__}: {exc}"
-        else:
-            reason = "connection closed by the peer"
-        if n == 0:
-            self._closed[peer] = reason
-            self._selector.unregister(sock)
-            return
-        self._buffers[peer] += memoryview(self._chunk)[:n]
+        """Take what ``sock`` has; over TLS, every record the TLS layer can decrypt now (the selector sees
+        only the socket, not what TLS already pulled from it)."""
+        while True:
+            try:
+                n = sock.recv_into(self._chunk)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            except OSError as exc:
+                n, reason = 0, f"{type(exc).__name__}: {exc}"
+            else:
+                reason = "connection closed by the peer"
+            if n == 0:
+                self._closed[peer] = reason
+                self._selector.unregister(sock)
+                return
+            self._buffers[peer] += memoryview(self._chunk)[:n]
+            if self._tls is None:
+                return
 
     def _take(self, peer: int):
         """The next whole message ``(head, body)`` received from ``peer``, or None."""

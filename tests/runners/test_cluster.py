@@ -571,23 +571,39 @@ def test_strangers_at_a_partitions_port_are_dropped_and_change_nothing(client, b
         sim.close()
 
 
-def test_a_tls_cluster_builds_and_gives_the_in_process_spikes(brunel):
+@pytest.mark.parametrize("shared_memory", [True, False])
+def test_a_tls_cluster_builds_and_gives_the_in_process_spikes(brunel, shared_memory):
     """LocalCluster(security=True): tls:// comms with temporary certificates. The partitions' channels on
-    its one host are shared memory (nothing leaves the host); the spikes are the in-process run's."""
+    its one host are shared memory (nothing leaves the host) or, with shared memory off, TCP with TLS under
+    the cluster's certificates; the spikes are the in-process run's, and a plain (not TLS) stranger at a
+    partition's port is dropped."""
+    import socket
+
+    import dask
+
+    from dsnn.exchange.framing import split_address
+
     pytest.importorskip("cryptography")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, security=True, dashboard_address=None,
                                        processes=True)
     client = distributed.Client(cluster)
     try:
         assert all(w.startswith("tls://") for w in client.scheduler_info()["workers"])
-        net = brunel.network(scale=0.1, seed=23)
-        sim = net.build(client, partitions=2, exchange="collective")
+        with dask.config.set({"dsnn.shared-memory": shared_memory}):
+            net = brunel.network(scale=0.1, seed=23)
+            sim = net.build(client, partitions=2, exchange="collective")
         try:
+            assert {i["channels"] for i in sim.info()} == ({"shm"} if shared_memory else {"tls"})
+            if not shared_memory:
+                _, host, port = split_address(sim.info()[0]["address"])
+                stranger = socket.create_connection((host, port))
+                stranger.sendall(b"\x00" * 200)
             sim.run(100.0)
-            assert {i["channels"] for i in sim.info()} == {"shm"}
             ref = brunel.network(scale=0.1, seed=23).build(partitions=2)
             ref.run(100.0)
             assert len(ref.spikes()) > 500 and sim.spikes().equals(ref.spikes())
+            if not shared_memory:
+                stranger.close()
         finally:
             sim.close()
     finally:
@@ -595,13 +611,12 @@ def test_a_tls_cluster_builds_and_gives_the_in_process_spikes(brunel):
         cluster.close()
 
 
-def test_tls_across_hosts_is_refused_before_any_task():
+def test_tls_clusters_pick_shared_memory_mpi_or_tls_channels():
     from dsnn.exchange import shm
     from dsnn.runners.cluster.graph import channel_scheme
 
     if shm.available():
         assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.1:2"]) == "shm"
-    with pytest.raises(ValueError, match="TLS channels between hosts are not implemented yet"):
-        channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"])
-    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}) \
-        == "mpi"
+    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"]) == "tls"
+    ranks = {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}
+    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], ranks) == "mpi"

@@ -42,6 +42,15 @@ def spin_seconds(partitions_on_host: int, partitions_on_worker: int = 1) -> floa
     return SPIN_S if partitions_on_host <= cores() and partitions_on_worker == 1 else 0.0
 
 
+def _tls_contexts() -> tuple:
+    """(server, client) ``ssl.SSLContext`` of this worker's TLS ``Security``: the cluster's certificates."""
+    from distributed import get_worker
+
+    security = get_worker().security
+    return (security.get_listen_args("worker")["ssl_context"],
+            security.get_connection_args("worker")["ssl_context"])
+
+
 def _advance(steps, got):
     """Send ``got`` into the generator ``steps``: ``(True, None)`` when it finished, else ``(False, request)``."""
     try:
@@ -67,7 +76,8 @@ class PartitionActor:
         t0 = time.perf_counter()
         rank = int(rank)
         channels = Channels(rank, timeout, spin_s=spin_seconds(directory.on_host(rank), directory.on_worker(rank)),
-                            device=partition.gpu, secret=directory.secret)
+                            device=partition.gpu, secret=directory.secret,
+                            tls=_tls_contexts() if directory.scheme == "tls" else None)
         needs = {q: piece for q, piece in needs_of(partition, directory.decomposition).items()
                  if piece[0].shape[0]}
         plan = ExchangePlan(rank, directory.decomposition.n_partitions, exchange, [], sorted(needs))

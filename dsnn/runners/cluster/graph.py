@@ -53,25 +53,20 @@ def channel_scheme(workers: list, mpi_ranks: dict | None = None) -> str:
     per simulated second over shm, 1.5-2.3 s over MPI); else MPI where every partition's worker is an MPI
     rank of its own (``mpi_ranks``:
     worker address -> world rank or None, see :func:`dsnn.exchange.mpi.world_rank`: a dask-mpi launch);
-    else TCP. UCX comms keep UCX. A TLS cluster gets shared memory on one host (whatever
-    ``dsnn.shared-memory`` says: nothing leaves the host) and MPI under dask-mpi, and is refused
-    otherwise (plain TCP would leave its encryption)."""
+    else TCP. UCX comms keep UCX. A TLS cluster's channels follow the same order, TCP being TCP with TLS
+    under the cluster's own certificates (``tls``)."""
     import dask
 
     scheme = workers[0].split("://")[0]
     if scheme not in ("tcp", "tls"):
         return scheme
     one_host = len({host_of(w) for w in workers}) == 1
-    if one_host and shm.available() and (scheme == "tls" or dask.config.get(SHARED_MEMORY_KEY, True)):
+    if one_host and shm.available() and dask.config.get(SHARED_MEMORY_KEY, True):
         return "shm"  # with tls too: nothing leaves the host, and only this user can map the files
     if (mpi_ranks and dask.config.get(MPI_KEY, True) and len(set(workers)) == len(workers)
             and all(mpi_ranks.get(w) is not None for w in workers)
             and len({mpi_ranks[w] for w in workers}) == len(workers)):
         return "mpi"
-    if scheme == "tls":
-        raise ValueError("build: the cluster's comms are TLS; dsnn's channels keep to it with shared memory on "
-                         "one host (Linux, /dev/shm) or MPI under dask-mpi, and would otherwise be plain TCP: "
-                         "TLS channels between hosts are not implemented yet")
     return scheme
 
 
