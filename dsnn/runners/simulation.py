@@ -117,8 +117,9 @@ class Simulation:
         workers that remain (fewer partitions if there are fewer worker
         threads), say so in a warning, and go on to the end: the spikes are
         those of the run without the loss. This object then holds the new
-        partitions. A failure without a checkpoint to go back to, or in this
-        process, is raised as it is.
+        partitions. A failure that is not a lost worker, one without a
+        checkpoint to go back to, one in this process, or a second loss
+        before the run got past the checkpoint it went back to, is raised.
         """
         n_steps = run_steps(t, self.network.dt)
         if recover and checkpoint_every is None:
@@ -128,6 +129,7 @@ class Simulation:
 
             every = ckpt.check_periodic(checkpoint_every, checkpoint_dir, checkpoint_keep, self.network.dt)
             end = self.step + n_steps
+            recovered_at = None
             while self.step < end:
                 chunk = min(every, end - self.step)
                 try:
@@ -136,8 +138,11 @@ class Simulation:
                         self.checkpoint(ckpt.periodic_path(checkpoint_dir, self.step))
                         ckpt.prune(checkpoint_dir, checkpoint_keep)
                 except RuntimeError as exc:
-                    if not recover:
+                    # only a lost worker is recovered from, and not twice from one checkpoint: a failure that
+                    # comes back after a recovery is the run's own, and would come back forever
+                    if not recover or "lost partition" not in str(exc) or recovered_at == self._newest(checkpoint_dir):
                         raise
+                    recovered_at = self._newest(checkpoint_dir)
                     self._recover(checkpoint_dir, exc)
             return
         if n_steps == 0:
@@ -195,6 +200,12 @@ class Simulation:
         except BaseException:
             ckpt.discard(tmp)
             raise
+
+    @staticmethod
+    def _newest(directory) -> str:
+        from . import checkpoint as ckpt
+
+        return ckpt.resolve(directory)
 
     def _recover(self, directory, exc: BaseException) -> None:
         """Replace this simulation's partitions by the newest checkpoint in ``directory`` restored onto the
