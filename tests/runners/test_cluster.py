@@ -403,7 +403,8 @@ def test_recover_restores_the_last_checkpoint_on_the_remaining_workers(brunel, t
         killer = threading.Thread(target=kill_after_the_first_checkpoint, daemon=True)
         killer.start()
         with pytest.warns(RuntimeWarning, match=r"lost partition 2.*recovered from the checkpoint at (50|100) ms"):
-            sim.run(150.0, checkpoint_every=50.0, checkpoint_dir=tmp_path / "ck", recover=True)
+            # with a progress bar, as in a notebook: its polls of the lost worker must not hide the loss
+            sim.run(150.0, checkpoint_every=50.0, checkpoint_dir=tmp_path / "ck", recover=True, progress=True)
         assert sim.time == 150.0
         assert victim not in sim.workers
         assert sim.spikes().equals(want)
@@ -620,3 +621,32 @@ def test_tls_clusters_pick_shared_memory_mpi_or_tls_channels():
     assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"]) == "tls"
     ranks = {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}
     assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], ranks) == "mpi"
+
+
+def test_a_progress_poll_of_a_lost_worker_is_dropped_not_raised():
+    """The progress bar's counters polls are best effort: a poll whose actor's worker is gone (its future
+    raises, or the call itself is refused) returns nothing, so that the run's own call reports the loss
+    naming the partition (and recover=True can act on it)."""
+    from dsnn.runners.cluster.runner import ClusterRunner
+
+    class Failed:
+        def done(self):
+            return True
+
+        def result(self):
+            raise OSError("Unable to contact Actor's worker")
+
+    class Lost:
+        def counters(self):
+            return Failed()
+
+    class Refusing:
+        def counters(self):
+            raise ValueError("Worker holding Actor was lost")
+
+    runner = ClusterRunner(None, [Lost(), Lost()], ["tcp://a:1", "tcp://b:2"], {})
+    assert runner.poll_counters(True) is None  # sent
+    assert runner.poll_counters(False) is None  # answered with errors: dropped
+    assert runner._polls == []
+    runner = ClusterRunner(None, [Refusing()], ["tcp://a:1"], {})
+    assert runner.poll_counters(True) is None and runner._polls == []

@@ -162,13 +162,20 @@ class ClusterRunner:
             raise
 
     def poll_counters(self, due: bool) -> list | None:
-        """The counters of the last poll once every actor has answered; a new poll is sent when ``due``."""
+        """The counters of the last poll once every actor has answered; a new poll is sent when ``due``. A
+        poll that fails (a worker lost) is dropped: the call it watches reports the loss, naming the
+        partition."""
         if self._polls and all(f.done() for f in self._polls):
-            done = [f.result() for f in self._polls]
-            self._polls = []
-            return done
+            polls, self._polls = self._polls, []
+            try:
+                return [f.result() for f in polls]
+            except Exception:  # noqa: BLE001 - progress is best effort; call() raises the real error
+                return None
         if not self._polls and due:
-            self._polls = [a.counters() for a in self.actors]
+            try:
+                self._polls = [a.counters() for a in self.actors]
+            except Exception:  # noqa: BLE001 - an actor whose worker is gone refuses calls
+                self._polls = []
         return None
 
     def capacity(self) -> int:
