@@ -104,23 +104,23 @@ class TcpTransport(Transport):
         self._peer_connected(peer)
 
     def _hello_of(self, read) -> int | None:
-        """The peer a hello read with ``read(n) -> bytes or None`` introduces, or None."""
+        """The peer a hello read with ``read(n) -> bytes or None`` introduces, or None (a header that
+        announces more than a secret is refused before its body is read)."""
         head = read(HEADER_BYTES)
         if head is None:
             return None
         head = HEADER.unpack(head)
-        n_extra = head[5]
+        n_extra = max(head[5], 0)
         if n_extra > SECRET_BYTES // 8:
             return None
-        extra = None
-        if n_extra > 0:
-            body = read(8 * n_extra)
-            if body is None:
-                return None
-            extra = np.frombuffer(body, dtype=np.int64)
-        return hello_peer(head, extra, self.secret)
+        body = read(8 * n_extra) if n_extra else b""
+        if body is None:
+            return None
+        return hello_peer(head, np.frombuffer(body, dtype=np.int64) if n_extra else None, self.secret)
 
     async def _hello_plain(self, conn):
+        """The peer a plain connection's hello introduces, or None: the hello is read on the event loop
+        (its two reads are small), then decoded by :meth:`_hello_of`."""
         loop = asyncio.get_running_loop()
 
         async def fill(n):
@@ -135,10 +135,10 @@ class TcpTransport(Transport):
         head = await fill(HEADER_BYTES)
         if head is None:
             return None
-        n_extra = HEADER.unpack(head)[5]
+        n_extra = max(HEADER.unpack(head)[5], 0)
         body = await fill(8 * n_extra) if 0 < n_extra <= SECRET_BYTES // 8 else b""
-        chunks = iter([head, body])
-        return self._hello_of(lambda n: next(chunks, None))
+        parts = iter([head, body])  # what _hello_of will ask for, in its order
+        return self._hello_of(lambda n: next(parts, None))
 
     def _hello_tls(self, conn):
         """(In a thread.) The TLS handshake as the server and the hello, blocking with the timeout: the

@@ -140,9 +140,9 @@ class Simulation:
                 except RuntimeError as exc:
                     # only a lost worker is recovered from, and not twice from one checkpoint: a failure that
                     # comes back after a recovery is the run's own, and would come back forever
-                    if not recover or "lost partition" not in str(exc) or recovered_at == self._newest(checkpoint_dir):
+                    if not recover or "lost partition" not in str(exc) or recovered_at == ckpt.resolve(checkpoint_dir):
                         raise
-                    recovered_at = self._newest(checkpoint_dir)
+                    recovered_at = ckpt.resolve(checkpoint_dir)
                     self._recover(checkpoint_dir, exc)
             return
         if n_steps == 0:
@@ -200,12 +200,6 @@ class Simulation:
         except BaseException:
             ckpt.discard(tmp)
             raise
-
-    @staticmethod
-    def _newest(directory) -> str:
-        from . import checkpoint as ckpt
-
-        return ckpt.resolve(directory)
 
     def _recover(self, directory, exc: BaseException) -> None:
         """Replace this simulation's partitions by the newest checkpoint in ``directory`` restored onto the

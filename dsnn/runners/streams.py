@@ -71,26 +71,24 @@ def write_recordings(part, directory: str, rank: int, since: int) -> int:
     return written
 
 
-def read_spikes(directory, recorder_gid: int) -> list:
-    """``(gids, steps)`` chunks of the files streamed for a recorder."""
+def _frames(folder: Path):
+    """The streamed files of one recorder's folder, as DataFrames, in name order."""
     import pandas as pd
 
-    folder = Path(directory) / f"spikes-{recorder_gid}"
-    out = []
     for path in sorted(folder.glob("p*.parquet")) if folder.is_dir() else []:
-        frame = pd.read_parquet(path)
-        out.append((frame["sender"].to_numpy(np.int64), frame["step"].to_numpy(np.int64)))
-    return out
+        yield pd.read_parquet(path)
+
+
+def read_spikes(directory, recorder_gid: int) -> list:
+    """``(gids, steps)`` chunks of the files streamed for a recorder."""
+    return [(frame["sender"].to_numpy(np.int64), frame["step"].to_numpy(np.int64))
+            for frame in _frames(Path(directory) / f"spikes-{recorder_gid}")]
 
 
 def read_voltages(directory, voltmeter_gid: int) -> list:
     """``(first step, V_m (steps, neurons), gids)`` chunks of the files streamed for a voltmeter."""
-    import pandas as pd
-
-    folder = Path(directory) / f"vm-{voltmeter_gid}"
     out = []
-    for path in sorted(folder.glob("p*.parquet")) if folder.is_dir() else []:
-        frame = pd.read_parquet(path)
+    for frame in _frames(Path(directory) / f"vm-{voltmeter_gid}"):
         steps = frame["step"].to_numpy(np.int64)
         if steps.shape[0] == 0:
             continue

@@ -483,9 +483,10 @@ def test_channels_are_shared_memory_only_between_workers_of_one_host():
 
     one_host = ["tcp://10.0.0.5:40001", "tcp://10.0.0.5:40002"]
     two_hosts = ["tcp://10.0.0.5:40001", "tcp://10.0.0.6:40001"]
-    assert channel_scheme(one_host) == ("shm" if shm.available() else "tcp")
-    assert channel_scheme(two_hosts) == "tcp"
-    assert channel_scheme(["ucx://10.0.0.5:40001", "ucx://10.0.0.5:40002"]) == "ucx"
+    with dask.config.set({"dsnn.shared-memory": True}):  # the default, whatever a client fixture left set
+        assert channel_scheme(one_host) == ("shm" if shm.available() else "tcp")
+        assert channel_scheme(two_hosts) == "tcp"
+        assert channel_scheme(["ucx://10.0.0.5:40001", "ucx://10.0.0.5:40002"]) == "ucx"
     with dask.config.set({"dsnn.shared-memory": False}):
         assert channel_scheme(one_host) == "tcp"
 
@@ -504,7 +505,8 @@ def test_channels_are_mpi_only_where_every_partition_has_a_rank_of_its_own():
     assert channel_scheme(two_hosts, ranks) == "mpi"
     one_host = ["tcp://10.0.0.5:40001", "tcp://10.0.0.5:40002"]
     one_host_ranks = {one_host[0]: 2, one_host[1]: 3}
-    assert channel_scheme(one_host, one_host_ranks) == ("shm" if shm.available() else "mpi")
+    with dask.config.set({"dsnn.shared-memory": True}):  # the default, whatever a client fixture left set
+        assert channel_scheme(one_host, one_host_ranks) == ("shm" if shm.available() else "mpi")
     with dask.config.set({"dsnn.shared-memory": False}):
         assert channel_scheme(one_host, one_host_ranks) == "mpi"
     assert channel_scheme(two_hosts, {two_hosts[0]: 2, two_hosts[1]: None}) == "tcp"
@@ -613,14 +615,17 @@ def test_a_tls_cluster_builds_and_gives_the_in_process_spikes(brunel, shared_mem
 
 
 def test_tls_clusters_pick_shared_memory_mpi_or_tls_channels():
+    import dask
+
     from dsnn.exchange import shm
     from dsnn.runners.cluster.graph import channel_scheme
 
-    if shm.available():
-        assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.1:2"]) == "shm"
-    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"]) == "tls"
-    ranks = {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}
-    assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], ranks) == "mpi"
+    with dask.config.set({"dsnn.shared-memory": True}):  # the default, whatever a client fixture left set
+        if shm.available():
+            assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.1:2"]) == "shm"
+        assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"]) == "tls"
+        ranks = {"tls://10.0.0.1:1": 2, "tls://10.0.0.2:2": 3}
+        assert channel_scheme(["tls://10.0.0.1:1", "tls://10.0.0.2:2"], ranks) == "mpi"
 
 
 def test_a_progress_poll_of_a_lost_worker_is_dropped_not_raised():
