@@ -106,3 +106,40 @@ def test_channels_two_large_messages_cross_without_deadlock(protocol):
         await b.close()
 
     asyncio.run(scenario())
+
+
+def test_strangers_before_the_peer_neither_block_nor_replace_it():
+    """During a build: a connection that says nothing and an impostor with a wrong secret reach the
+    listener before the real peer; the peer with the build's secret is still accepted at once, and its
+    messages arrive (the impostor's hello, claiming the same rank, changed nothing)."""
+    import asyncio
+    import socket
+
+    from dsnn.exchange.channels import Channels
+    from dsnn.exchange.framing import HEADER, hello, split_address
+
+    secret = bytes(range(32))
+
+    async def scenario():
+        a, b = Channels(0, timeout=5.0, secret=secret), Channels(1, timeout=5.0, secret=secret)
+        addr = await b.listen("tcp://127.0.0.1:0")
+        _, host, port = split_address(addr)
+        silent = socket.create_connection((host, port))
+        impostor = socket.create_connection((host, port))
+        head, parts = hello(0, bytes(32))
+        impostor.sendall(HEADER.pack(*head) + b"".join(bytes(p) for p in parts))
+        await asyncio.sleep(0.2)
+        t0 = asyncio.get_running_loop().time()
+        await a.connect({1: addr})
+        await b.wait_accepted([0])
+        assert asyncio.get_running_loop().time() - t0 < 2.0  # not held up by the silent one
+        data = np.arange(6, dtype=np.int64)
+        await asyncio.to_thread(a.exchange, 3, {1: (0, data, None)}, {})
+        got = await asyncio.to_thread(b.exchange, 3, {}, {0: 0})
+        assert np.array_equal(got[0][0], data)
+        for s in (silent, impostor):
+            s.close()
+        await a.close()
+        await b.close()
+
+    asyncio.run(scenario())

@@ -520,8 +520,9 @@ def test_channels_are_mpi_only_where_every_partition_has_a_rank_of_its_own():
 
 def test_a_checkpoint_moves_between_the_cluster_and_this_process_bit_for_bit(client, brunel, tmp_path):
     """In-process 2 partitions, 60 ms, checkpoint; restored on the cluster on 3 partitions (collective),
-    60 ms more, checkpoint again (each worker writes its partitions' files); restored in this process on
-    1 partition, 60 ms more: the spikes of the uninterrupted 180 ms run."""
+    60 ms more, checkpoint (each worker writes its partitions' files); restored on the cluster on 2
+    partitions (p2p), 30 ms, checkpoint; restored in this process on 1 partition, 30 ms more: the spikes of
+    the uninterrupted 180 ms run."""
     full = brunel.network(scale=0.1, seed=11).build(partitions=2)
     full.run(180.0)
     want = full.spikes()
@@ -529,16 +530,18 @@ def test_a_checkpoint_moves_between_the_cluster_and_this_process_bit_for_bit(cli
     first = net.build(partitions=2)
     first.run(60.0)
     path = first.checkpoint(tmp_path / "a")
-    on_cluster = dsnn.restore(net, path, client=client, partitions=3, exchange="collective")
-    try:
-        assert on_cluster.time == 60.0
-        on_cluster.run(60.0)
-        path = on_cluster.checkpoint(tmp_path / "b")
-    finally:
-        on_cluster.close()
+    for partitions, exchange, t, name in ((3, "collective", 60.0, "b"), (2, "p2p", 30.0, "c")):
+        on_cluster = dsnn.restore(net, path, client=client, partitions=partitions, exchange=exchange)
+        try:
+            assert on_cluster.exchange == exchange and on_cluster.n_partitions == partitions
+            on_cluster.run(t)
+            path = on_cluster.checkpoint(tmp_path / name)
+        finally:
+            on_cluster.close()
     last = dsnn.restore(net, path, partitions=1)
-    last.run(60.0)
-    assert len(want) > 1000 and (want["time"] > 120.0).sum() > 300
+    assert last.time == 150.0
+    last.run(30.0)
+    assert len(want) > 1000 and (want["time"] > 150.0).sum() > 100
     assert last.spikes().equals(want)
 
 
