@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 
 from . import math, random, runners  # noqa: F401 - runners attaches the engine that builds networks
-from .description import Distribution, Network, Population, Projection
+from .description import Collection, Distribution, Network, Population, Projection
 
 __version__ = "0.1.0"
 
@@ -35,7 +35,7 @@ _LAZY = {
     "dashboard": ("dsnn.views.dashboard", None),
 }
 
-__all__ = ["Network", "Population", "Projection", "Distribution", "random", "math", "__version__", *_LAZY]
+__all__ = ["Network", "Population", "Collection", "Projection", "Distribution", "random", "math", "__version__", *_LAZY]
 
 
 def __getattr__(name: str):

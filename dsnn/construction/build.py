@@ -54,7 +54,8 @@ def _voltmeter_layout(blocks, local_gids, voltmeters: dict) -> dict:
             gids = local_gids[blk.lo:blk.hi]
             sel = np.zeros(gids.shape[0], dtype=bool)
             for post in posts:
-                sel |= (gids >= post.first) & (gids < post.first + post.n)
+                for first, n in post.spans:
+                    sel |= (gids >= first) & (gids < first + n)
             if sel.any():
                 columns.setdefault(bi, {})[vgid] = np.nonzero(sel)[0]
     layout: dict = {}
@@ -85,7 +86,8 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
     for proj in net.projections:
         if proj.kind == "record_spikes":
             mask = spike_masks.setdefault(proj.post.first, np.zeros(n_local, dtype=bool))
-            mask |= (local_gids >= proj.pre.first) & (local_gids < proj.pre.first + proj.pre.n)
+            for first, n in proj.pre.spans:
+                mask |= (local_gids >= first) & (local_gids < first + n)
             continue
         if proj.kind == "record_vm":
             voltmeters.setdefault(proj.pre.first, []).append(proj.post)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..description.rules import Rule
 from ..randomness import rng
+from .nodes import NodeIndex
 from .rows import indegree_sources, total_number_chunk
 
 __all__ = ["draw", "draw_chunks", "total_number_blocks", "CHUNK", "TOTAL_NUMBER_BLOCK"]
@@ -96,22 +97,24 @@ def _degree_rows(rule: Rule, k: int, rows, row_self, n_other: int, K: int, xp):
     return idx
 
 
-def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
-                t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
+def draw_chunks(rule: Rule, k: int, pre: NodeIndex, post: NodeIndex, t_lo: int, t_hi: int, xp=np,
+                want_keys: bool = True):
     """Synapses of a projection onto target gids ``t_lo .. t_hi-1``, a chunk at a time.
 
-    ``pre_first``/``n_pre`` and ``post_first``/``n_post`` give the source
-    and target gid ranges. Yields ``(source_gid, target_gid, key)`` arrays
-    (int64, int64, uint64), one entry per synapse, each chunk of about
-    :data:`CHUNK` candidates; ``key`` is None unless ``want_keys``. The
-    chunks come in the same order on every call, so a caller may draw twice
-    (count, then fill) instead of holding the synapses.
+    ``pre`` and ``post`` index the source and target nodes (a population or
+    populations added); the rules draw indices among them, in gid order.
+    ``t_lo .. t_hi-1`` must all be targets. Yields ``(source_gid,
+    target_gid, key)`` arrays (int64, int64, uint64), one entry per synapse,
+    each chunk of about :data:`CHUNK` candidates; ``key`` is None unless
+    ``want_keys``. The chunks come in the same order on every call, so a
+    caller may draw twice (count, then fill) instead of holding the synapses.
     """
     same_pop = not rule.allow_autapses
+    n_pre, n_post = pre.n, post.n
 
-    def self_index(gids, first, n):
-        inside = same_pop & (gids >= first) & (gids < first + n)
-        return xp.where(inside, gids - first, -1)
+    def self_index(gids, side):
+        """Each gid's index among ``side`` where autapses are excluded, else -1."""
+        return side.index(gids, xp) if same_pop else xp.full(gids.shape, -1, dtype=xp.int64)
 
     def keys_of(rows, cols):
         return (rows.astype(xp.uint64) << xp.uint64(32)) | cols.astype(xp.uint64) if want_keys else None
@@ -121,7 +124,7 @@ def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int,
         return
     if name == "one_to_one":
         tg = xp.arange(t_lo, t_hi, dtype=xp.int64)
-        sg = pre_first + (tg - post_first)
+        sg = pre.gids(post.index(tg, xp), xp)
         keep = ~((sg == tg) & same_pop)
         yield sg[keep], tg[keep], keys_of(tg[keep], xp.zeros(int(keep.sum()), dtype=xp.int64))
     elif name == "fixed_indegree" and rule.value > 0:
@@ -129,17 +132,18 @@ def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int,
         per_chunk = max(1, CHUNK // K)
         for a in range(t_lo, t_hi, per_chunk):
             tg = xp.arange(a, min(t_hi, a + per_chunk), dtype=xp.int64)
-            me = self_index(tg, pre_first, n_pre)
+            me = self_index(tg, pre)
             if xp is np and rule.allow_multapses:
                 src = indegree_sources(np.uint64(k), tg, K, n_pre, me)  # fused kernel, same bits
             else:
                 src = _degree_rows(rule, k, tg, me, n_pre, K, xp).ravel()
             cols = xp.tile(xp.arange(K, dtype=xp.int64), tg.shape[0]) if want_keys else None
             tgt = xp.repeat(tg, K)
-            yield src + pre_first, tgt, keys_of(tgt, cols) if want_keys else None
+            yield pre.gids(src, xp), tgt, keys_of(tgt, cols) if want_keys else None
     elif name in ("all_to_all", "pairwise_bernoulli"):
         per_chunk = max(1, CHUNK // n_pre)
         cand = xp.arange(n_pre, dtype=xp.int64)
+        cand_gids = pre.gids(cand, xp)
         for a in range(t_lo, t_hi, per_chunk):
             tg = xp.arange(a, min(t_hi, a + per_chunk), dtype=xp.int64)
             mask = xp.ones((tg.shape[0], n_pre), dtype=bool)
@@ -147,60 +151,63 @@ def draw_chunks(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int,
                 threshold = xp.uint64(int(rule.value * 2.0**53))
                 mask = (rng.bits(k, tg[:, None], cand[None, :], xp) >> xp.uint64(11)) < threshold
             if same_pop:
-                mask &= (pre_first + cand[None, :]) != tg[:, None]
+                mask &= cand_gids[None, :] != tg[:, None]
             r, cols = xp.nonzero(mask)
             rows = tg[r]
-            yield pre_first + cols, rows, keys_of(rows, cols)
+            yield cand_gids[cols], rows, keys_of(rows, cols)
     elif name == "fixed_outdegree" and rule.value > 0:
         K = rule.value
         per_chunk = max(1, CHUNK // K)
-        for a in range(pre_first, pre_first + n_pre, per_chunk):
-            sg = xp.arange(a, min(pre_first + n_pre, a + per_chunk), dtype=xp.int64)
-            idx = _degree_rows(rule, k, sg, self_index(sg, post_first, n_post), n_post, K, xp)
-            tgt = post_first + idx.ravel()
-            keep = (tgt >= t_lo) & (tgt < t_hi)
-            rows = xp.repeat(sg, K)[keep]
-            cols = xp.tile(xp.arange(K, dtype=xp.int64), sg.shape[0])[keep]
-            yield rows, tgt[keep], keys_of(rows, cols)
+        for first, size in pre.spans:
+            for a in range(first, first + size, per_chunk):
+                sg = xp.arange(a, min(first + size, a + per_chunk), dtype=xp.int64)
+                idx = _degree_rows(rule, k, sg, self_index(sg, post), n_post, K, xp)
+                tgt = post.gids(idx.ravel(), xp)
+                keep = (tgt >= t_lo) & (tgt < t_hi)
+                rows = xp.repeat(sg, K)[keep]
+                cols = xp.tile(xp.arange(K, dtype=xp.int64), sg.shape[0])[keep]
+                yield rows, tgt[keep], keys_of(rows, cols)
     elif name == "fixed_total_number":
+        # blocks of target indices; t_lo .. t_hi-1 is one run of consecutive indices
         offsets = total_number_blocks(k, rule.value, n_post)
-        first_block = (t_lo - post_first) // TOTAL_NUMBER_BLOCK
-        for b in range(first_block, -(-(t_hi - post_first) // TOTAL_NUMBER_BLOCK)):
-            block_first = post_first + b * TOTAL_NUMBER_BLOCK
-            size = min(TOTAL_NUMBER_BLOCK, post_first + n_post - block_first)
+        v_lo = int(post.index(np.array([t_lo], dtype=np.int64))[0])
+        v_hi = v_lo + (t_hi - t_lo)
+        for b in range(v_lo // TOTAL_NUMBER_BLOCK, -(-v_hi // TOTAL_NUMBER_BLOCK)):
+            block_first = b * TOTAL_NUMBER_BLOCK
+            size = min(TOTAL_NUMBER_BLOCK, n_post - block_first)
             for a in range(int(offsets[b]), int(offsets[b + 1]), CHUNK):
-                yield _total_number_chunk(k, a, min(int(offsets[b + 1]), a + CHUNK), pre_first, n_pre, block_first,
-                                          size, t_lo, t_hi, same_pop, xp, want_keys)
+                yield _total_number_chunk(k, a, min(int(offsets[b + 1]), a + CHUNK), pre, post, block_first,
+                                          size, v_lo, v_hi, same_pop, xp, want_keys)
 
 
-def _total_number_chunk(k, a, b, pre_first, n_pre, block_first, size, t_lo, t_hi, same_pop, xp, want_keys):
-    """fixed_total_number's connections ``a .. b-1``, all in the block of ``size`` targets from
-    ``block_first``, whose target is in ``t_lo .. t_hi-1``: connection ``i``'s target is ``block_first +
-    rng.integers(k, i, size, 0)``, its source ``rng.integers(k, i, n_pre, 1)``, redrawn with counters 2,
-    3, ... while it is the target itself."""
-    if xp is np:  # one compiled pass, the same draws as below
-        src, tgt, i = total_number_chunk(np.uint64(k), a, b, pre_first, n_pre, block_first, size, t_lo, t_hi,
-                                         same_pop)
+def _total_number_chunk(k, a, b, pre, post, block_first, size, v_lo, v_hi, same_pop, xp, want_keys):
+    """fixed_total_number's connections ``a .. b-1``, all in the block of ``size`` target indices from
+    ``block_first``, whose target index is in ``v_lo .. v_hi-1``: connection ``i``'s target is index
+    ``block_first + rng.integers(k, i, size, 0)`` of ``post``, its source index ``rng.integers(k, i,
+    n_pre, 1)`` of ``pre``, redrawn with counters 2, 3, ... while it is the target itself."""
+    if xp is np and pre.contiguous and post.contiguous:  # one compiled pass, the same draws as below
+        src, tgt, i = total_number_chunk(np.uint64(k), a, b, pre.first, pre.n, post.first + block_first, size,
+                                         post.first + v_lo, post.first + v_hi, same_pop)
         return src, tgt, i if want_keys else None
     i = xp.arange(a, b, dtype=xp.uint64)
-    tgt = block_first + rng.integers(k, i, size, 0, xp)
-    keep = (tgt >= t_lo) & (tgt < t_hi)
-    i, tgt = i[keep], tgt[keep]
-    src = pre_first + rng.integers(k, i, n_pre, 1, xp)
+    tv = block_first + rng.integers(k, i, size, 0, xp)
+    keep = (tv >= v_lo) & (tv < v_hi)
+    i, tgt = i[keep], post.gids(tv[keep].astype(xp.int64), xp)
+    src = pre.gids(rng.integers(k, i, pre.n, 1, xp).astype(xp.int64), xp)
     if same_pop:
         bad = xp.nonzero(src == tgt)[0]
         c = 2
         while bad.size:
-            src[bad] = pre_first + rng.integers(k, i[bad], n_pre, c, xp)
+            src[bad] = pre.gids(rng.integers(k, i[bad], pre.n, c, xp).astype(xp.int64), xp)
             bad = bad[src[bad] == tgt[bad]]
             c += 1
     return src.astype(xp.int64, copy=False), tgt.astype(xp.int64, copy=False), i if want_keys else None
 
 
-def draw(rule: Rule, k: int, pre_first: int, n_pre: int, post_first: int, n_post: int,
-         t_lo: int, t_hi: int, xp=np, want_keys: bool = True):
+def draw(rule: Rule, k: int, pre: NodeIndex, post: NodeIndex, t_lo: int, t_hi: int, xp=np,
+         want_keys: bool = True):
     """All the chunks of :func:`draw_chunks` joined: ``(source_gid, target_gid, key)`` arrays."""
-    chunks = list(draw_chunks(rule, k, pre_first, n_pre, post_first, n_post, t_lo, t_hi, xp, want_keys))
+    chunks = list(draw_chunks(rule, k, pre, post, t_lo, t_hi, xp, want_keys))
     if not chunks:
         empty = xp.zeros(0, dtype=xp.int64)
         return empty, empty.copy(), xp.zeros(0, dtype=xp.uint64) if want_keys else None

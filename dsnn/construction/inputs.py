@@ -69,14 +69,17 @@ def spike_schedule(net: Network, spike_sources, slot_of) -> tuple[np.ndarray, np
 
 
 def _generator_index(proj_list, src_gid_arrays):
-    """Per connection, the index of its generator population among ``proj_list``'s pre populations."""
+    """Per connection, the index of its generator population among ``proj_list``'s pre populations
+    (a projection from generators added, ``pg1 + pg2``, has several)."""
     pops = []
     gen = []
     for (proj, _), src in zip(proj_list, src_gid_arrays):
-        root = proj.pre.root
-        if root not in pops:
-            pops.append(root)
-        gen.append(np.full(src.shape[0], pops.index(root), dtype=np.int64))
+        index = np.empty(src.shape[0], dtype=np.int64)
+        for piece in proj.pre.pieces:
+            if piece.root not in pops:
+                pops.append(piece.root)
+            index[(src >= piece.first) & (src < piece.first + piece.n)] = pops.index(piece.root)
+        gen.append(index)
     return pops, np.concatenate(gen)
 
 
@@ -150,7 +153,9 @@ def current_input(net: Network, current) -> CurrentInput:
     windows = [device_window(pop, net.dt, 2) for pop in pops]
     values = []
     for proj, (src, tgt, key, w, d) in current:
-        amp = proj.pre.params["amplitude"]
+        amp = np.empty(src.shape[0])
+        for piece in proj.pre.pieces:
+            amp[(src >= piece.first) & (src < piece.first + piece.n)] = piece.params["amplitude"]
         w = np.broadcast_to(np.asarray(w, dtype=np.float64), src.shape)
         if isinstance(proj.weight, Distribution):
             w = w.astype(np.float32).astype(np.float64)

@@ -23,6 +23,7 @@ from ..description.timing import steps_of
 from ..randomness import rng
 from ..randomness.sampling import sample
 from .connectivity import draw, draw_chunks
+from .nodes import NodeIndex
 from .rows import count_rows, fill_rows, indegree_mark, indegree_pack, steps_of_delays
 
 __all__ = ["fixed_point", "in_place_rows", "pack_projection", "draw_projection", "target_ranges", "image_gids",
@@ -49,26 +50,33 @@ class InDegreeRows:
     self_index: np.ndarray
     local0: int
     delay: np.ndarray  # (1,) steps
+    pre_first: int  # the sources are gids pre_first .. pre_first + n_pre - 1
 
     def mark_sources(self, proj, present):
         indegree_mark(np.uint64(self.k), self.targets, proj.rule.value, proj.pre.n, self.self_index,
-                      proj.pre.first, present)
+                      self.pre_first, present)
 
 
 def in_place_rows(net: Network, proj, pieces):
-    """An :class:`InDegreeRows` if ``proj`` qualifies and has targets here, else None."""
+    """An :class:`InDegreeRows` if ``proj`` qualifies and has targets here, else None.
+
+    It qualifies with one weight and one delay, multapses allowed, sources
+    that are consecutive gids and owned targets that are one run of
+    consecutive local indices.
+    """
     if not (proj.kind == "synapse" and proj.rule.name == "fixed_indegree" and proj.rule.allow_multapses
             and proj.rule.value > 0 and not isinstance(proj.weight, Distribution)
             and not isinstance(proj.delay, Distribution)):
         return None
-    for lo, t_lo, t_hi in target_ranges(proj, pieces):  # a population is one piece: one range at most
-        targets = np.arange(t_lo, t_hi, dtype=np.int64)
-        pre = proj.pre
-        inside = (not proj.rule.allow_autapses) & (targets >= pre.first) & (targets < pre.first + pre.n)
-        return InDegreeRows(rng.key(net.seed, "conn", proj.index), targets,
-                             np.where(inside, targets - pre.first, -1), lo,
-                             np.array([steps_of(proj.delay, net.dt)], dtype=np.int64))
-    return None
+    pre = NodeIndex.of(proj.pre)
+    ranges = list(target_ranges(proj, pieces))
+    if not pre.contiguous or len(ranges) != 1:
+        return None
+    lo, t_lo, t_hi = ranges[0]
+    targets = np.arange(t_lo, t_hi, dtype=np.int64)
+    self_index = pre.index(targets) if not proj.rule.allow_autapses else np.full(targets.shape, -1, np.int64)
+    return InDegreeRows(rng.key(net.seed, "conn", proj.index), targets, self_index, lo,
+                        np.array([steps_of(proj.delay, net.dt)], dtype=np.int64), pre.first)
 
 
 def draw_projection(net: Network, proj, pieces):
@@ -80,9 +88,9 @@ def draw_projection(net: Network, proj, pieces):
     kc = rng.key(net.seed, "conn", proj.index)
     need_keys = (proj.kind == "poisson" or isinstance(proj.weight, Distribution)
                  or isinstance(proj.delay, Distribution))
+    pre, post = NodeIndex.of(proj.pre), NodeIndex.of(proj.post)
     for lo, t_lo, t_hi in target_ranges(proj, pieces):
-        s, t, k = draw(proj.rule, kc, proj.pre.first, proj.pre.n, proj.post.first, proj.post.n, t_lo, t_hi,
-                       want_keys=need_keys)
+        s, t, k = draw(proj.rule, kc, pre, post, t_lo, t_hi, want_keys=need_keys)
         srcs.append(s)
         tgts.append(t - (t_lo - lo))  # gid -> local index
         keys.append(k)
@@ -99,13 +107,21 @@ def draw_projection(net: Network, proj, pieces):
 
 
 def target_ranges(proj, pieces):
-    """(local index of t_lo, t_lo, t_hi) of each owned piece of ``proj``'s targets."""
-    post, offset = proj.post, 0
+    """(local index of t_lo, t_lo, t_hi) of each run of ``proj``'s targets that the owned ``pieces``
+    (``(population, g0, g1)``, in local order) hold: consecutive gids at consecutive local indices,
+    runs that meet joined."""
+    runs, offset = [], 0
     for pop, g0, g1 in pieces:
-        t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
-        if pop is post.root and t_lo < t_hi:
-            yield t_lo - g0 + offset, t_lo, t_hi
+        for post in proj.post.pieces:
+            t_lo, t_hi = max(g0, post.first), min(g1, post.first + post.n)
+            if pop is post.root and t_lo < t_hi:
+                lo = t_lo - g0 + offset
+                if runs and runs[-1][2] == t_lo and runs[-1][0] + (runs[-1][2] - runs[-1][1]) == lo:
+                    runs[-1][2] = t_hi
+                else:
+                    runs.append([lo, t_lo, t_hi])
         offset += g1 - g0
+    return [tuple(r) for r in runs]
 
 
 def _weights(net: Network, proj, key) -> np.ndarray:
@@ -147,16 +163,16 @@ def _compact(steps: np.ndarray) -> np.ndarray:
     return steps.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64, copy=False)
 
 
-def _slot_order(pre, local_gids) -> np.ndarray:
-    """Indices (relative to ``pre.first``) of ``pre``'s gids in the order of their slots.
+def _slot_order(pre: NodeIndex, local_gids) -> np.ndarray:
+    """Indices of ``pre``'s nodes in the order of their slots.
 
     Slots number the owned neurons first, then the images, then the
-    devices, each in gid order; so the owned gids of ``pre`` come first,
+    devices, each in gid order; so the owned nodes of ``pre`` come first,
     then the others. A projection's rows laid out in this order are in slot
     order whichever of the others turn out to be images.
     """
-    a, b = np.searchsorted(local_gids, [pre.first, pre.first + pre.n])
-    owned = local_gids[a:b] - pre.first
+    owned = pre.index(local_gids)
+    owned = owned[owned >= 0]
     others = np.ones(pre.n, dtype=bool)
     others[owned] = False
     return np.concatenate([owned, np.nonzero(others)[0]])
@@ -166,12 +182,11 @@ def _slot_order(pre, local_gids) -> np.ndarray:
 class PackedRows:
     """A projection's synapses packed in rows of their sources, before the slots are numbered.
 
-    ``sources`` (relative to ``first``) are the sources with synapses, in
-    slot order, and ``counts`` their row lengths; :meth:`group` places the
-    rows at their slots without moving a synapse.
+    ``sources`` are the gids of the sources with synapses, in slot order,
+    and ``counts`` their row lengths; :meth:`group` places the rows at
+    their slots without moving a synapse.
     """
 
-    first: int
     sources: np.ndarray
     counts: np.ndarray
     packed: np.ndarray
@@ -182,11 +197,11 @@ class PackedRows:
     weights: np.ndarray | None
 
     def mark_sources(self, proj, present):
-        present[self.first + self.sources] = True
+        present[self.sources] = True
 
     def group(self, proj, slot_of, n_slots) -> SynapseGroup:
         lengths = np.zeros(n_slots + 1, dtype=np.int64)
-        lengths[slot_of[self.first + self.sources] + 1] = self.counts
+        lengths[slot_of[self.sources] + 1] = self.counts
         return SynapseGroup(
             projection=proj.index, row_ptr=_row_pointers(np.cumsum(lengths)), packed=self.packed,
             packed_hi=self.packed_hi, shift=np.uint64(self.dbits), dmask=np.uint64((1 << self.dbits) - 1),
@@ -208,21 +223,23 @@ def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None
     fills the rows. Only one chunk of synapses is ever held besides the
     result, so the construction peak stays close to the final size.
     """
-    pre, dt = proj.pre, net.dt
+    dt = net.dt
+    pre, post = NodeIndex.of(proj.pre), NodeIndex.of(proj.post)
     n_local = local_gids.shape[0]
     kc = rng.key(net.seed, "conn", proj.index)
     w_random, d_random = isinstance(proj.weight, Distribution), isinstance(proj.delay, Distribution)
 
     def chunks(want_keys):
+        """(source index among ``pre`` + ``first``, target local index, key) of each chunk"""
         for lo, t_lo, t_hi in target_ranges(proj, pieces):
-            for src, tgt, key in draw_chunks(proj.rule, kc, pre.first, pre.n, proj.post.first, proj.post.n,
-                                             t_lo, t_hi, want_keys=want_keys):
-                yield src, tgt - (t_lo - lo), key
+            for src, tgt, key in draw_chunks(proj.rule, kc, pre, post, t_lo, t_hi, want_keys=want_keys):
+                yield (src if pre.contiguous else pre.index(src)), tgt - (t_lo - lo), key
 
+    first = pre.first if pre.contiguous else 0  # what chunks' sources count from
     counts = np.zeros(pre.n, dtype=np.int64)
     delays = []
     for src, _, key in chunks(d_random):
-        count_rows(src, pre.first, counts)
+        count_rows(src, first, counts)
         if d_random:
             d = _delay_steps(net, proj, key)
             delays.append(_compact(d))
@@ -243,10 +260,10 @@ def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None
     fill[order] = np.cumsum(counts[order]) - counts[order]
     for (src, tgt, key), delay in zip(chunks(w_random), delays):
         w = _weights(net, proj, key).astype(np.float32) if w_random else _NO_WEIGHTS
-        fill_rows(src, pre.first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
+        fill_rows(src, first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
                   weights if w_random else _NO_WEIGHTS)
     sources = order[counts[order] > 0]
-    return PackedRows(pre.first, sources, counts[sources], packed, packed_hi, dbits, d0, d1, weights)
+    return PackedRows(pre.gids(sources), counts[sources], packed, packed_hi, dbits, d0, d1, weights)
 
 
 def _joined(parts):
@@ -258,7 +275,7 @@ def image_gids(net: Network, synaptic, local_gids) -> np.ndarray:
     """Sorted gids of the remote neurons that are sources of local synapses."""
     present = np.zeros(net.n_nodes + 1, dtype=bool)
     for proj, drawn in synaptic:
-        if not proj.pre.spec.is_neuron:
+        if not proj.pre.is_neuron:
             continue
         drawn.mark_sources(proj, present)
     present[local_gids] = False
@@ -270,7 +287,7 @@ def synapse_group(proj, drawn, slot_of, n_slots, n_local) -> SynapseGroup:
         return drawn.group(proj, slot_of, n_slots)
     packed, packed_hi = _packed_words(drawn.targets.shape[0] * proj.rule.value, max(1, (n_local - 1).bit_length()))
     row_ptr = indegree_pack(np.uint64(drawn.k), drawn.targets, proj.rule.value, proj.pre.n, drawn.self_index,
-                            proj.pre.first, slot_of, n_slots, drawn.local0, packed, packed_hi)
+                            drawn.pre_first, slot_of, n_slots, drawn.local0, packed, packed_hi)
     return SynapseGroup(projection=proj.index, row_ptr=_row_pointers(row_ptr), packed=packed, packed_hi=packed_hi,
                         shift=np.uint64(0), dmask=np.uint64(0), d0=int(drawn.delay[0]),
                         wfix=int(fixed_point(proj.weight, True)))

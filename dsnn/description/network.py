@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import distributions
 from .distributions import Distribution
-from .populations import Population
+from .populations import Collection, Population
 from .rules import Rule, parse_conn_spec
 from .timing import TICS_PER_MS, on_grid, steps_of, tics
 
@@ -54,8 +54,8 @@ class Projection:
 
     index: int
     kind: str
-    pre: Population
-    post: Population
+    pre: Population | Collection
+    post: Population | Collection
     rule: Rule
     weight: float | Distribution = 1.0
     delay: float | Distribution = 1.0
@@ -204,20 +204,32 @@ class Network:
         return tuple(items)
 
     # ----------------------------------------------------------------- connect
-    def connect(self, pre: Population, post: Population, conn_spec=None, syn_spec=None) -> Projection:
+    def connect(self, pre: Population | Collection, post: Population | Collection, conn_spec=None,
+                syn_spec=None) -> Projection:
         """Connect ``pre`` to ``post`` with NEST's ``conn_spec`` and ``syn_spec``.
 
         Generators connect to neurons (``connect(pg, E, syn_spec=...)``),
         neurons to a spike_recorder (``connect(E, sr)``), a voltmeter to
         neurons (``connect(vm, E)``). Weights in pA (sign selects the
-        excitatory or inhibitory receptor), delays in ms.
+        excitatory or inhibitory receptor), delays in ms. Either side may be
+        populations concatenated (``E + I``): the rule then draws over all
+        their nodes as one group, indexed in gid order, as NEST does.
         """
         for name, pop in (("pre", pre), ("post", post)):
-            if not isinstance(pop, Population):
-                raise TypeError(f"connect: {name} must be a dsnn Population, got {type(pop).__name__}")
+            if not isinstance(pop, (Population, Collection)):
+                raise TypeError(f"connect: {name} must be a dsnn Population (or populations added: E + I), "
+                                f"got {type(pop).__name__}")
             if pop.network is not self:
                 raise ValueError(f"connect: {name} {pop!r} belongs to another Network")
-        kind = self._projection_kind(pre.spec, post.spec)
+            kinds = {piece.kind for piece in pop.pieces}
+            if len(kinds) > 1:
+                raise ValueError(f"connect: {name} mixes kinds of node ({', '.join(sorted(kinds))}); connect "
+                                 "neurons and each kind of device apart")
+        kind = self._projection_kind(pre.pieces[0].spec, post.pieces[0].spec)
+        if post.kind in ("spike_recorder", "voltmeter") and len(post.pieces) > 1:
+            raise ValueError(f"connect: post must be one recorder, got {post!r}")
+        if pre.kind in ("spike_recorder", "voltmeter") and len(pre.pieces) > 1:
+            raise ValueError(f"connect: pre must be one recorder, got {pre!r}")
         overlap = _overlap(pre, post)
         if kind in ("record_spikes", "record_vm"):
             rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
@@ -338,7 +350,7 @@ class Network:
     def min_delay_steps(self) -> int:
         """Length of one exchange interval in steps: the smallest neuron-to-neuron delay."""
         delays = [p.delay_range_steps[0] for p in self.projections
-                  if p.kind == "synapse" and p.pre.spec.is_neuron]
+                  if p.kind == "synapse" and p.pre.is_neuron]
         if delays:
             return min(delays)
         return max(1, int(round(1.0 / self.dt)))
@@ -348,7 +360,6 @@ class Network:
                 f"{len(self.neuron_populations)} populations, {len(self.projections)} projections>")
 
 
-def _overlap(pre: Population, post: Population) -> int:
-    if pre.root is not post.root:
-        return 0
-    return max(0, min(pre.first + pre.n, post.first + post.n) - max(pre.first, post.first))
+def _overlap(pre: Population | Collection, post: Population | Collection) -> int:
+    """How many nodes are in both ``pre`` and ``post``."""
+    return sum(max(0, min(a + m, b + n) - max(a, b)) for a, m in pre.spans for b, n in post.spans)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..description.populations import Population
+from ..description.populations import Collection, Population
 
 __all__ = ["Decomposition"]
 
@@ -115,7 +115,7 @@ def _placement_sizes(net, partitions):
     if isinstance(partitions, (str, bytes)) or not hasattr(partitions, "__iter__"):
         return partitions
     groups = list(partitions)
-    if not any(isinstance(g, Population) or (hasattr(g, "__iter__") and not isinstance(g, (str, bytes)))
+    if not any(isinstance(g, (Population, Collection)) or (hasattr(g, "__iter__") and not isinstance(g, (str, bytes)))
                for g in groups):
         return groups
     position, offset = {}, 0  # first gid of each neuron population -> its position in the neuron order
@@ -124,7 +124,12 @@ def _placement_sizes(net, partitions):
         offset += pop.n
     sizes, expected = [], 0
     for i, group in enumerate(groups):
-        members = [group] if isinstance(group, Population) else list(group) if hasattr(group, "__iter__") else None
+        if isinstance(group, (Population, Collection)):
+            members = list(group.pieces)
+        elif hasattr(group, "__iter__"):
+            members = [p for m in group for p in (m.pieces if isinstance(m, (Population, Collection)) else [m])]
+        else:
+            members = None
         if not members or not all(isinstance(m, Population) for m in members):
             raise TypeError(f"build: partitions[{i}] must be a population or a list of populations, "
                             f"got {group!r}")

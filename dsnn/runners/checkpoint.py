@@ -64,6 +64,8 @@ def _canonical(value, seen=None):
                 "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
     if type(value).__name__ == "Population":
         return {"population": [value.first, value.n, value.model]}
+    if type(value).__name__ == "Collection":
+        return {"collection": [_canonical(p) for p in value.pieces]}
     if dataclasses.is_dataclass(value):
         return {type(value).__name__: {f.name: _canonical(getattr(value, f.name))
                                        for f in dataclasses.fields(value) if f.name != "network"}}

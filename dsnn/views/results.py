@@ -15,8 +15,8 @@ def recorded_neurons(network) -> dict:
     gids: dict = {}
     for proj in network.projections:
         if proj.kind == "record_spikes":
-            pre = proj.pre
-            gids.setdefault(pre.name, []).append(np.arange(pre.first, pre.first + pre.n))
+            for pre in proj.pre.pieces:
+                gids.setdefault(pre.name, []).append(np.arange(pre.first, pre.first + pre.n))
     return {name: int(np.unique(np.concatenate(g)).shape[0]) for name, g in gids.items()}
 
 
@@ -29,9 +29,9 @@ def recording_ms(network, t_ms: float) -> dict:
         if proj.kind == "record_spikes":
             lo, hi = window(proj.post.root.params, network.dt)
             lo, hi = max(lo, 0), min(hi, T)
-            name = proj.pre.name
-            a, b = span.get(name, (lo, hi))
-            span[name] = (min(a, lo), max(b, hi))
+            for pre in proj.pre.pieces:
+                a, b = span.get(pre.name, (lo, hi))
+                span[pre.name] = (min(a, lo), max(b, hi))
     return {name: max(hi - lo, 0) * network.dt for name, (lo, hi) in span.items()}
 
 

@@ -705,6 +705,7 @@ def test_fixed_total_number_compiled_pass_draws_what_the_documented_expression_d
     rng.integers(k, i, n_pre, 1), redrawn at counters 2, 3, ... while it equals the target (no
     autapses); the compiled pass keeps exactly the connections onto the asked target range."""
     from dsnn.construction.connectivity import draw_chunks
+    from dsnn.construction.nodes import NodeIndex
     from dsnn.description.rules import parse_conn_spec
 
     k, N, first, n = rng.key(1, "conn", 0), 50_000, 10, 40  # one population: many autapse redraws
@@ -719,7 +720,8 @@ def test_fixed_total_number_compiled_pass_draws_what_the_documented_expression_d
         bad = bad[src[bad] == tgt[bad]]
         c += 1
     for t_lo, t_hi in ((first, first + n), (first + 7, first + 23)):
-        got = [np.concatenate(parts) for parts in zip(*draw_chunks(rule, k, first, n, first, n, t_lo, t_hi))]
+        side = NodeIndex([(first, n)])
+        got = [np.concatenate(parts) for parts in zip(*draw_chunks(rule, k, side, side, t_lo, t_hi))]
         keep = (tgt >= t_lo) & (tgt < t_hi)
         np.testing.assert_array_equal(got[0], src[keep])
         np.testing.assert_array_equal(got[1], tgt[keep])
