@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 PACKAGE = Path(__file__).resolve().parents[1] / "dsnn"
 
 #: each layer and the layers it may import (besides itself); see docs/architecture.md
@@ -29,7 +28,8 @@ ALLOWED = {
     "launch": {"backends", "description", "runners", "support", "views"},
 }
 #: the package's own top-level modules (the public API) may import any layer
-API = {"dsnn", "dsnn.__main__", "dsnn.random", "dsnn.math"}
+API = {"dsnn", "dsnn.__main__", "dsnn.random", "dsnn.math", "dsnn.nest", "dsnn.nest.__main__", "dsnn.nest.random",
+       "dsnn.nest.math", "dsnn.nest.raster_plot", "dsnn.nest.voltage_trace"}
 
 
 def _module_name(path: Path) -> str:

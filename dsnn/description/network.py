@@ -24,11 +24,19 @@ from .timing import TICS_PER_MS, on_grid, steps_of, tics
 if TYPE_CHECKING:  # annotations only: the models' schemas load when a population is created
     from ..models.base import ModelSpec
 
-__all__ = ["Network", "Projection", "attach_engine"]
+__all__ = ["Network", "Projection", "attach_engine", "model_specs"]
 
 #: what builds networks: an object with ``build(net, client, partitions, exchange, device, timeout)``
 #: and ``memory_estimate(net, partitions)``; set by :mod:`dsnn.runners` (see :func:`attach_engine`)
 _engine = None
+
+
+def model_specs() -> dict:
+    """Every model a network may create: NEST name -> :class:`~dsnn.models.base.ModelSpec` (its kind,
+    parameters, defaults and checks)."""
+    from ..models import MODELS
+
+    return MODELS
 
 
 def attach_engine(engine) -> None:

@@ -1,0 +1,502 @@
+"""The state behind ``dsnn.nest``: kernel attributes, the nodes made so far, the connections asked for,
+and the dsnn network and simulation they become.
+
+NEST builds as it goes and lets nodes be changed one by one; a dsnn network
+is described whole, then built. So the kernel keeps what the script says
+(every Create as a :class:`Block` of nodes whose parameters are stored as
+runs of nodes with equal values, every Connect as a :class:`Connection`)
+and describes a :class:`dsnn.Network` from it at the first Simulate (or
+Prepare): one dsnn population per run, in gid order, so the node ids are
+NEST's. Everything is checked when the script says it, as NEST does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...description.distributions import Distribution
+from ...description.network import Network, model_specs
+from ...description.populations import concatenate
+from ...description.rules import parse_conn_spec
+
+__all__ = ["Kernel", "Block", "Connection", "NestError", "unsupported", "NEST_RNG_SEED"]
+
+#: NEST 3's default kernel seed
+NEST_RNG_SEED = 143202461
+
+#: device attributes that only dsnn.nest keeps (NEST's recording backends), with their defaults
+RECORDER_ATTRIBUTES = {"label": "", "record_to": "memory", "time_in_steps": False}
+
+#: how many runs of different values one Create may be split into by set() (each becomes a population)
+MAX_RUNS = 256
+
+#: NEST's multimeter is dsnn's voltmeter when it records V_m alone
+MULTIMETER = "multimeter"
+
+
+class NestError(ValueError):
+    """What a NEST script asks that dsnn.nest refuses (NEST would raise its own error there too, or dsnn
+    does not support it)."""
+
+
+def unsupported(what: str, hint: str = "") -> NestError:
+    """The error for something NEST has and dsnn does not: one line naming it."""
+    return NestError(f"dsnn.nest: {what} is not supported by dsnn" + (f" ({hint})" if hint else ""))
+
+
+@dataclass
+class Block:
+    """The nodes of one Create: gids ``first .. first+n-1`` of ``model`` (NEST's name; ``dsnn_model`` is
+    what dsnn builds). ``runs`` is a sorted list of ``[lo, hi, params]`` (offsets into the block) covering
+    it: the parameters of those nodes. Recorders also keep ``attrs`` (label, record_to, ...) per node and
+    the time up to which their events were cleared (``n_events = 0``)."""
+
+    model: str
+    dsnn_model: str
+    first: int
+    n: int
+    runs: list
+    attrs: list = field(default_factory=list)
+    cleared_ms: list = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return model_specs()[self.dsnn_model].kind
+
+    def params_of(self, offset: int) -> dict:
+        i = bisect.bisect_right([r[0] for r in self.runs], offset) - 1
+        return self.runs[i][2]
+
+    def set_range(self, lo: int, hi: int, values: dict) -> None:
+        """Set ``values`` on offsets ``lo .. hi-1``, splitting and joining runs."""
+        out = []
+        for a, b, params in self.runs:
+            if b <= lo or a >= hi:
+                out.append([a, b, params])
+                continue
+            if a < lo:
+                out.append([a, lo, params])
+            out.append([max(a, lo), min(b, hi), {**params, **values}])
+            if b > hi:
+                out.append([hi, b, params])
+        joined = [out[0]]
+        for run in out[1:]:
+            if run[2] == joined[-1][2] and not self.kind.endswith("recorder") and self.kind != "voltmeter":
+                joined[-1][1] = run[1]
+            else:
+                joined.append(run)
+        if len(joined) > MAX_RUNS:
+            raise unsupported(f"giving {self.model} nodes more than {MAX_RUNS} different parameter sets in one "
+                              "Create", "dsnn keeps parameters per population: use nest.random distributions "
+                                        "for values that differ from neuron to neuron")
+        self.runs = joined
+
+
+@dataclass
+class Connection:
+    """One Connect: source and target spans (``(first gid, n)``), the conn_spec and the dsnn syn_spec, and
+    the NEST synapse model it was made with (for ``num_connections``)."""
+
+    pre: tuple
+    post: tuple
+    conn_spec: dict
+    syn_spec: dict
+    synapse_model: str
+    n_pre: int
+    n_post: int
+    delay_ms: float  # the smallest delay it may have (NEST's for recorders' too): NEST's min_delay counts it
+
+
+class Kernel:
+    """What one NEST kernel holds between two ResetKernel calls."""
+
+    def __init__(self):
+        self.generation = getattr(self, "generation", 0) + 1
+        self.resolution = 0.1
+        self.rng_seed = NEST_RNG_SEED
+        self.local_num_threads = 1
+        self.total_num_virtual_procs = 1
+        self.print_time = False
+        self.overwrite_files = False
+        self.data_path = ""
+        self.data_prefix = ""
+        self.verbosity = 20
+        self.dsnn_client = None
+        self.dsnn_exchange = "p2p"
+        self.blocks: list[Block] = []
+        self.connections: list[Connection] = []
+        self.model_defaults = {name: dict(spec.defaults()) for name, spec in model_specs().items()}
+        self.model_base = {name: name for name in model_specs()}
+        self.model_defaults[MULTIMETER] = {**self.model_defaults["voltmeter"], "record_from": ()}
+        self.model_base[MULTIMETER] = "voltmeter"
+        self.synapse_defaults = {"static_synapse": {"weight": 1.0, "delay": 1.0}}
+        self.network: Network | None = None
+        self.sim = None
+        self.changed_after_build = ""  # what a script changed since the build (refused at the next Simulate)
+        self.written: set = set()  # ascii files this kernel wrote (overwritten as the run goes on)
+
+    # ---------------------------------------------------------------- nodes
+    @property
+    def n_nodes(self) -> int:
+        return self.blocks[-1].first + self.blocks[-1].n - 1 if self.blocks else 0
+
+    def block_of(self, gid: int) -> Block:
+        i = bisect.bisect_right([b.first for b in self.blocks], gid) - 1
+        return self.blocks[i]
+
+    def blocks_in(self, spans):
+        """``(block, lo, hi)`` offsets of each part of ``spans`` (``(first gid, n)`` pairs) within a block."""
+        for first, n in spans:
+            gid = first
+            while gid < first + n:
+                block = self.block_of(gid)
+                hi = min(first + n, block.first + block.n)
+                yield block, gid - block.first, hi - block.first
+                gid = hi
+
+    def create(self, model: str, n: int, params) -> tuple:
+        """Add ``n`` nodes of ``model`` (a NEST model name, CopyModel's included); returns their span."""
+        if not isinstance(model, str) or model not in self.model_base:
+            raise unsupported(f"model {model!r}", f"dsnn.nest has {', '.join(sorted(self.model_base))}")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise NestError(f"Create: n must be a whole number >= 1, got {n!r}")
+        n = int(n)
+        self._refuse_after_build(f"Create({model!r})")
+        base = self.model_base[model]
+        defaults = dict(self.model_defaults[model])
+        block = Block(model, base, self.n_nodes + 1, n, [[0, n, {}]])
+        if block.kind in ("spike_recorder", "voltmeter"):
+            block.runs = [[i, i + 1, {}] for i in range(n)]
+            block.attrs = [dict(RECORDER_ATTRIBUTES) for _ in range(n)]
+            block.cleared_ms = [0.0] * n
+        block.runs = [[a, b, self.check_params(block, defaults, "Create")] for a, b, _ in block.runs]
+        self.blocks.append(block)
+        if params is not None:
+            self.set_params(((block.first, n),), params, "Create")
+        return ((block.first, n),)
+
+    def check_params(self, block: Block, params: dict, where: str) -> dict:
+        """``params`` checked for ``block``'s model (dsnn's checks, NEST's names); the NEST-only ones of
+        recorders apart. Returns them as given."""
+        spec = model_specs()[block.dsnn_model]
+        dsnn_params = {k: v for k, v in params.items() if k not in RECORDER_ATTRIBUTES and k != "record_from"}
+        if "record_from" in params:
+            record_from = params["record_from"]
+            if isinstance(record_from, str):
+                record_from = [record_from]
+            extra = sorted(set(record_from) - {"V_m"})
+            if extra:
+                raise unsupported(f"recording {', '.join(extra)} with a {block.model}", "dsnn records V_m")
+        try:
+            self._scratch()._check_params(spec, dsnn_params)
+        except (TypeError, ValueError) as exc:
+            text = str(exc).replace(f"create({spec.name!r}): ", "")
+            if "unknown parameter" in text:
+                raise unsupported(f"parameter(s) {sorted(set(dsnn_params) - set(spec.params) - set(spec.array_params))}"
+                                  f" of {block.model}", f"dsnn has {spec.allowed()}") from None
+            raise NestError(f"{where}: {block.model}: {text}") from None
+        return dict(params)
+
+    def _scratch(self) -> Network:
+        return Network(seed=self.rng_seed, dt=self.resolution)
+
+    def set_params(self, spans, params, where: str = "set") -> None:
+        """Set ``params`` (a dict of values, each a scalar, a nest.random distribution or a sequence with one
+        value per node; or a list of dicts, one per node) on the nodes ``spans``."""
+        n = sum(k for _, k in spans)
+        if isinstance(params, (list, tuple)):
+            if len(params) != n or not all(isinstance(p, dict) for p in params):
+                raise NestError(f"{where}: a list of parameter dicts needs one dict per node ({n}), got {params!r}")
+            offset = 0
+            for block, lo, hi in list(self.blocks_in(spans)):
+                for i in range(lo, hi):
+                    self._set_one(block, i, i + 1, params[offset], where)
+                    offset += 1
+            return
+        if not isinstance(params, dict):
+            raise NestError(f"{where}: parameters must be a dict, got {type(params).__name__}")
+        per_node = {k: v for k, v in params.items() if _is_sequence(v) and k not in ("spike_times",
+                                                                                      "spike_multiplicities",
+                                                                                      "record_from")}
+        for k, v in per_node.items():
+            if len(v) != n:
+                raise NestError(f"{where}: {k} has {len(v)} values for {n} nodes")
+        common = {k: v for k, v in params.items() if k not in per_node}
+        offset = 0
+        for block, lo, hi in list(self.blocks_in(spans)):
+            if common:
+                self._set_one(block, lo, hi, common, where)
+            for i in range(lo, hi) if per_node else ():
+                self._set_one(block, i, i + 1, {k: _scalar(v[offset + i - lo]) for k, v in per_node.items()}, where)
+            offset += hi - lo
+
+    def _set_one(self, block: Block, lo: int, hi: int, values: dict, where: str) -> None:
+        attrs = {k: v for k, v in values.items() if k in RECORDER_ATTRIBUTES or k == "n_events"}
+        values = {k: v for k, v in values.items() if k not in attrs}
+        if attrs:
+            if not block.attrs:
+                raise unsupported(f"setting {sorted(attrs)} on a {block.model}")
+            for i in range(lo, hi):
+                for k, v in attrs.items():
+                    if k == "n_events":
+                        if v != 0:
+                            raise NestError(f"{where}: n_events can only be set to 0 (clearing the events), "
+                                            f"got {v!r}")
+                        block.cleared_ms[i] = self.time_ms
+                    elif k == "record_to" and v not in ("memory", "ascii"):
+                        raise unsupported(f"record_to={v!r}", "dsnn.nest records to 'memory' or 'ascii'")
+                    else:
+                        block.attrs[i][k] = v
+        if not values:
+            return
+        for a, b, params in block.runs:
+            if a < hi and b > lo:
+                self.check_params(block, {**params, **values}, where)
+        if self.network is not None:
+            self.changed_after_build = self.changed_after_build or f"setting {sorted(values)} of {block.model}"
+        block.set_range(lo, hi, values)
+
+    def get_params(self, gid: int) -> dict:
+        """Every parameter of node ``gid`` as NEST lists them (the model's defaults included)."""
+        block = self.block_of(gid)
+        out = {**self.model_defaults[block.model], **block.params_of(gid - block.first)}
+        out.update(global_id=gid, model=block.model, element_type=_element_type(block.kind), local=True,
+                   thread=0, vp=0)
+        if block.attrs:
+            i = gid - block.first
+            out.update(block.attrs[i])
+            events = self.events(block, i)
+            out["n_events"] = len(events["times"])
+            if out["record_to"] == "memory":  # NEST keeps no events in memory for the other backends
+                out["events"] = events
+        if block.kind == "neuron" and self.sim is not None:
+            del out["V_m"]  # the state now lives in the partitions: see NodeCollection.get
+        return out
+
+    # ---------------------------------------------------------------- connections
+    def connect(self, pre_spans, post_spans, conn_spec, syn_spec) -> None:
+        self._refuse_after_build("Connect")
+        n_pre, n_post = sum(n for _, n in pre_spans), sum(n for _, n in post_spans)
+        pre_kind = {b.kind for b, _, _ in self.blocks_in(pre_spans)}
+        post_kind = {b.kind for b, _, _ in self.blocks_in(post_spans)}
+        conn = "all_to_all" if conn_spec is None else conn_spec
+        if isinstance(conn, str):
+            conn = {"rule": conn}
+        if not isinstance(conn, dict):
+            raise NestError(f"Connect: conn_spec must be a dict or a rule name, got {conn_spec!r}")
+        model, syn = self.syn_spec(syn_spec)
+        delay = syn["delay"]
+        delay_ms = float(delay.support()[0] if isinstance(delay, Distribution) else delay)
+        recorder = post_kind & {"spike_recorder"} or pre_kind & {"voltmeter"}
+        if recorder:
+            syn = {}  # NEST takes a synapse model there too; a recorder records whatever its weight and delay
+        overlap = sum(max(0, min(a + m, b + k) - max(a, b)) for a, m in pre_spans for b, k in post_spans)
+        try:
+            parse_conn_spec(conn, n_pre, n_post, overlap)
+            self._scratch()._check_syn_spec(syn)
+        except (TypeError, ValueError) as exc:
+            raise NestError(f"Connect: {exc}") from None
+        self.connections.append(Connection(tuple(pre_spans), tuple(post_spans), conn, syn, model, n_pre, n_post,
+                                           max(delay_ms, self.resolution)))
+
+    def syn_spec(self, syn_spec) -> tuple:
+        """(NEST synapse model, dsnn syn_spec) of a NEST ``syn_spec`` (None, a model name or a dict)."""
+        if syn_spec is None:
+            syn_spec = {}
+        elif isinstance(syn_spec, str):
+            syn_spec = {"synapse_model": syn_spec}
+        if not isinstance(syn_spec, dict):
+            raise NestError(f"Connect: syn_spec must be a dict or a synapse model name, got {syn_spec!r}")
+        model = syn_spec.get("synapse_model", "static_synapse")
+        if model not in self.synapse_defaults:
+            raise unsupported(f"synapse model {model!r}", f"dsnn.nest has {', '.join(sorted(self.synapse_defaults))}")
+        out = dict(self.synapse_defaults[model])
+        for key, value in syn_spec.items():
+            if key == "synapse_model":
+                continue
+            if key not in ("weight", "delay", "receptor_type"):
+                raise unsupported(f"syn_spec key {key!r}", "dsnn takes weight, delay and receptor_type 0")
+            out[key] = value
+        for key in ("weight", "delay"):
+            if _is_sequence(out[key]):
+                raise unsupported(f"a {key} per connection given as an array",
+                                  "use a number or a nest.random distribution")
+        return model, out
+
+    def num_connections(self, synapse_model: str | None = None) -> int:
+        """Connections made with ``synapse_model`` (all with None), as NEST counts them (those from
+        generators and to recorders included); the random rules' counts come from the built network."""
+        total = 0
+        for i, c in enumerate(self.connections):
+            if synapse_model is not None and c.synapse_model != synapse_model:
+                continue
+            rule = c.conn_spec.get("rule", "all_to_all")
+            overlap = sum(max(0, min(a + m, b + k) - max(a, b)) for a, m in c.pre for b, k in c.post)
+            no_self = c.conn_spec.get("allow_autapses", True) is False
+            if rule == "all_to_all":
+                total += c.n_pre * c.n_post - (overlap if no_self else 0)
+            elif rule == "one_to_one":
+                total += c.n_post - (overlap if no_self else 0)
+            elif rule == "fixed_indegree":
+                total += int(c.conn_spec["indegree"]) * c.n_post
+            elif rule == "fixed_outdegree":
+                total += int(c.conn_spec["outdegree"]) * c.n_pre
+            elif rule == "fixed_total_number":
+                total += int(c.conn_spec["N"])
+            else:
+                self.prepare()
+                total += len(self.sim.connections(self.network.projections[i]))
+        return total
+
+    # ---------------------------------------------------------------- build and run
+    def _refuse_after_build(self, what: str) -> None:
+        if self.network is not None:
+            raise unsupported(f"{what} after Simulate", "describe the whole network first, or ResetKernel")
+
+    @property
+    def partitions(self) -> int:
+        return max(int(self.total_num_virtual_procs), int(self.local_num_threads))
+
+    def describe(self) -> Network:
+        """The dsnn network of what the script said: one population per run of nodes with equal
+        parameters, in gid order; one projection per Connect, in order."""
+        net = Network(seed=int(self.rng_seed), dt=float(self.resolution))
+        self.populations = {}  # first gid of each run -> its dsnn population
+        for block in self.blocks:
+            for lo, hi, params in block.runs:
+                dsnn_params = {k: v for k, v in params.items()
+                               if k not in RECORDER_ATTRIBUTES and k != "record_from"}
+                label = block.model if block.model != block.dsnn_model else None
+                pop = net.create(block.dsnn_model, hi - lo, dsnn_params, label=label)
+                assert pop.first == block.first + lo
+                self.populations[pop.first] = pop
+        for c in self.connections:
+            net.connect(self.nodes(c.pre), self.nodes(c.post), c.conn_spec, c.syn_spec)
+        return net
+
+    def nodes(self, spans):
+        """The dsnn population or collection of the built network holding ``spans``."""
+        firsts = sorted(self.populations)
+        parts = []
+        for first, n in spans:
+            gid = first
+            while gid < first + n:
+                pop = self.populations[firsts[bisect.bisect_right(firsts, gid) - 1]]
+                hi = min(first + n, pop.first + pop.n)
+                parts.append(pop[gid - pop.first:hi - pop.first])
+                gid = hi
+        return concatenate(*parts)
+
+    def prepare(self) -> None:
+        """Describe and build the network (once)."""
+        if self.sim is not None:
+            return
+        client = self.dsnn_client
+        if client is None and os.environ.get("DSNN_NEST_SCHEDULER"):
+            from distributed import Client
+
+            client = self.dsnn_client = Client(os.environ["DSNN_NEST_SCHEDULER"])
+        self.network = net = self.describe()
+        partitions = self.partitions
+        if client is not None and partitions == 1:
+            partitions = len(client.scheduler_info(n_workers=-1)["workers"])
+        self.sim = net.build(client, partitions=partitions, exchange=self.dsnn_exchange)
+
+    def simulate(self, t_ms: float) -> None:
+        if isinstance(t_ms, bool) or not isinstance(t_ms, numbers.Real) or not (math.isfinite(t_ms) and t_ms >= 0):
+            raise NestError(f"Simulate: t must be a time >= 0 ms, got {t_ms!r}")
+        if self.changed_after_build:
+            raise unsupported(f"{self.changed_after_build} after Simulate", "ResetKernel and describe it again")
+        self.prepare()
+        if t_ms > 0:
+            self.sim.run(float(t_ms), progress=bool(self.print_time))
+        self.write_ascii()
+
+    @property
+    def min_delay_ms(self) -> float:
+        """NEST's kernel min_delay: the smallest delay of all connections (recorders' included), 1 ms if
+        there are none."""
+        return min((c.delay_ms for c in self.connections), default=1.0)
+
+    def last_slice_ms(self) -> float:
+        """Where the last time slice of the run so far began: NEST runs in slices of min_delay from time 0
+        (the last one possibly shorter) and hands a voltmeter the samples of a slice in the next one, so
+        the samples after this time are not there yet."""
+        steps = int(round(self.time_ms / self.resolution))
+        slice_steps = max(1, int(round(self.min_delay_ms / self.resolution)))
+        return ((steps - 1) // slice_steps) * slice_steps * self.resolution if steps > 0 else 0.0
+
+    @property
+    def time_ms(self) -> float:
+        return self.sim.time if self.sim is not None else 0.0
+
+    def close(self) -> None:
+        """Release the simulation (ResetKernel); one whose cluster is gone has nothing left to release."""
+        if self.sim is not None:
+            try:
+                self.sim.close()
+            except (RuntimeError, OSError):
+                pass
+            self.sim = None
+
+    # ---------------------------------------------------------------- recordings
+    def events(self, block: Block, i: int) -> dict:
+        """NEST's ``events`` of recorder ``i`` of ``block``: senders, times (ms) and, for a voltmeter, V_m."""
+        empty = {"senders": np.zeros(0, dtype=np.int64), "times": np.zeros(0)}
+        if block.kind == "voltmeter":
+            empty["V_m"] = np.zeros(0)
+        if self.sim is None:
+            return empty
+        pop = self.populations[block.first + i]
+        if block.kind == "spike_recorder":
+            frame = self.sim.spikes(pop)
+        else:
+            frame = self.sim.voltages(pop)
+        frame = frame[frame["time"] > block.cleared_ms[i]] if block.cleared_ms[i] > 0 else frame
+        if block.kind == "voltmeter":
+            frame = frame[frame["time"] <= self.last_slice_ms() + 1e-9]
+        out = {"senders": frame["sender"].to_numpy(np.int64), "times": frame["time"].to_numpy(np.float64)}
+        if block.kind == "voltmeter":
+            out["V_m"] = frame["V_m"].to_numpy(np.float64)
+        return out
+
+    def write_ascii(self) -> None:
+        """Write the events of recorders with ``record_to="ascii"`` as NEST's ASCII backend does:
+        ``<data_path>/<data_prefix><label or model>-<gid>-0.dat``."""
+        for block in self.blocks:
+            for i, attrs in enumerate(block.attrs):
+                if attrs["record_to"] != "ascii":
+                    continue
+                name = f"{self.data_prefix}{attrs['label'] or block.model}-{block.first + i}-0.dat"
+                path = os.path.join(self.data_path or ".", name)
+                if path not in self.written and os.path.exists(path) and not self.overwrite_files:
+                    raise NestError(f"Simulate: {path} exists and overwrite_files is False")
+                ev = self.events(block, i)
+                columns = "sender\ttime_ms" + ("\tV_m" if "V_m" in ev else "")
+                with open(path, "w") as f:
+                    f.write("# NEST version: 3.10.0 (dsnn.nest)\n# RecordingBackendASCII version: 2\n")
+                    f.write(columns + "\n")
+                    for k in range(ev["times"].shape[0]):
+                        row = f"{ev['senders'][k]}\t{ev['times'][k]:.3f}"
+                        if "V_m" in ev:
+                            row += f"\t{ev['V_m'][k]:.3f}"
+                        f.write(row + "\n")
+                self.written.add(path)
+
+
+def _element_type(kind: str) -> str:
+    return {"neuron": "neuron", "spike_recorder": "recorder", "voltmeter": "recorder"}.get(kind, "stimulator")
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, Distribution)
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
