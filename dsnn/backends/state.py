@@ -42,13 +42,14 @@ def _model_name(model) -> str:
 
 def _merged(chunks: list) -> list:
     """Consecutive voltage chunks ``(first, V, gids)`` of the same neurons joined into one."""
-    out: list = []
+    runs: list = []  # [first, [values...], gids, next first]: joined once at the end (not chunk by chunk)
     for first, values, gids in chunks:
-        if out and np.array_equal(out[-1][2], gids) and out[-1][0] + out[-1][1].shape[0] == first:
-            out[-1] = (out[-1][0], np.concatenate([out[-1][1], values]), gids)
+        if runs and runs[-1][3] == first and np.array_equal(runs[-1][2], gids):
+            runs[-1][1].append(values)
+            runs[-1][3] += values.shape[0]
         else:
-            out.append((first, values, gids))
-    return out
+            runs.append([first, [values], gids, first + values.shape[0]])
+    return [(first, parts[0] if len(parts) == 1 else np.concatenate(parts), gids) for first, parts, gids, _ in runs]
 
 
 def voltage_chunks(part, voltmeter_gid: int) -> list:

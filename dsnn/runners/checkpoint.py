@@ -38,7 +38,7 @@ import numpy as np
 
 from ..backends import state
 
-__all__ = ["restore", "fingerprint", "write_partition", "write_manifest", "read_manifest", "files_for",
+__all__ = ["restore", "fingerprint", "structure", "write_partition", "write_manifest", "read_manifest", "files_for",
            "load_partition", "check_path", "new_directory", "discard", "MANIFEST", "FORMAT"]
 
 MANIFEST = "manifest.json"
@@ -78,6 +78,34 @@ def fingerprint(net) -> str:
     desc = {"seed": net.seed, "dt": repr(net.dt),
             "populations": [[p.model, p.first, p.n, p.label, _canonical(p.params)] for p in net.populations],
             "projections": [_canonical(p) for p in net.projections]}
+    return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
+
+
+def _merged_spans(spans) -> list:
+    """``(first, n)`` spans sorted, those that meet joined."""
+    out: list = []
+    for first, n in sorted(spans):
+        if out and out[-1][0] + out[-1][1] == first:
+            out[-1][1] += n
+        else:
+            out.append([first, n])
+    return out
+
+
+def structure(net) -> str:
+    """SHA-256 of what a network's state is laid out by: seed, dt, the model of every node (runs of gids,
+    however they are split into populations) and the projections (their rule, weights, delays and the gids
+    they join), without the populations' parameters. Equal for two descriptions whose states fit each
+    other, e.g. the same network with other currents, rates or time constants."""
+    runs: list = []
+    for p in net.populations:
+        if runs and runs[-1][0] == p.model and runs[-1][1] + runs[-1][2] == p.first:
+            runs[-1][2] += p.n
+        else:
+            runs.append([p.model, p.first, p.n])
+    projections = [[p.kind, repr(p.rule), _canonical(p.weight), _canonical(p.delay),
+                    _merged_spans(p.pre.spans), _merged_spans(p.post.spans)] for p in net.projections]
+    desc = {"seed": net.seed, "dt": repr(net.dt), "nodes": runs, "projections": projections}
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
 
 
@@ -238,8 +266,9 @@ def write_manifest(tmp, path, net, step: int, entries: list, extra: dict | None 
     fs, target = _fs(path)
     _, tmp_root = _fs(tmp)
     manifest = {"format": FORMAT, "state_format": state.FORMAT, "dsnn": __version__, "fingerprint": fingerprint(net),
-                "step": int(step), "dt": net.dt, "time_ms": int(step) * net.dt, "partitions": len(entries),
-                "neurons": sum(e["neurons"] for e in entries), "files": entries, **(extra or {})}
+                "structure": structure(net), "step": int(step), "dt": net.dt, "time_ms": int(step) * net.dt,
+                "partitions": len(entries), "neurons": sum(e["neurons"] for e in entries), "files": entries,
+                **(extra or {})}
     part = _join(tmp_root, f".{MANIFEST}.tmp")
     fs.pipe(part, json.dumps(manifest, indent=1).encode())
     fs.mv(part, _join(tmp_root, MANIFEST))
@@ -253,9 +282,10 @@ def write_manifest(tmp, path, net, step: int, entries: list, extra: dict | None 
     return _named(fs, target, path)
 
 
-def read_manifest(path, net) -> dict:
+def read_manifest(path, net, changed_parameters: bool = False) -> dict:
     """The checkpoint's manifest, after checking it and every file it lists (ValueError naming the file and
-    what is wrong)."""
+    what is wrong). With ``changed_parameters``, ``net`` need only have the checkpoint's
+    :func:`structure`, not its :func:`fingerprint`."""
     fs, root = _fs(path)
     where = str(path).rstrip("/")
     mpath = f"{where}/{MANIFEST}"
@@ -270,7 +300,11 @@ def read_manifest(path, net) -> dict:
     if manifest.get("format") != FORMAT or manifest.get("state_format") != state.FORMAT:
         raise ValueError(f"restore: {mpath} is of format {manifest.get('format')} (state "
                          f"{manifest.get('state_format')}); this dsnn reads format {FORMAT} (state {state.FORMAT})")
-    if manifest.get("fingerprint") != fingerprint(net):
+    if changed_parameters:
+        if manifest.get("structure") != structure(net):
+            raise ValueError(f"restore: {mpath} is a checkpoint of another network: its seed, dt, nodes or "
+                             "connections differ from this network's (only parameters may)")
+    elif manifest.get("fingerprint") != fingerprint(net):
         raise ValueError(f"restore: {mpath} is a checkpoint of another network (its fingerprint differs from "
                          "this network's: seed, dt, populations, parameters or connections changed)")
     if manifest.get("dt") != net.dt:
@@ -319,7 +353,7 @@ def load_partition(part, path, manifest: dict) -> int:
 
 
 def restore(net, path, client=None, partitions=None, exchange: str | None = None, device: str = "cpu",
-            timeout: float = 20.0, threads: int | None = None):
+            timeout: float = 20.0, threads: int | None = None, changed_parameters: bool = False):
     """Build ``net`` and continue from the checkpoint at ``path`` (or the newest in a ``checkpoint_dir`` of
     periodic checkpoints): a :class:`~dsnn.runners.simulation.Simulation`
     at the checkpoint's time, on any number of ``partitions`` (default: the checkpoint's), in this process
@@ -330,10 +364,16 @@ def restore(net, path, client=None, partitions=None, exchange: str | None = None
     files from after the checkpoint are removed first.
 
     The checkpoint is checked first, in this process, before anything is built: a missing, truncated or
-    corrupted file, another network's checkpoint or an unknown format raise ValueError naming the file."""
+    corrupted file, another network's checkpoint or an unknown format raise ValueError naming the file.
+
+    ``changed_parameters``: ``net`` may differ from the network checkpointed in its populations'
+    parameters (and how its nodes are split into populations), not in its seed, dt, nodes or
+    connections (:func:`structure`): the run goes on from the saved state with the new parameters (new
+    currents, rates, generator windows, time constants). The state is kept as it was; the potentials
+    are kept relative to E_L, so a change of E_L moves them with it."""
     check_path(path, "restore")
     path = resolve(path)
-    manifest = read_manifest(path, net)
+    manifest = read_manifest(path, net, changed_parameters)
     if partitions is None:
         partitions = manifest["partitions"]
     stream = manifest.get("stream_dir")

@@ -249,3 +249,53 @@ def test_a_checkpoint_at_an_fsspec_url_restores_bit_for_bit(uninterrupted):
         assert again.spikes().equals(uninterrupted[0])
         assert again.voltages(vm).equals(uninterrupted[1])
     fsspec.filesystem("memory").rm("/dsnn-test", recursive=True)
+
+
+def _driven(amplitude: float):
+    """Brunel at scale 0.05 with a dc_generator onto part of E that starts at 150 ms."""
+    net, vm = _brunel()
+    dc = net.create("dc_generator", params={"amplitude": amplitude, "start": 150.0})
+    net.connect(dc, net.populations[0][0:100], syn_spec={"weight": 1.0, "delay": 1.0})
+    return net, vm
+
+
+def test_restore_with_changed_parameters_goes_on_with_them(tmp_path):
+    """A dc amplitude changed at a checkpoint taken before the generator starts gives the run that had
+    the new amplitude from the start; the unchanged network refuses the changed checkpoint without
+    changed_parameters, and a network with other connections is refused with it."""
+    net, vm = _driven(100.0)
+    sim = net.build(partitions=2)
+    sim.run(T_FIRST)
+    path = sim.checkpoint(tmp_path / "at120")
+    changed, vm2 = _driven(300.0)
+    with pytest.raises(ValueError, match="fingerprint differs"):
+        dsnn.restore(changed, path)
+    resumed = dsnn.restore(changed, path, partitions=3, changed_parameters=True)
+    resumed.run(T_REST)
+    reference, vm3 = _driven(300.0)
+    ref = reference.build(partitions=1)
+    ref.run(T_FIRST + T_REST)
+    assert (ref.spikes()["time"] > 150.0).sum() > 100
+    assert resumed.spikes().equals(ref.spikes())
+    assert resumed.voltages(vm2).equals(ref.voltages(vm3))
+    other, _ = _driven(300.0)
+    other.connect(other.populations[0], other.populations[1], {"rule": "fixed_indegree", "indegree": 3})
+    with pytest.raises(ValueError, match="seed, dt, nodes or connections differ"):
+        dsnn.restore(other, path, changed_parameters=True)
+
+
+def test_the_structure_ignores_parameters_and_how_nodes_are_split():
+    """Two networks of the same nodes and connections, one with a population cut in two and other
+    parameters: the same structure, not the same fingerprint; other connections: another structure."""
+    def network(split, tau_m, indegree=5):
+        net = dsnn.Network(seed=2)
+        if split:
+            A = net.create("iaf_psc_exp", 30, {"tau_m": tau_m}) + net.create("iaf_psc_exp", 20)
+        else:
+            A = net.create("iaf_psc_exp", 50)
+        net.connect(A, A, {"rule": "fixed_indegree", "indegree": indegree})
+        return net
+
+    a, b = network(False, 10.0), network(True, 15.0)
+    assert ckpt.structure(a) == ckpt.structure(b) and ckpt.fingerprint(a) != ckpt.fingerprint(b)
+    assert ckpt.structure(network(True, 15.0, indegree=6)) != ckpt.structure(a)

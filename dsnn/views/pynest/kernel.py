@@ -36,8 +36,16 @@ RECORDER_ATTRIBUTES = {"label": "", "record_to": "memory", "time_in_steps": Fals
 #: how many runs of different values one Create may be split into by set() (each becomes a population)
 MAX_RUNS = 256
 
+#: at most this many connections may be given their own weights or delays as arrays (one projection each)
+MAX_ARRAY_CONNECTIONS = 1024
+
 #: NEST's multimeter is dsnn's voltmeter when it records V_m alone
 MULTIMETER = "multimeter"
+
+
+#: what cannot change between two Simulate calls: state (a run goes on from where it stopped, potentials
+#: relative to E_L) and the voltmeter's sampling
+FIXED_AFTER_BUILD = {"neuron": {"V_m", "E_L"}, "voltmeter": {"interval"}}
 
 
 class NestError(ValueError):
@@ -138,7 +146,7 @@ class Kernel:
         self.synapse_defaults = {"static_synapse": {"weight": 1.0, "delay": 1.0}}
         self.network: Network | None = None
         self.sim = None
-        self.changed_after_build = ""  # what a script changed since the build (refused at the next Simulate)
+        self.changed_after_build = ""  # what a script changed since the build (rebuilt at the next Simulate)
         self.written: set = set()  # ascii files this kernel wrote (overwritten as the run goes on)
 
     # ---------------------------------------------------------------- nodes
@@ -255,6 +263,10 @@ class Kernel:
                         block.attrs[i][k] = v
         if not values:
             return
+        fixed = sorted(set(values) & FIXED_AFTER_BUILD.get(block.kind, set()))
+        if self.network is not None and fixed:
+            raise unsupported(f"setting {', '.join(fixed)} of {block.model} after Simulate",
+                              "set it before the first Simulate")
         for a, b, params in block.runs:
             if a < hi and b > lo:
                 self.check_params(block, {**params, **values}, where)
@@ -282,6 +294,9 @@ class Kernel:
     # ---------------------------------------------------------------- connections
     def connect(self, pre_spans, post_spans, conn_spec, syn_spec) -> None:
         self._refuse_after_build("Connect")
+        if isinstance(syn_spec, dict) and any(_is_sequence(syn_spec.get(k)) for k in ("weight", "delay")):
+            self._connect_arrays(pre_spans, post_spans, conn_spec, syn_spec)
+            return
         n_pre, n_post = sum(n for _, n in pre_spans), sum(n for _, n in post_spans)
         pre_kind = {b.kind for b, _, _ in self.blocks_in(pre_spans)}
         post_kind = {b.kind for b, _, _ in self.blocks_in(post_spans)}
@@ -304,6 +319,44 @@ class Kernel:
             raise NestError(f"Connect: {exc}") from None
         self.connections.append(Connection(tuple(pre_spans), tuple(post_spans), conn, syn, model, n_pre, n_post,
                                            max(delay_ms, self.resolution)))
+
+    def _connect_arrays(self, pre_spans, post_spans, conn_spec, syn_spec) -> None:
+        """NEST's weights or delays given per connection (all_to_all: arrays of shape (post, pre);
+        one_to_one: one per pair) as one connection per pair, each with its own numbers (a few only:
+        dsnn keeps a weight per projection or a distribution)."""
+        conn = {"rule": conn_spec} if isinstance(conn_spec, str) else dict(conn_spec or {"rule": "all_to_all"})
+        rule = conn.get("rule", "all_to_all")
+        pre = [g for f, n in pre_spans for g in range(f, f + n)]
+        post = [g for f, n in post_spans for g in range(f, f + n)]
+        if rule == "all_to_all":
+            pairs = [(i, j) for j in range(len(post)) for i in range(len(pre))]
+            shape = (len(post), len(pre))
+        elif rule == "one_to_one":
+            if len(pre) != len(post):
+                raise NestError(f"Connect: one_to_one needs pre and post of equal size, got {len(pre)} and "
+                                f"{len(post)}")
+            pairs, shape = [(i, i) for i in range(len(pre))], (len(pre),)
+        else:
+            raise unsupported(f"weights or delays given as arrays with rule {rule!r}",
+                              "use a number or a nest.random distribution")
+        if len(pairs) > MAX_ARRAY_CONNECTIONS:
+            raise unsupported(f"weights or delays given as arrays for {len(pairs)} connections",
+                              f"at most {MAX_ARRAY_CONNECTIONS}; use a nest.random distribution")
+        arrays = {}
+        for key in ("weight", "delay"):
+            if _is_sequence(syn_spec.get(key)):
+                values = np.asarray(syn_spec[key], dtype=np.float64)
+                if values.size != len(pairs):
+                    raise NestError(f"Connect: {key} must have shape {shape} for {rule}, got {values.shape}")
+                arrays[key] = values.reshape(shape)
+        pair_conn = {k: v for k, v in conn.items() if k in ("allow_autapses", "allow_multapses")}
+        pair_conn["rule"] = "all_to_all"
+        for i, j in pairs:
+            if pre[i] == post[j] and conn.get("allow_autapses", True) is False:
+                continue
+            index = (j, i) if rule == "all_to_all" else (i,)
+            one = {**syn_spec, **{k: float(v[index]) for k, v in arrays.items()}}
+            self.connect(((pre[i], 1),), ((post[j], 1),), pair_conn, one)
 
     def syn_spec(self, syn_spec) -> tuple:
         """(NEST synapse model, dsnn syn_spec) of a NEST ``syn_spec`` (None, a model name or a dict)."""
@@ -412,11 +465,34 @@ class Kernel:
         if isinstance(t_ms, bool) or not isinstance(t_ms, numbers.Real) or not (math.isfinite(t_ms) and t_ms >= 0):
             raise NestError(f"Simulate: t must be a time >= 0 ms, got {t_ms!r}")
         if self.changed_after_build:
-            raise unsupported(f"{self.changed_after_build} after Simulate", "ResetKernel and describe it again")
+            self.rebuild()
         self.prepare()
         if t_ms > 0:
             self.sim.run(float(t_ms), progress=bool(self.print_time))
         self.write_ascii()
+
+    def rebuild(self) -> None:
+        """Go on with the parameters set since the build: the simulation's state is saved, the network
+        described again and built, and the state put back (:func:`dsnn.restore` with
+        ``changed_parameters``); on a cluster the workers and this process must share the temporary
+        folder (one host)."""
+        import shutil
+        import tempfile
+
+        from ...runners.checkpoint import restore
+
+        folder = tempfile.mkdtemp(prefix="dsnn-nest-")
+        try:
+            path = self.sim.checkpoint(os.path.join(folder, "state"))
+            client, partitions = self.dsnn_client, self.sim.n_partitions
+            self.sim.close()
+            self.sim = None
+            self.network = net = self.describe()
+            self.sim = restore(net, path, client, partitions=partitions, exchange=self.dsnn_exchange,
+                               changed_parameters=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.changed_after_build = ""
 
     @property
     def min_delay_ms(self) -> float:
@@ -464,6 +540,11 @@ class Kernel:
         out = {"senders": frame["sender"].to_numpy(np.int64), "times": frame["time"].to_numpy(np.float64)}
         if block.kind == "voltmeter":
             out["V_m"] = frame["V_m"].to_numpy(np.float64)
+            # NEST hands a voltmeter each min-delay slice's samples neuron after neuron
+            slice_steps = max(1, int(round(self.min_delay_ms / self.resolution)))
+            steps = np.rint(out["times"] / self.resolution).astype(np.int64)
+            order = np.lexsort((steps, out["senders"], (steps - 1) // slice_steps))
+            out = {k: v[order] for k, v in out.items()}
         return out
 
     def write_ascii(self) -> None:
