@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["capture", "restore", "voltage_chunks", "merged_voltage_chunks", "FORMAT"]
+__all__ = ["capture", "restore", "voltage_chunks", "merged_voltage_chunks", "membrane_potentials",
+           "set_membrane_potentials", "FORMAT"]
 
 #: version of the arrays' layout; a reader refuses another
 FORMAT = 1
@@ -103,6 +104,47 @@ def _local(part, gids) -> tuple:
     pos = np.minimum(pos, max(part.n_local - 1, 0))
     hit = part.local_gids[pos] == gids if part.n_local else np.zeros(gids.shape[0], dtype=bool)
     return pos, hit
+
+
+def _owned_blocks(part, gids: np.ndarray):
+    """``(block, positions in gids, offsets in the block)`` of each block holding some of ``gids``."""
+    pos, hit = _local(part, gids)
+    for blk in part.blocks:
+        inside = hit & (pos >= blk.lo) & (pos < blk.hi)
+        if inside.any():
+            where = np.nonzero(inside)[0]
+            yield blk, where, pos[where] - blk.lo
+
+
+def membrane_potentials(part, gids: np.ndarray) -> tuple:
+    """V_m (mV, absolute) now of those of ``gids`` the partition owns: (their positions in ``gids``,
+    values). The kernels keep ``V`` as V_m - E_L (``model.membrane_potential`` adds it back)."""
+    where, values = [], []
+    for blk, at, offsets in _owned_blocks(part, np.asarray(gids, dtype=np.int64)):
+        where.append(at)
+        values.append(np.asarray(blk.model.membrane_potential(blk, _host(blk.state["V"])[offsets]), dtype=float))
+    if not where:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(where), np.concatenate(values)
+
+
+def set_membrane_potentials(part, gids: np.ndarray, values: np.ndarray) -> int:
+    """Set V_m (mV, absolute) of those of ``gids`` the partition owns to ``values`` (one per gid); returns
+    how many it owns."""
+    values = np.asarray(values, dtype=float)
+    count = 0
+    for blk, at, offsets in _owned_blocks(part, np.asarray(gids, dtype=np.int64)):
+        offset = blk.model.membrane_potential(blk, 0.0)  # V_m of V = 0, i.e. E_L
+        V = blk.state["V"]
+        relative = values[at] - offset
+        if part.gpu:
+            from . import gpu
+
+            V[gpu.cupy().asarray(offsets)] = gpu.cupy().asarray(relative)
+        else:
+            V[offsets] = relative
+        count += at.shape[0]
+    return count
 
 
 def restore(part, saved: list) -> int:

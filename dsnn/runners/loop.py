@@ -241,6 +241,19 @@ class PartitionLoop:
 
         return load_partition(self.partition, path, manifest)
 
+    def membrane_potentials(self, gids) -> tuple:
+        """(positions in ``gids``, V_m in mV) of the neurons of ``gids`` this partition owns."""
+        from ..backends.state import membrane_potentials
+
+        return membrane_potentials(self.partition, gids)
+
+    def set_membrane_potentials(self, gids, values) -> int:
+        """Set V_m (mV) of the neurons of ``gids`` this partition owns; returns how many it owns."""
+        from ..backends.state import set_membrane_potentials
+
+        self.check_runnable()
+        return set_membrane_potentials(self.partition, gids, values)
+
     def spikes(self, recorder_gid: int) -> list:
         """(gids, update steps) chunks recorded for ``recorder_gid``."""
         return list(self.partition.recorded_spikes.get(recorder_gid, []))

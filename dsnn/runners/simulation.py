@@ -285,6 +285,34 @@ class Simulation:
             chunks += read_voltages(self.stream_dir, vm.first)
         return voltages_frame(chunks, vm.params, self.network.dt)
 
+    def membrane_potentials(self, neurons) -> np.ndarray:
+        """V_m (mV) now of ``neurons`` (a population, populations added, or gids), in their order."""
+        gids = self._neuron_gids(neurons, "membrane_potentials")
+        out = np.full(gids.shape[0], np.nan)
+        for where, values in self.runner.call("membrane_potentials", "membrane_potentials", gids):
+            out[where] = values
+        return out
+
+    def set_membrane_potentials(self, neurons, values) -> None:
+        """Set V_m (mV) of ``neurons`` now, to one value or one per neuron; the run goes on from there."""
+        gids = self._neuron_gids(neurons, "set_membrane_potentials")
+        values = np.broadcast_to(np.asarray(values, dtype=float), gids.shape)
+        if not np.isfinite(values).all():
+            raise ValueError("set_membrane_potentials: values must be finite numbers (mV)")
+        self.runner.call("set_membrane_potentials", "set_membrane_potentials", gids, np.ascontiguousarray(values))
+
+    def _neuron_gids(self, neurons, what: str) -> np.ndarray:
+        if hasattr(neurons, "spans"):
+            if neurons.network is not self.network or not neurons.is_neuron:
+                raise ValueError(f"{what}: expected neurons of this network, got {neurons!r}")
+            return np.concatenate([np.arange(f, f + n, dtype=np.int64) for f, n in neurons.spans])
+        gids = np.asarray(neurons, dtype=np.int64).ravel()
+        neuron_gids = np.concatenate([np.arange(p.first, p.first + p.n) for p in self.network.neuron_populations])
+        if not np.isin(gids, neuron_gids).all():
+            raise ValueError(f"{what}: gids {gids[~np.isin(gids, neuron_gids)][:5].tolist()} are not neurons of "
+                             "this network")
+        return gids
+
     def connections(self, projection=None):
         """Synapses (neuron and spike_generator sources) of every partition: DataFrame source, target,
         weight (pA), delay (ms), in canonical order; optionally of one projection."""

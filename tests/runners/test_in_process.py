@@ -309,3 +309,41 @@ def test_population_spike_counts_are_exact_however_often_they_are_read(monkeypat
         part.advance(part.interval)
     assert part.spike_count - before > 10 and len(part._uncounted) < 3
     assert sum(part.population_spikes().values()) == part.spike_count
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_membrane_potentials_read_and_set_between_runs(partitions):
+    """V_m read now equals the voltmeter's last sample; V_m set above threshold fires those neurons in
+    the next step, and a run from a set V_m equals the run of a network that started there."""
+    def network(v0):
+        net = dsnn.Network(seed=4)
+        E = net.create("iaf_psc_exp", 9, {"I_e": 300.0, "V_m": v0})
+        vm = net.create("voltmeter", params={"interval": 0.1})
+        sr = net.create("spike_recorder")
+        net.connect(vm, E)
+        net.connect(E, sr)
+        return net, E, vm, sr
+
+    net, E, vm, sr = network(-70.0)
+    sim = net.build(partitions=partitions)
+    sim.run(20.0)
+    v = sim.voltages(vm)
+    last = v[v["time"] == 20.0].sort_values("sender")["V_m"].to_numpy()
+    np.testing.assert_array_equal(sim.membrane_potentials(E), last)
+    sim.set_membrane_potentials(E[0:3], -50.0)  # above V_th = -55
+    sim.set_membrane_potentials(E[3:], np.linspace(-69.0, -60.0, 6))
+    np.testing.assert_array_equal(sim.membrane_potentials(E)[3:], np.linspace(-69.0, -60.0, 6))
+    sim.run(0.1)
+    fired = sim.spikes(sr)
+    assert sorted(fired.loc[fired["time"] == 20.1, "sender"]) == [E.first, E.first + 1, E.first + 2]
+    with pytest.raises(ValueError, match="not neurons"):
+        sim.membrane_potentials([vm.first])
+    # from a state with no input in flight and no refractoriness, setting V_m is starting there
+    ref_net, E2, vm2, _ = network(-61.5)
+    ref = ref_net.build(partitions=1)
+    ref.run(10.0)
+    net3, E3, vm3, _ = network(-70.0)
+    sim3 = net3.build(partitions=partitions)
+    sim3.set_membrane_potentials(E3, -61.5)
+    sim3.run(10.0)
+    assert sim3.voltages(vm3).equals(ref.voltages(vm2))

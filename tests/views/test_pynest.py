@@ -195,8 +195,9 @@ def test_what_dsnn_lacks_fails_in_one_line_naming_it():
 
 
 def test_changes_between_runs_take_effect_as_in_nest(both):
-    """I_e, a dc_generator's amplitude and window, tau_m and V_th changed between Simulate calls: the
-    same spike times and V_m as NEST (the state and the input in flight carried over)."""
+    """I_e, a dc_generator's amplitude and window, tau_m, V_th, then V_m and E_L changed between Simulate
+    calls, and V_m read between them: the same spike times and V_m as NEST (the state and the input in
+    flight carried over)."""
     got = []
     for sim in both:
         n = sim.Create("iaf_psc_alpha", 2, params={"I_e": 376.0})
@@ -213,8 +214,15 @@ def test_changes_between_runs_take_effect_as_in_nest(both):
         n.set(tau_m=14.0, V_th=-52.0)
         dc.set(start=170.0, stop=200.0)
         sim.Simulate(100.0)
-        got.append((sr.events["times"], sr.events["senders"], vm.events["times"], vm.events["V_m"]))
-    (t1, s1, vt1, v1), (t2, s2, vt2, v2) = got
+        now = n.get("V_m")
+        n[1].V_m = -58.0  # state: set now
+        n[0].E_L = -66.0  # V_m kept, threshold and reset too (absolute), the rest relative to the new E_L
+        sim.Simulate(50.0)
+        got.append((sr.events["times"], sr.events["senders"], vm.events["times"], vm.events["V_m"], now,
+                    n.get("V_m")))
+    (t1, s1, vt1, v1, now1, end1), (t2, s2, vt2, v2, now2, end2) = got
+    np.testing.assert_allclose(now2, now1, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(end2, end1, rtol=0, atol=1e-9)
     assert t1.size > 5
     np.testing.assert_array_equal(t2, t1)
     np.testing.assert_array_equal(s2, s1)
@@ -244,12 +252,12 @@ def test_what_cannot_change_between_runs_is_refused():
     vm = dnest.Create("voltmeter")
     dnest.Connect(vm, n)
     dnest.Simulate(10.0)
-    for call, what in [(lambda: n.set(V_m=-60.0), "V_m"), (lambda: n.set(E_L=-60.0), "E_L"),
+    for call, what in [(lambda: n.set(V_m=dnest.random.uniform(-70.0, -60.0)), "V_m"),
                        (lambda: vm.set(interval=2.0), "interval"), (lambda: dnest.Create("iaf_psc_exp"), "Create"),
                        (lambda: dnest.Connect(n, n), "Connect")]:
         with pytest.raises(NestError, match=f"{what}.*after Simulate"):
             call()
-    assert n.E_L == (-70.0, -70.0)  # nothing half-set
+    assert vm.interval == 1.0  # nothing half-set
     with pytest.raises(NestError, match="before ResetKernel"):
         dnest.ResetKernel()
         n.get("I_e")
@@ -286,6 +294,7 @@ def test_a_script_runs_on_a_dask_cluster(tmp_path):
         dnest.Connect(nodes, sr)
         dnest.Simulate(60.0)
         nodes[0:100].set(I_e=150.0)  # a change between runs: rebuilt on the workers, state carried over
+        nodes[150:160].V_m = -56.0  # state set on the workers
         dnest.Simulate(60.0)
         return sr.events
 

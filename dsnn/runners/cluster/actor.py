@@ -208,6 +208,12 @@ class PartitionActor:
     def stream_recordings(self, directory: str, max_records: int) -> None:
         return self.loop.stream_recordings(directory, max_records)
 
+    def membrane_potentials(self, gids) -> tuple:
+        return self.loop.membrane_potentials(gids)
+
+    def set_membrane_potentials(self, gids, values) -> int:
+        return self.loop.set_membrane_potentials(gids, values)
+
     def spikes(self, recorder_gid: int) -> list:
         return self.loop.spikes(recorder_gid)
 

@@ -43,9 +43,8 @@ MAX_ARRAY_CONNECTIONS = 1024
 MULTIMETER = "multimeter"
 
 
-#: what cannot change between two Simulate calls: state (a run goes on from where it stopped, potentials
-#: relative to E_L) and the voltmeter's sampling
-FIXED_AFTER_BUILD = {"neuron": {"V_m", "E_L"}, "voltmeter": {"interval"}}
+#: what cannot change between two Simulate calls: the voltmeter's sampling
+FIXED_AFTER_BUILD = {"voltmeter": {"interval"}}
 
 
 class NestError(ValueError):
@@ -148,6 +147,7 @@ class Kernel:
         self.sim = None
         self.changed_after_build = ""  # what a script changed since the build (rebuilt at the next Simulate)
         self.written: set = set()  # ascii files this kernel wrote (overwritten as the run goes on)
+        self.pending_vm: dict = {}  # gid -> V_m (mV) to hold across the next rebuild (V_m or E_L set)
 
     # ---------------------------------------------------------------- nodes
     @property
@@ -261,6 +261,8 @@ class Kernel:
                         raise unsupported(f"record_to={v!r}", "dsnn.nest records to 'memory' or 'ascii'")
                     else:
                         block.attrs[i][k] = v
+        if self.sim is not None and block.kind == "neuron" and ("V_m" in values or "E_L" in values):
+            values = self._hold_potentials(block, lo, hi, values, where)
         if not values:
             return
         fixed = sorted(set(values) & FIXED_AFTER_BUILD.get(block.kind, set()))
@@ -274,8 +276,25 @@ class Kernel:
             self.changed_after_build = self.changed_after_build or f"setting {sorted(values)} of {block.model}"
         block.set_range(lo, hi, values)
 
-    def get_params(self, gid: int) -> dict:
-        """Every parameter of node ``gid`` as NEST lists them (the model's defaults included)."""
+    def _hold_potentials(self, block: Block, lo: int, hi: int, values: dict, where: str) -> dict:
+        """V_m or E_L set after the build: V_m is state, set in the running simulation now and held across
+        the next rebuild; a new E_L keeps the absolute V_m, as NEST keeps it. Returns the other values."""
+        gids = np.arange(block.first + lo, block.first + hi, dtype=np.int64)
+        if "V_m" in values:
+            value = values["V_m"]
+            if isinstance(value, Distribution) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise unsupported(f"setting V_m to {value!r} after Simulate", "give a number (mV)")
+            self.sim.set_membrane_potentials(gids, float(value))
+            self.pending_vm.update(dict.fromkeys(gids.tolist(), float(value)))
+        if "E_L" in values:
+            now = self.sim.membrane_potentials(gids)
+            for gid, v in zip(gids.tolist(), now.tolist()):
+                self.pending_vm.setdefault(gid, v)
+        return {k: v for k, v in values.items() if k != "V_m"}
+
+    def get_params(self, gid: int, potentials: dict | None = None) -> dict:
+        """Every parameter of node ``gid`` as NEST lists them (the model's defaults included); V_m of a
+        neuron once built from ``potentials`` (gid -> mV, see :meth:`potentials`)."""
         block = self.block_of(gid)
         out = {**self.model_defaults[block.model], **block.params_of(gid - block.first)}
         out.update(global_id=gid, model=block.model, element_type=_element_type(block.kind), local=True,
@@ -288,8 +307,15 @@ class Kernel:
             if out["record_to"] == "memory":  # NEST keeps no events in memory for the other backends
                 out["events"] = events
         if block.kind == "neuron" and self.sim is not None:
-            del out["V_m"]  # the state now lives in the partitions: see NodeCollection.get
+            out["V_m"] = (potentials or self.potentials([gid]))[gid]
         return out
+
+    def potentials(self, gids) -> dict:
+        """gid -> V_m (mV) now of the neurons among ``gids`` (the simulation is built)."""
+        neurons = [g for g in gids if self.block_of(g).kind == "neuron"]
+        if not neurons:
+            return {}
+        return dict(zip(neurons, self.sim.membrane_potentials(np.asarray(neurons, dtype=np.int64)).tolist()))
 
     # ---------------------------------------------------------------- connections
     def connect(self, pre_spans, post_spans, conn_spec, syn_spec) -> None:
@@ -466,6 +492,10 @@ class Kernel:
             raise NestError(f"Simulate: t must be a time >= 0 ms, got {t_ms!r}")
         if self.changed_after_build:
             self.rebuild()
+            if self.pending_vm:
+                gids = np.fromiter(self.pending_vm, dtype=np.int64)
+                self.sim.set_membrane_potentials(gids, np.array([self.pending_vm[g] for g in gids.tolist()]))
+        self.pending_vm = {}
         self.prepare()
         if t_ms > 0:
             self.sim.run(float(t_ms), progress=bool(self.print_time))

@@ -132,13 +132,13 @@ class NodeCollection:
         if len(keys) > 1:
             names = list(keys)
         rows = []
-        for gid in self.tolist():
-            params = k.get_params(gid)
+        gids = self.tolist()
+        potentials = k.potentials(gids) if k.sim is not None and (names is None or "V_m" in names) else None
+        for gid in gids:
+            params = k.get_params(gid, potentials)
             if names is not None:
                 for name in names:
                     if name not in params:
-                        if name == "V_m" and k.sim is not None:
-                            raise unsupported("reading V_m after Simulate", "record it with a voltmeter")
                         raise NestError(f"get: {k.block_of(gid).model} has no parameter {name!r}")
             rows.append(params)
         if names is None:
