@@ -46,6 +46,9 @@ def main(which, script, out, *replacements):
             arrays[f"{name}.n_events"] = np.asarray(value.get("n_events"))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             arrays[f"var.{name}"] = np.asarray(value)
+    if which == "dsnn":  # where it ran: the workers of a cluster, or none (in this process)
+        sim = sys.modules["nest"].kernel().sim
+        arrays["dsnn.workers"] = np.asarray(len(sim.workers or []) if sim is not None else 0)
     np.savez(out, **arrays)
 
 

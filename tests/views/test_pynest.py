@@ -24,10 +24,10 @@ def gallery():
     return Path(spec.origin).parent / "doc" / "examples" / "pynest"
 
 
-def _run(which, script, folder, *replacements) -> dict:
+def _run(which, script, folder, *replacements, env=None) -> dict:
     out = folder / f"{which}.npz"
     done = subprocess.run([sys.executable, str(DRIVER), which, str(script), str(out), *replacements],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     with np.load(out) as saved:
         return {k: saved[k] for k in saved.files}
@@ -43,7 +43,7 @@ def test_single_neuron_gallery_scripts_record_what_nest_records(gallery, tmp_pat
     theirs = _run("nest", gallery / script, tmp_path / "nest")
     ours = _run("dsnn", gallery / script, tmp_path / "dsnn")
     recorded = [k for k in theirs if not k.startswith("var.")]
-    assert recorded and sorted(recorded) == sorted(k for k in ours if not k.startswith("var."))
+    assert recorded and sorted(recorded) == sorted(k for k in ours if not k.startswith(("var.", "dsnn.")))
     for key in recorded:
         if key.endswith(".V_m"):
             np.testing.assert_allclose(ours[key], theirs[key], rtol=0, atol=1e-6, err_msg=key)
@@ -90,6 +90,26 @@ def test_noise_driven_gallery_scripts(gallery, tmp_path):
     assert abs(v["dsnn"].std() / v["nest"].std() - 1) < 0.05
     rates = {w: float(runs["balancedneuron.py", w]["var.in_rate"]) for w in ("nest", "dsnn")}
     assert abs(rates["dsnn"] - rates["nest"]) < 0.3, rates
+
+
+@pytest.mark.nest
+def test_an_unchanged_script_runs_on_the_cluster_the_environment_names(gallery, tmp_path):
+    """DSNN_NEST_SCHEDULER=<address>: twoneurons.py, unchanged, builds and runs on that cluster's workers
+    and records what NEST records."""
+    import os
+
+    import distributed
+
+    (tmp_path / "nest").mkdir()
+    (tmp_path / "dsnn").mkdir()
+    theirs = _run("nest", gallery / "twoneurons.py", tmp_path / "nest")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        env = {**os.environ, "DSNN_NEST_SCHEDULER": cluster.scheduler_address}
+        ours = _run("dsnn", gallery / "twoneurons.py", tmp_path / "dsnn", env=env)
+    assert int(ours["dsnn.workers"]) == 2  # one partition per worker of that cluster
+    np.testing.assert_array_equal(ours["voltmeter.times"], theirs["voltmeter.times"])
+    np.testing.assert_allclose(ours["voltmeter.V_m"], theirs["voltmeter.V_m"], rtol=0, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------- the API against NEST's
@@ -186,6 +206,7 @@ def test_what_dsnn_lacks_fails_in_one_line_naming_it():
         (lambda: setattr(dnest, "sort_connections_by_source", True), "sort_connections_by_source"),
         (lambda: dnest.spatial, "nest.spatial"),
         (lambda: dnest.math.exp, "nest.math.exp"),
+        (lambda: dnest.math.max(dnest.math.redraw(dnest.random.normal(), min=-1.0), 0.0), "nest.math.min/max"),
         (lambda: dnest.Create("multimeter", params={"record_from": ["g_ex"]}), "g_ex"),
     ]:
         with pytest.raises(NestError) as info:
@@ -306,3 +327,36 @@ def test_a_script_runs_on_a_dask_cluster(tmp_path):
     assert here["times"].size > 100
     np.testing.assert_array_equal(here["times"], there["times"])
     np.testing.assert_array_equal(here["senders"], there["senders"])
+
+
+def test_nest_math_min_max_bound_a_parameter_as_nest_does(nest):
+    """min(max(x, a), b) of a normal parameter: the same bounds as NEST draws within, and the fraction of
+    values on each bound that the normal's tails give."""
+    from dsnn.description.distributions import Distribution
+
+    p = dnest.math.min(dnest.math.max(dnest.random.normal(mean=0.0, std=1.0), -0.5), 1.0)
+    assert isinstance(p, Distribution) and (p.low, p.high, p.bound) == (-0.5, 1.0, "clip")
+    assert dnest.math.max(3.0, 4.0) == 4.0 and dnest.math.min(3.0, 4.0) == 3.0
+    nest.ResetKernel()
+    n = nest.Create("iaf_psc_exp", 4000, {"V_m": nest.math.min(nest.math.max(nest.random.normal(0.0, 1.0),
+                                                                                  -0.5), 1.0)})
+    theirs = np.asarray(n.V_m)
+    dnest.ResetKernel()
+    m = dnest.Create("iaf_psc_exp", 4000, {"V_m": p})
+    dnest.Prepare()
+    ours = np.asarray(m.V_m)
+    assert theirs.min() == ours.min() == -0.5 and theirs.max() == ours.max() == 1.0
+    for values in (theirs, ours):  # P(x < -0.5) = 0.3085, P(x > 1) = 0.1587
+        assert abs((values == -0.5).mean() - 0.3085) < 0.03 and abs((values == 1.0).mean() - 0.1587) < 0.03
+
+
+def test_a_multimeter_records_only_what_it_is_told():
+    dnest.ResetKernel()
+    n = dnest.Create("iaf_psc_exp", params={"I_e": 300.0})
+    quiet = dnest.Create("multimeter")
+    told = dnest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.5})
+    dnest.Connect(quiet, n)
+    dnest.Connect(told, n)
+    dnest.Simulate(20.0)
+    assert quiet.n_events == 0 and quiet.events["times"].size == 0
+    assert told.n_events == 38 and np.all(told.events["V_m"] > -70.0)

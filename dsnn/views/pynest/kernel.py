@@ -570,6 +570,10 @@ class Kernel:
         out = {"senders": frame["sender"].to_numpy(np.int64), "times": frame["time"].to_numpy(np.float64)}
         if block.kind == "voltmeter":
             out["V_m"] = frame["V_m"].to_numpy(np.float64)
+            if "record_from" in self.model_defaults[block.model]:  # a multimeter records only what it is told
+                record_from = block.params_of(i).get("record_from", self.model_defaults[block.model]["record_from"])
+                if "V_m" not in ([record_from] if isinstance(record_from, str) else list(record_from)):
+                    return empty
             # NEST hands a voltmeter each min-delay slice's samples neuron after neuron
             slice_steps = max(1, int(round(self.min_delay_ms / self.resolution)))
             steps = np.rint(out["times"] / self.resolution).astype(np.int64)
