@@ -8,6 +8,8 @@ def mixed_network(model: str = "iaf_psc_exp"):
     several delays, voltmeter and spike recorder."""
     net = dsnn.Network(seed=7, dt=0.1)
     params = {"V_m": dsnn.random.uniform(-70.0, -55.0), "t_ref": 2.0}
+    if model == "iaf_psc_delta":  # weights are jumps of V_m in mV: keep the input in flight while refractory
+        params["refractory_input"] = True
     A = net.create(model, 300, params, label="A")
     B = net.create(model, 120, params, label="B")
     pg = net.create("poisson_generator", params={"rate": 12000.0, "start": 5.0})

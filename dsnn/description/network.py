@@ -156,6 +156,11 @@ class Network:
                 values[name] = self._check_array_param(spec, name, value)
                 continue
             p = spec.params[name]
+            if p.is_switch:
+                if not isinstance(value, bool):
+                    raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+                values[name] = value
+                continue
             if p.is_state and isinstance(value, (Distribution, dict)):
                 values[name] = distributions.parse(value, f"{where}: {name}")
                 continue

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["Param", "ModelSpec", "check_finite", "check_positive", "check_nonnegative"]
+__all__ = ["Param", "ModelSpec", "check_finite", "check_positive", "check_nonnegative", "membrane_params",
+           "RESET_BELOW_THRESHOLD", "RESET_ABOVE_V_MIN"]
 
 
 def check_finite(name: str, value: float) -> str | None:
@@ -54,6 +55,8 @@ class Param:
     check: Callable[[str, float], str | None] = check_finite
     #: state variables may be given as a random distribution (initial state)
     is_state: bool = False
+    #: a switch (True or False, as NEST's boolean parameters), not a number
+    is_switch: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,37 @@ class ModelSpec:
     def allowed(self) -> str:
         names = sorted(list(self.params) + list(self.array_params))
         return ", ".join(names) if names else "(none)"
+
+
+def membrane_params(synapses: dict | None = None, v_min: bool = True) -> dict:
+    """The parameters NEST's leaky integrate-and-fire models share (names, defaults, units), with a
+    model's own ``synapses`` parameters after C_m and tau_m and, with ``v_min``, a lower bound on V_m."""
+    params = {
+        "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
+        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
+        "tau_m": Param("tau_m", 10.0, "ms", "membrane time constant", check_positive),
+        **(synapses or {}),
+        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
+        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
+        "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
+    }
+    if v_min:
+        params["V_min"] = Param("V_min", -math.inf, "mV", "lower bound of the membrane potential",
+                                check_lower_bound)
+    params["I_e"] = Param("I_e", 0.0, "pA", "constant input current")
+    params["V_m"] = Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True)
+    return params
+
+
+def RESET_BELOW_THRESHOLD(p: dict) -> str | None:  # noqa: N802 - a constant relation of the models' SPECs
+    """NEST's check that V_reset < V_th."""
+    if p["V_reset"] < p["V_th"]:
+        return None
+    return f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}"
+
+
+def RESET_ABOVE_V_MIN(p: dict) -> str | None:  # noqa: N802
+    """NEST's check that V_min <= V_reset."""
+    if p["V_min"] <= p["V_reset"]:
+        return None
+    return f"V_min must be <= V_reset, got V_min={p['V_min']} and V_reset={p['V_reset']}"

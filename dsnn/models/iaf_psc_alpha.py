@@ -11,35 +11,19 @@ from __future__ import annotations
 import math
 
 from ..support.jit import kernel
-from .base import ModelSpec, Param, check_finite, check_lower_bound, check_nonnegative, check_positive
+from .base import RESET_ABOVE_V_MIN, RESET_BELOW_THRESHOLD, ModelSpec, Param, check_positive, membrane_params
 from .iaf_psc_exp import propagator_32_case
-from .stepping import append_fired, fire, record, take_current, take_synaptic
+from .stepping import append_fired, fire, membrane_potential, record, take_current, take_synaptic  # noqa: F401
 
 SPEC = ModelSpec(
     name="iaf_psc_alpha",
     kind="neuron",
     doc=__doc__,
-    params={
-        "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
-        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
-        "tau_m": Param("tau_m", 10.0, "ms", "membrane time constant", check_positive),
+    params=membrane_params({
         "tau_syn_ex": Param("tau_syn_ex", 2.0, "ms", "rise time of the excitatory alpha current", check_positive),
         "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha current", check_positive),
-        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
-        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
-        "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
-        "V_min": Param("V_min", -math.inf, "mV", "lower bound of the membrane potential", check_lower_bound),
-        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
-        "V_m": Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True),
-    },
-    relations=(
-        lambda p: None
-        if p["V_reset"] < p["V_th"]
-        else f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}",
-        lambda p: None
-        if p["V_min"] <= p["V_reset"]
-        else f"V_min must be <= V_reset, got V_min={p['V_min']} and V_reset={p['V_reset']}",
-    ),
+    }),
+    relations=(RESET_BELOW_THRESHOLD, RESET_ABOVE_V_MIN),
 )
 
 STATE = ("V_m",)
@@ -151,8 +135,6 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
                   group.with_current, group.fired, spk_idx, spk_step, n_spk)
 
 
-def membrane_potential(block, values):
-    return values + block.params["E_L"]
 
 
 # ------------------------------------------------------------------------------------------------ GPU

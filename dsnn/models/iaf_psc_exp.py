@@ -12,38 +12,22 @@ from __future__ import annotations
 import math
 
 from ..support.jit import kernel
-from .base import (
-    ModelSpec,
-    Param,
-    check_finite,
-    check_nonnegative,
-    check_positive,
-)
-from .stepping import append_fired, fire, record, take_current, take_synaptic
+from .base import RESET_BELOW_THRESHOLD, ModelSpec, Param, check_finite, check_positive, membrane_params
+from .stepping import append_fired, fire, membrane_potential, record, take_current, take_synaptic  # noqa: F401
 
 SPEC = ModelSpec(
     name="iaf_psc_exp",
     kind="neuron",
     doc=__doc__,
     params={
-        "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
-        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
-        "tau_m": Param("tau_m", 10.0, "ms", "membrane time constant", check_positive),
-        "tau_syn_ex": Param("tau_syn_ex", 2.0, "ms", "excitatory synaptic time constant", check_positive),
-        "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "inhibitory synaptic time constant", check_positive),
-        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
-        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
-        "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
-        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
-        "V_m": Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True),
+        **membrane_params({
+            "tau_syn_ex": Param("tau_syn_ex", 2.0, "ms", "excitatory synaptic time constant", check_positive),
+            "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "inhibitory synaptic time constant", check_positive),
+        }, v_min=False),
         "I_syn_ex": Param("I_syn_ex", 0.0, "pA", "excitatory synaptic current (initial state)", check_finite, True),
         "I_syn_in": Param("I_syn_in", 0.0, "pA", "inhibitory synaptic current (initial state)", check_finite, True),
     },
-    relations=(
-        lambda p: None
-        if p["V_reset"] < p["V_th"]
-        else f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}",
-    ),
+    relations=(RESET_BELOW_THRESHOLD,),
 )
 
 STATE = ("V_m", "I_syn_ex", "I_syn_in")
@@ -163,9 +147,6 @@ def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step
                   group.with_current, group.fired, spk_idx, spk_step, n_spk)
 
 
-def membrane_potential(block, values):
-    """Absolute V_m from the kernel's relative values."""
-    return values + block.params["E_L"]
 
 
 # ------------------------------------------------------------------------------------------------ GPU

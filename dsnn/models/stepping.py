@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 
-__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record"]
+__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record", "membrane_potential"]
 
 #: pA per fixed-point unit of the rings
 SCALE = 2.0**-32
@@ -63,3 +63,8 @@ def record(V, rec_idx, rec_out, k, first, last):
     """``rec_out[k, q] = V[rec_idx[q]]`` for the recorded columns ``first .. last-1`` of a block."""
     for q in range(first, last):
         rec_out[k, q] = V[rec_idx[q]]
+
+
+def membrane_potential(block, values):
+    """Absolute V_m from a block's kernel values ``V``: every model here keeps V_m - E_L, as NEST does."""
+    return values + block.params["E_L"]

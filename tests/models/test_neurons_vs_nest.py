@@ -103,6 +103,51 @@ def test_single_neuron_matches_nest(nest, model, name, params, dc, inputs):
         assert len(spikes) > 10  # the case really exercises refractoriness
 
 
+#: iaf_psc_delta adds each weight (mV) to V_m as it is in the ring: in fixed point, 2**-32 mV, so a weight
+#: such as 0.2 mV is off by up to 1.2e-10 mV per spike, which V_m accumulates over ~tau_m (3e-9 mV at ~1.4
+#: spikes/ms); weights that are whole multiples of 2**-32 mV (3.0, -2.5 ...) are exact. Issue 18 asks 1e-6.
+DELTA_TOLERANCE_MV = 1e-7
+
+#: iaf_psc_delta: weights are jumps of V_m in mV
+DELTA_CASES = [
+    ("defaults_dc_train", {}, (400.0, 100.0, 700.0),
+     [([5.0, 20.0, 20.0, 150.0, 300.5], 3.0, 1.0), ([40.0, 41.0, 310.0], -2.0, 2.5)]),
+    # input while refractory dropped, or kept and added damped (refractory_input); V_min reached
+    ("refractory_input_dropped", {"t_ref": 5.0, "V_min": -72.0, "I_e": 200.0}, (300.0, 0.0, 1000.0),
+     [(list(np.round(np.arange(1.0, 999.0, 1.3), 1)), 2.5, 2.0),
+      (list(np.round(np.arange(2.0, 999.0, 2.9), 1)), -4.0, 1.2),
+      ([600.0, 600.1, 600.2, 600.3], -30.0, 1.0)]),
+    ("refractory_input_kept", {"t_ref": 5.0, "V_min": -72.0, "I_e": 200.0, "refractory_input": True},
+     (300.0, 0.0, 1000.0),
+     [(list(np.round(np.arange(1.0, 999.0, 1.3), 1)), 2.5, 2.0),
+      (list(np.round(np.arange(2.0, 999.0, 2.9), 1)), -4.0, 1.2),
+      ([600.0, 600.1, 600.2, 600.3], -30.0, 1.0)]),
+    ("brunel_like", {"E_L": 0.0, "V_m": 0.0, "V_th": 20.0, "V_reset": 10.0, "tau_m": 20.0, "t_ref": 2.0,
+                     "C_m": 1.0, "I_e": 1.05},
+     (0.3, 250.0, 900.0),
+     [(list(np.round(np.arange(3.0, 990.0, 0.7), 1)), 0.2, 1.5),
+      (list(np.round(np.arange(10.0, 990.0, 1.1), 1)), -0.5, 0.8)]),
+]
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("name,params,dc,inputs", DELTA_CASES, ids=[c[0] for c in DELTA_CASES])
+def test_iaf_psc_delta_matches_nest(nest, name, params, dc, inputs):
+    """Identical spike times and V_m within :data:`DELTA_TOLERANCE_MV` (weights in mV); the refractory
+    cases differ from each other, and reach V_min."""
+    spikes, v = _run_dsnn("iaf_psc_delta", params, dc, inputs)
+    nest_spikes, nest_v = _run_nest(nest, "iaf_psc_delta", params, dc, inputs)
+    assert len(nest_spikes) > 0
+    np.testing.assert_array_equal(spikes.time.to_numpy(), nest_spikes.time.to_numpy())
+    merged = v.merge(nest_v, on="time", how="inner")
+    assert len(merged) == len(nest_v) == len(v) == int(round(T / 0.1))
+    np.testing.assert_allclose(merged.V_m, merged.V_nest, rtol=0, atol=DELTA_TOLERANCE_MV)
+    if name.startswith("refractory_input"):
+        assert (v.V_m == params["V_min"]).any()
+        other = DELTA_CASES[{"refractory_input_dropped": 2, "refractory_input_kept": 1}[name]]
+        assert np.abs(_run_dsnn("iaf_psc_delta", other[1], other[2], other[3])[1].V_m - v.V_m).max() > 1.0
+
+
 @pytest.mark.nest
 def test_refractory_input_case_has_input_in_refractory_period():
     """The refractory case must deliver spikes while the neuron is refractory (else it tests nothing)."""

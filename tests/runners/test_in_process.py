@@ -213,7 +213,8 @@ def test_a_failing_partition_ends_the_run_with_its_own_error(threads):
         sim.run(1.0)
 
 
-def test_voltages_and_spikes_over_a_whole_run_do_not_depend_on_partitions():
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_delta"])
+def test_voltages_and_spikes_over_a_whole_run_do_not_depend_on_partitions(model):
     """Every kernel at once (Poisson, dc and spike_generator input, random weights and delays, both
     receptor signs), V_m of five neurons at every step for 200 ms in two runs: bit for bit the same on
     1, 2 and 3 partitions, either exchange, one or two threads."""
@@ -221,7 +222,7 @@ def test_voltages_and_spikes_over_a_whole_run_do_not_depend_on_partitions():
 
     results = []
     for partitions, exchange, threads in [(1, "p2p", 1), (3, "collective", 2), (2, "p2p", 2), (3, "p2p", 1)]:
-        net, sr, vm = mixed_network()
+        net, sr, vm = mixed_network(model)
         sim = net.build(partitions=partitions, exchange=exchange, threads=threads)
         sim.run(120.0)
         sim.run(80.0)

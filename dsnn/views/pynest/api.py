@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from ...description.network import model_specs
 from .kernel import Kernel, NestError, unsupported
 from .nodes import NodeCollection, SynapseCollection
 
@@ -238,8 +239,9 @@ def GetDefaults(model: str, keys=None, output: str = ""):
         table.update(synapse_model=model, element_type="synapse", num_connections=k.num_connections(model),
                      has_delay=True, receptor_type=table.get("receptor_type", 0))
     else:
-        table.update(model=model, element_type="neuron" if model in k.model_base and
-                     k.model_base[model] in ("iaf_psc_exp", "iaf_psc_alpha") else "device")
+        kind = model_specs()[k.model_base[model]].kind
+        table.update(model=model, element_type={"neuron": "neuron", "spike_recorder": "recorder",
+                                                "voltmeter": "recorder"}.get(kind, "stimulator"))
     if keys is None:
         return table
     if isinstance(keys, str):
