@@ -52,14 +52,16 @@ def test_single_neuron_gallery_scripts_record_what_nest_records(gallery, tmp_pat
 
 
 @pytest.mark.nest
-def test_brunel_alpha_nest_gallery_script(gallery, tmp_path):
-    """brunel_alpha_nest.py at a fifth of its size: the same synapse counts (num_connections of the
-    copied synapse models), rates within 5 % of NEST's, and the ascii files NEST's backend writes."""
+@pytest.mark.parametrize("script", ["brunel_alpha_nest.py", "brunel_delta_nest.py"])
+def test_brunel_gallery_scripts(gallery, tmp_path, script):
+    """brunel_alpha_nest.py and brunel_delta_nest.py at a fifth of their size: the same synapse counts
+    (num_connections of the copied synapse models), rates within 5 % of NEST's, and the ascii files
+    NEST's backend writes."""
     shrink = ("order = 2500=>order = 500", "simtime = 1000.0=>simtime = 500.0")
     runs = {}
     for which in ("nest", "dsnn"):
         (tmp_path / which).mkdir()
-        runs[which] = _run(which, gallery / "brunel_alpha_nest.py", tmp_path / which, *shrink)
+        runs[which] = _run(which, gallery / script, tmp_path / which, *shrink)
     theirs, ours = runs["nest"], runs["dsnn"]
     for key in ("var.num_synapses_ex", "var.num_synapses_in", "var.N_neurons"):
         assert int(ours[key]) == int(theirs[key]), key
