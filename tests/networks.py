@@ -10,6 +10,8 @@ def mixed_network(model: str = "iaf_psc_exp"):
     params = {"V_m": dsnn.random.uniform(-70.0, -55.0), "t_ref": 2.0}
     if model == "iaf_psc_delta":  # weights are jumps of V_m in mV: keep the input in flight while refractory
         params["refractory_input"] = True
+    elif model == "izhikevich":  # no refractory period; weights in mV
+        params = {"V_m": dsnn.random.uniform(-70.0, -55.0), "U_m": dsnn.random.normal(-13.0, 1.0)}
     A = net.create(model, 300, params, label="A")
     B = net.create(model, 120, params, label="B")
     pg = net.create("poisson_generator", params={"rate": 12000.0, "start": 5.0})

@@ -34,12 +34,12 @@ def neuron_blocks(net: Network, pieces) -> list:
         scalars = {k: v for k, v in pop.params.items() if not spec.params[k].is_state}
         init = {name: sample(pop.params[name], rng.key(net.seed, "state:" + name), gids)
                 for name in model.STATE}
-        state = model.initial_state(init, scalars["E_L"])
+        state = model.initial_state(init, scalars)
         state["I0"] = np.zeros(gids.shape[0])
         state["ref"] = np.zeros(gids.shape[0], dtype=np.int64)
         blocks.append(NeuronBlock(
             model=model, params=scalars, const=model.constants(scalars, net.dt), state=state,
-            lo=lo, hi=lo + gids.shape[0], ref_counts=steps_of(scalars["t_ref"], net.dt),
+            lo=lo, hi=lo + gids.shape[0], ref_counts=steps_of(scalars.get("t_ref", 0.0), net.dt),  # none: 0
             rec_idx=np.zeros(0, dtype=np.int64), population=pop.index))
         lo += gids.shape[0]
     return blocks

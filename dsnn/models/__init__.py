@@ -13,11 +13,11 @@ backends implement them.
 
 from __future__ import annotations
 
-from . import devices, iaf_psc_alpha, iaf_psc_delta, iaf_psc_exp
+from . import devices, iaf_psc_alpha, iaf_psc_delta, iaf_psc_exp, izhikevich
 from .base import ModelSpec, Param
 
 #: neuron model name -> its module (SPEC, STATE, constants(), initial_state(), step_group(), KERNEL_*, CUDA_*)
-NEURON_MODELS = {module.SPEC.name: module for module in (iaf_psc_exp, iaf_psc_alpha, iaf_psc_delta)}
+NEURON_MODELS = {module.SPEC.name: module for module in (iaf_psc_exp, iaf_psc_alpha, iaf_psc_delta, izhikevich)}
 
 #: model name -> ModelSpec, neurons and devices
 MODELS: dict[str, ModelSpec] = {

@@ -59,6 +59,10 @@ class Param:
     is_switch: bool = False
 
 
+#: NEST's default lower bound of V_m in several models: the most negative double
+DBL_MAX = 1.7976931348623157e308
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What a model is: its kind and its parameters.
@@ -95,9 +99,10 @@ class ModelSpec:
         return ", ".join(names) if names else "(none)"
 
 
-def membrane_params(synapses: dict | None = None, v_min: bool = True) -> dict:
+def membrane_params(synapses: dict | None = None, v_min: bool = True, v_min_default: float = -math.inf) -> dict:
     """The parameters NEST's leaky integrate-and-fire models share (names, defaults, units), with a
-    model's own ``synapses`` parameters after C_m and tau_m and, with ``v_min``, a lower bound on V_m."""
+    model's own ``synapses`` parameters after C_m and tau_m and, with ``v_min``, a lower bound on V_m
+    (NEST's default differs between models: -inf or -DBL_MAX)."""
     params = {
         "E_L": Param("E_L", -70.0, "mV", "resting membrane potential"),
         "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
@@ -108,7 +113,7 @@ def membrane_params(synapses: dict | None = None, v_min: bool = True) -> dict:
         "V_reset": Param("V_reset", -70.0, "mV", "reset potential"),
     }
     if v_min:
-        params["V_min"] = Param("V_min", -math.inf, "mV", "lower bound of the membrane potential",
+        params["V_min"] = Param("V_min", v_min_default, "mV", "lower bound of the membrane potential",
                                 check_lower_bound)
     params["I_e"] = Param("I_e", 0.0, "pA", "constant input current")
     params["V_m"] = Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True)

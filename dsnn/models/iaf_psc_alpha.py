@@ -13,7 +13,15 @@ import math
 from ..support.jit import kernel
 from .base import RESET_ABOVE_V_MIN, RESET_BELOW_THRESHOLD, ModelSpec, Param, check_positive, membrane_params
 from .iaf_psc_exp import propagator_32_case
-from .stepping import append_fired, fire, membrane_potential, record, take_current, take_synaptic  # noqa: F401
+from .stepping import (
+    append_fired,
+    fire,
+    group_stepper,
+    membrane_potential,  # noqa: F401 - the model's, re-exported
+    record,
+    take_current,
+    take_synaptic,
+)
 
 SPEC = ModelSpec(
     name="iaf_psc_alpha",
@@ -68,8 +76,9 @@ def constants(p: dict, dt: float) -> dict:
     )
 
 
-def initial_state(values: dict, E_L: float) -> dict:
-    V = values["V_m"] - E_L
+def initial_state(values: dict, params: dict) -> dict:
+    """Kernel state arrays from absolute initial values (V_m is kept relative to E_L)."""
+    V = values["V_m"] - params["E_L"]
     zeros = V * 0.0
     return {"V": V, "Iex": zeros.copy(), "dIex": zeros.copy(), "Iin": zeros.copy(), "dIin": zeros.copy()}
 
@@ -127,12 +136,7 @@ def _step_block(V, Iex, dIex, Iin, dIin, y0, ref, ex_row, in_row, cur_row, fired
             y0[q] = take_current(cur_row, q)
 
 
-def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
-    """:func:`update` for a partition's blocks of this model (a ``backends.partition.ModelGroup``)."""
-    s = group.state
-    return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["dIex"], s["Iin"], s["dIin"], s["I0"],
-                  s["ref"], ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  group.with_current, group.fired, spk_idx, spk_step, n_spk)
+step_group = group_stepper(update, KERNEL_STATE)
 
 
 

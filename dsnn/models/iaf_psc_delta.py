@@ -16,15 +16,23 @@ from __future__ import annotations
 import math
 
 from ..support.jit import kernel
-from .base import RESET_ABOVE_V_MIN, RESET_BELOW_THRESHOLD, ModelSpec, Param, membrane_params
-from .stepping import append_fired, fire, membrane_potential, record, take_current, take_synaptic  # noqa: F401
+from .base import DBL_MAX, RESET_ABOVE_V_MIN, RESET_BELOW_THRESHOLD, ModelSpec, Param, membrane_params
+from .stepping import (
+    append_fired,
+    fire,
+    group_stepper,
+    membrane_potential,  # noqa: F401 - the model's, re-exported
+    record,
+    take_current,
+    take_synaptic,
+)
 
 SPEC = ModelSpec(
     name="iaf_psc_delta",
     kind="neuron",
     doc=__doc__,
     params={
-        **membrane_params(),
+        **membrane_params(v_min_default=-DBL_MAX),
         "refractory_input": Param("refractory_input", False, "", "keep the spikes arriving while refractory "
                                   "and add them, damped, when the period ends", is_switch=True),
     },
@@ -50,9 +58,9 @@ def constants(p: dict, dt: float) -> dict:
     )
 
 
-def initial_state(values: dict, E_L: float) -> dict:
+def initial_state(values: dict, params: dict) -> dict:
     """Kernel state from absolute initial values: V (V_m - E_L) and the input kept while refractory."""
-    V = values["V_m"] - E_L
+    V = values["V_m"] - params["E_L"]
     return {"V": V, "refr": V * 0.0}
 
 
@@ -110,12 +118,7 @@ def _step_block(V, refr, I0, ref, ex_row, in_row, cur_row, fired, c, ref_counts,
             I0[q] = take_current(cur_row, q)
 
 
-def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
-    """:func:`update` for a partition's blocks of this model (a ``backends.partition.ModelGroup``)."""
-    s = group.state
-    return update(first_step, n_steps, group.blocks, s["V"], s["refr"], s["I0"], s["ref"], ring_syn, ring_cur,
-                  group.consts, group.rec_idx, group.rec_ptr, group.rec_out, group.with_current, group.fired,
-                  spk_idx, spk_step, n_spk)
+step_group = group_stepper(update, KERNEL_STATE)
 
 
 

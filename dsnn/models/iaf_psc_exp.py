@@ -13,7 +13,15 @@ import math
 
 from ..support.jit import kernel
 from .base import RESET_BELOW_THRESHOLD, ModelSpec, Param, check_finite, check_positive, membrane_params
-from .stepping import append_fired, fire, membrane_potential, record, take_current, take_synaptic  # noqa: F401
+from .stepping import (
+    append_fired,
+    fire,
+    group_stepper,
+    membrane_potential,  # noqa: F401 - the model's, re-exported
+    record,
+    take_current,
+    take_synaptic,
+)
 
 SPEC = ModelSpec(
     name="iaf_psc_exp",
@@ -70,10 +78,10 @@ def constants(p: dict, dt: float) -> dict:
     )
 
 
-def initial_state(values: dict, E_L: float) -> dict:
+def initial_state(values: dict, params: dict) -> dict:
     """Kernel state arrays from absolute initial values (V_m is kept relative to E_L)."""
     return {
-        "V": values["V_m"] - E_L,
+        "V": values["V_m"] - params["E_L"],
         "Iex": values["I_syn_ex"].copy(),
         "Iin": values["I_syn_in"].copy(),
     }
@@ -139,12 +147,7 @@ def _step_block(V, Iex, Iin, I0, ref, ex_row, in_row, cur_row, fired, c, ref_cou
             I0[q] = take_current(cur_row, q)
 
 
-def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
-    """:func:`update` for a partition's blocks of this model (a ``backends.partition.ModelGroup``)."""
-    s = group.state
-    return update(first_step, n_steps, group.blocks, s["V"], s["Iex"], s["Iin"], s["I0"], s["ref"],
-                  ring_syn, ring_cur, group.consts, group.rec_idx, group.rec_ptr, group.rec_out,
-                  group.with_current, group.fired, spk_idx, spk_step, n_spk)
+step_group = group_stepper(update, KERNEL_STATE)
 
 
 

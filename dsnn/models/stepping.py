@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 
-__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record", "membrane_potential"]
+__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record", "membrane_potential",
+           "group_stepper"]
 
 #: pA per fixed-point unit of the rings
 SCALE = 2.0**-32
@@ -68,3 +69,17 @@ def record(V, rec_idx, rec_out, k, first, last):
 def membrane_potential(block, values):
     """Absolute V_m from a block's kernel values ``V``: every model here keeps V_m - E_L, as NEST does."""
     return values + block.params["E_L"]
+
+
+def group_stepper(update, kernel_state: tuple):
+    """A model's ``step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk)``:
+    its ``update`` kernel called on a ``backends.partition.ModelGroup``, with the group's state arrays in
+    the order of ``kernel_state`` (the model's ``KERNEL_STATE``)."""
+
+    def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
+        state = [group.state[name] for name in kernel_state]
+        return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
+                      group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step, n_spk)
+
+    step_group.__doc__ = f":func:`update` for a partition's blocks of this model (state {', '.join(kernel_state)})."
+    return step_group

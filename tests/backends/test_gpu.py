@@ -16,7 +16,7 @@ needs_gpu = pytest.mark.skipif(not gpu.available(), reason="needs CuPy and a CUD
 
 @needs_gpu
 @pytest.mark.gpu
-@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_alpha", "iaf_psc_delta"])
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_alpha", "iaf_psc_delta", "izhikevich"])
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_gpu_equals_cpu_bit_for_bit(model, partitions):
     results = {}

@@ -35,6 +35,6 @@ def test_the_declared_state_and_constants_exist(name):
     model = NEURON_MODELS[name]
     params = model.SPEC.defaults()
     scalars = {k: v for k, v in params.items() if not model.SPEC.params[k].is_state}
-    state = model.initial_state({k: np.full(3, params[k]) for k in model.STATE}, scalars["E_L"])
+    state = model.initial_state({k: np.full(3, params[k]) for k in model.STATE}, scalars)
     assert set(model.KERNEL_STATE) == set(state) | {"I0", "ref"}  # the construction adds I0 and ref
     assert set(model.KERNEL_CONSTANTS) <= set(model.constants(scalars, 0.1))

@@ -148,6 +148,36 @@ def test_iaf_psc_delta_matches_nest(nest, name, params, dc, inputs):
         assert np.abs(_run_dsnn("iaf_psc_delta", other[1], other[2], other[3])[1].V_m - v.V_m).max() > 1.0
 
 
+#: izhikevich: weights in mV, currents in pA; regimes of Izhikevich (2003), Fig. 2
+IZHIKEVICH_CASES = [
+    ("regular_spiking", {"I_e": 10.0}, (5.0, 200.0, 700.0),
+     [([5.0, 20.0, 20.0, 150.0, 300.5], 5.0, 1.0), ([40.0, 41.0, 310.0, 800.0], -10.0, 2.5)]),
+    ("fast_spiking", {"a": 0.1, "d": 2.0, "I_e": 4.0}, (6.0, 100.0, 900.0),
+     [(list(np.round(np.arange(3.0, 990.0, 7.3), 1)), 2.5, 1.5)]),
+    ("chattering", {"c": -50.0, "d": 2.0, "I_e": 10.0, "V_m": -70.0, "U_m": -14.0}, (0.0, 0.0, 1.0),
+     [(list(np.round(np.arange(10.0, 990.0, 11.1), 1)), -4.0, 0.8)]),
+    ("published_scheme_and_V_min", {"consistent_integration": False, "I_e": 10.0, "V_min": -75.0},
+     (0.0, 0.0, 1.0),
+     [([100.0, 100.1, 100.2, 500.0], -40.0, 1.0), (list(np.round(np.arange(2.0, 999.0, 2.9), 1)), 1.5, 1.2)]),
+]
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("name,params,dc,inputs", IZHIKEVICH_CASES, ids=[c[0] for c in IZHIKEVICH_CASES])
+def test_izhikevich_matches_nest(nest, name, params, dc, inputs):
+    """Identical spike times and V_m within :data:`DELTA_TOLERANCE_MV` (spikes add to V_m as in
+    iaf_psc_delta); the V_min case reaches V_min."""
+    spikes, v = _run_dsnn("izhikevich", params, dc, inputs)
+    nest_spikes, nest_v = _run_nest(nest, "izhikevich", params, dc, inputs)
+    assert len(nest_spikes) > 5
+    np.testing.assert_array_equal(spikes.time.to_numpy(), nest_spikes.time.to_numpy())
+    merged = v.merge(nest_v, on="time", how="inner")
+    assert len(merged) == len(nest_v) == len(v) == int(round(T / 0.1))
+    np.testing.assert_allclose(merged.V_m, merged.V_nest, rtol=0, atol=DELTA_TOLERANCE_MV)
+    if "V_min" in params:
+        assert (v.V_m == params["V_min"]).any()
+
+
 @pytest.mark.nest
 def test_refractory_input_case_has_input_in_refractory_period():
     """The refractory case must deliver spikes while the neuron is refractory (else it tests nothing)."""

@@ -213,7 +213,7 @@ def test_a_failing_partition_ends_the_run_with_its_own_error(threads):
         sim.run(1.0)
 
 
-@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_delta"])
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_delta", "izhikevich"])
 def test_voltages_and_spikes_over_a_whole_run_do_not_depend_on_partitions(model):
     """Every kernel at once (Poisson, dc and spike_generator input, random weights and delays, both
     receptor signs), V_m of five neurons at every step for 200 ms in two runs: bit for bit the same on
