@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cpu, gpu
+from . import cpu, gpu, plasticity
 
-__all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PoissonInput", "CurrentInput"]
+__all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PostHistory", "PoissonInput", "CurrentInput"]
 
 
 def _host(a):
@@ -130,6 +130,15 @@ class SynapseGroup:
     wfix: int = 0
     weights: np.ndarray | None = None
     packed_hi: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    #: plastic (stdp_synapse): its parameters (float64, in the order of plasticity.STDP_COLUMNS), and per
+    #: presynaptic slot the trace K+ and the time of the last spike (ms); ``weights`` then float64, changing
+    stdp: np.ndarray | None = None
+    kplus: np.ndarray | None = None
+    t_last: np.ndarray | None = None
+
+    @property
+    def plastic(self) -> bool:
+        return self.stdp is not None
 
     @property
     def n(self) -> int:
@@ -137,7 +146,8 @@ class SynapseGroup:
 
     def nbytes(self) -> int:
         w = 0 if self.weights is None else self.weights.nbytes
-        return self.row_ptr.nbytes + self.packed.nbytes + self.packed_hi.nbytes + w
+        traces = 0 if self.stdp is None else self.kplus.nbytes + self.t_last.nbytes
+        return self.row_ptr.nbytes + self.packed.nbytes + self.packed_hi.nbytes + w + traces
 
     def words(self) -> np.ndarray:
         """The packed words as one host array (uint32 for 16- and 24-bit words)."""
@@ -159,6 +169,43 @@ class SynapseGroup:
         else:
             weight = _host(self.weights).astype(np.float64)
         return slot, target, delay, weight
+
+
+@dataclass
+class PostHistory:
+    """The spikes of a partition's neurons that plastic synapses onto them pair with (NEST's archiving
+    node): per local neuron, the times (ms) and depression traces after each of its spikes (rows of
+    ``t``/``k``, ``n`` of them), its trace ``kminus`` and last spike time now, and 1 / tau_minus.
+
+    Spikes are kept as long as the run (as NEST keeps them for an input that never fires)."""
+
+    tau_minus_inv: np.ndarray
+    kminus: np.ndarray
+    last_spike: np.ndarray
+    t: np.ndarray
+    k: np.ndarray
+    n: np.ndarray
+
+    @classmethod
+    def of(cls, blocks, n_local: int, capacity: int = 16) -> "PostHistory":
+        tau_minus_inv = np.empty(n_local)
+        for b in blocks:
+            tau_minus_inv[b.lo:b.hi] = 1.0 / b.params["tau_minus"]
+        return cls(tau_minus_inv, np.zeros(n_local), np.full(n_local, -1.0), np.zeros((n_local, capacity)),
+                   np.zeros((n_local, capacity)), np.zeros(n_local, dtype=np.int64))
+
+    def record(self, idx, steps, tics_per_step: int) -> None:
+        """Append the spikes of local neurons ``idx`` in update steps ``steps``, making room first."""
+        need = int((self.n + np.bincount(idx, minlength=self.n.shape[0])).max())
+        if need > self.t.shape[1]:
+            capacity = max(need, 2 * self.t.shape[1])
+            for name in ("t", "k"):
+                old = getattr(self, name)
+                grown = np.zeros((old.shape[0], capacity))
+                grown[:, :old.shape[1]] = old
+                setattr(self, name, grown)
+        plasticity.record_post_spikes(idx, steps, tics_per_step, self.tau_minus_inv, self.kminus, self.last_spike,
+                                      self.t, self.k, self.n)
 
 
 @dataclass
@@ -229,7 +276,8 @@ def _synapse_tables(groups) -> list:
     is)."""
     kinds: dict = {}
     for i, g in enumerate(groups):
-        kinds.setdefault((g.row_ptr.dtype.str, g.packed.dtype.str), []).append(i)
+        if not g.plastic:  # plastic groups deliver through plasticity.deliver_stdp
+            kinds.setdefault((g.row_ptr.dtype.str, g.packed.dtype.str), []).append(i)
     tables = []
     for (rows, words), members in kinds.items():
         held = [(groups[i].row_ptr, groups[i].packed, groups[i].packed_hi, groups[i].weights) for i in members]
@@ -298,6 +346,7 @@ class Partition:
     log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
     build_seconds: float = 0.0  # wall seconds its construction took (build_partition)
+    tics_per_step: int = 100  # the time step in tics of 1 µs (NEST's clock: times in ms are 0.001 * tics)
 
     def __post_init__(self):
         cap = max(1, self.n_local * self.interval)
@@ -321,6 +370,9 @@ class Partition:
         self._log = np.zeros((self.ring_syn.shape[0], LOG_FIRST_CAPACITY if logged else 0), dtype=np.uint64)
         self._log_count = np.zeros(self.ring_syn.shape[0], dtype=np.int64)
         self._log_direct = np.zeros(1, dtype=np.int64)  # events that found their slot's log full
+        self._plastic = [g for g in self.groups if g.plastic]
+        if self._plastic:
+            self._post = PostHistory.of(self.blocks, self.n_local)
 
     @property
     def n_local(self) -> int:
@@ -369,6 +421,8 @@ class Partition:
             idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
         else:
             idx, steps = self._update_cpu(first, n_steps)
+            if self._plastic and idx.shape[0]:
+                self._post.record(idx, steps, self.tics_per_step)
         for gid, mask in self.spike_masks.items() if idx.shape[0] else ():
             sel = mask[idx]
             if sel.any():
@@ -463,6 +517,15 @@ class Partition:
             return
         slots = np.ascontiguousarray(slots, dtype=np.int64)
         steps = np.ascontiguousarray(steps, dtype=np.int64)
+        if self._plastic:
+            order = np.argsort(steps, kind="stable")  # each source's spikes in time order
+            s_slots, s_steps = slots[order], steps[order]
+            post = self._post
+            for g in self._plastic:
+                self.synaptic_events += plasticity.deliver_stdp(
+                    s_slots, s_steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask),
+                    g.d0, g.weights, g.kplus, g.t_last, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
+                    post.tau_minus_inv, post.t, post.k, post.n, self.ring_syn)
         for table, like_rows, like_words, _ in self._tables:
             self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,
                                                       like_words, self._log, self._log_count,

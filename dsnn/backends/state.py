@@ -72,6 +72,8 @@ def merged_voltage_chunks(part, voltmeter_gid: int) -> list:
 def capture(part) -> dict:
     """The partition's dynamic state as host arrays (see the module docstring); adds its delivery log to
     its ring first (which changes nothing it will compute)."""
+    if any(g.plastic for g in part.groups):
+        raise ValueError("capture: plastic synapses' weights and traces are not saved yet")
     part.flush_log()
     S = part.step
     R = part.ring_syn.shape[0]

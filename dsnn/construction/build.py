@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backends.partition import NeuronBlock, Partition
 from ..description.network import Network
-from ..description.timing import steps_of
+from ..description.timing import steps_of, tics
 from ..models import NEURON_MODELS
 from ..randomness import rng
 from ..randomness.sampling import sample
@@ -93,7 +93,8 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
             voltmeters.setdefault(proj.pre.first, []).append(proj.post)
             continue
         if proj.kind == "synapse":
-            drawn = in_place_rows(net, proj, pieces) or pack_projection(net, proj, pieces, local_gids)
+            drawn = (None if proj.plastic else in_place_rows(net, proj, pieces)) or \
+                pack_projection(net, proj, pieces, local_gids)
         else:
             drawn = draw_projection(net, proj, pieces)
         if drawn is None:
@@ -123,4 +124,4 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
         currents=current_input(net, current) if current else None,
         device_steps=device_steps, device_slots=device_slots,
         spike_masks=spike_masks, voltmeters=_voltmeter_layout(blocks, local_gids, voltmeters),
-        build_seconds=time.perf_counter() - t0)
+        build_seconds=time.perf_counter() - t0, tics_per_step=tics(net.dt))

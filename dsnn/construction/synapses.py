@@ -17,6 +17,7 @@ import numpy as np
 
 from ..backends.cpu import FIXED_SCALE
 from ..backends.partition import SynapseGroup
+from ..backends.plasticity import STDP_COLUMNS
 from ..description.distributions import Distribution
 from ..description.network import Network
 from ..description.timing import steps_of
@@ -202,11 +203,20 @@ class PackedRows:
     def group(self, proj, slot_of, n_slots) -> SynapseGroup:
         lengths = np.zeros(n_slots + 1, dtype=np.int64)
         lengths[slot_of[self.sources] + 1] = self.counts
-        return SynapseGroup(
+        group = SynapseGroup(
             projection=proj.index, row_ptr=_row_pointers(np.cumsum(lengths)), packed=self.packed,
             packed_hi=self.packed_hi, shift=np.uint64(self.dbits), dmask=np.uint64((1 << self.dbits) - 1),
             d0=self.d0, wfix=0 if self.weights is not None else int(fixed_point(proj.weight, True)),
             weights=self.weights)
+        if proj.plastic:  # a weight per synapse (float64, it changes) and traces per presynaptic slot
+            params = dict(proj.synapse_params)
+            if group.weights is None:
+                group.weights = np.full(group.n, float(proj.weight))
+            group.wfix = 0
+            group.stdp = np.array([params[name] for name in STDP_COLUMNS], dtype=np.float64)
+            group.kplus = np.zeros(n_slots)
+            group.t_last = np.zeros(n_slots)
+        return group
 
 
 def _row_pointers(row_ptr: np.ndarray) -> np.ndarray:
@@ -254,12 +264,12 @@ def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None
         delays = itertools.repeat(np.array([d0], dtype=np.int64))
     dbits = (d1 - d0).bit_length()
     packed, packed_hi = _packed_words(n, max(1, (n_local - 1).bit_length()) + dbits)
-    weights = np.empty(n, dtype=np.float32) if w_random else None
+    weights = np.empty(n, dtype=np.float64 if proj.plastic else np.float32) if w_random else None
     order = _slot_order(pre, local_gids)
     fill = np.empty(pre.n, dtype=np.int64)
     fill[order] = np.cumsum(counts[order]) - counts[order]
     for (src, tgt, key), delay in zip(chunks(w_random), delays):
-        w = _weights(net, proj, key).astype(np.float32) if w_random else _NO_WEIGHTS
+        w = _weights(net, proj, key).astype(weights.dtype) if w_random else _NO_WEIGHTS
         fill_rows(src, first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
                   weights if w_random else _NO_WEIGHTS)
     sources = order[counts[order] > 0]

@@ -19,6 +19,7 @@ from . import distributions
 from .distributions import Distribution
 from .populations import Collection, Population
 from .rules import Rule, parse_conn_spec
+from .synapses import SYNAPSE_MODELS, parse_synapse
 from .timing import TICS_PER_MS, on_grid, steps_of, tics
 
 if TYPE_CHECKING:  # annotations only: the models' schemas load when a population is created
@@ -67,6 +68,13 @@ class Projection:
     rule: Rule
     weight: float | Distribution = 1.0
     delay: float | Distribution = 1.0
+    synapse: str = "static_synapse"
+    synapse_params: tuple = ()  # ((name, value), ...) of the synapse model (see .synapses)
+
+    @property
+    def plastic(self) -> bool:
+        """Whether its weights change as the network runs (a plastic synapse model)."""
+        return self.synapse != "static_synapse"
 
     @property
     def delay_range_steps(self) -> tuple[int, float]:
@@ -253,8 +261,10 @@ class Network:
             proj = Projection(len(self.projections), kind, pre, post, rule, 1.0, self.dt)
         else:
             rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
-            weight, delay = self._check_syn_spec(syn_spec)
-            proj = Projection(len(self.projections), kind, pre, post, rule, weight, delay)
+            weight, delay, synapse, synapse_params = self._check_syn_spec(syn_spec)
+            if synapse != "static_synapse" and not (kind == "synapse" and pre.is_neuron):
+                raise ValueError(f"connect: a {synapse} connects neurons to neurons; pre is {pre!r}")
+            proj = Projection(len(self.projections), kind, pre, post, rule, weight, delay, synapse, synapse_params)
         self.projections.append(proj)
         return proj
 
@@ -284,13 +294,14 @@ class Network:
             syn_spec = {"synapse_model": syn_spec}
         elif not isinstance(syn_spec, dict):
             raise TypeError(f"syn_spec must be a dict, got {type(syn_spec).__name__}")
-        allowed = {"synapse_model", "weight", "delay", "receptor_type"}
-        unknown = set(syn_spec) - allowed
-        if unknown:
-            raise ValueError(f"syn_spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
         model = syn_spec.get("synapse_model", "static_synapse")
-        if model != "static_synapse":
-            raise ValueError(f"syn_spec: synapse_model must be 'static_synapse', got {model!r}")
+        if model not in SYNAPSE_MODELS:
+            raise ValueError(f"syn_spec: synapse_model must be one of {sorted(SYNAPSE_MODELS)}, got {model!r}")
+        common = {"synapse_model", "weight", "delay", "receptor_type"}
+        unknown = set(syn_spec) - common - set(SYNAPSE_MODELS[model])
+        if unknown:
+            raise ValueError(f"syn_spec: unknown key(s) {sorted(unknown)}; allowed: "
+                             f"{sorted(common | set(SYNAPSE_MODELS[model]))}")
         if syn_spec.get("receptor_type", 0) != 0:
             raise ValueError(f"syn_spec: receptor_type must be 0 (the receptor follows the sign of the weight), "
                              f"got {syn_spec['receptor_type']!r}")
@@ -309,7 +320,9 @@ class Network:
                 raise ValueError(f"syn_spec: delay must be >= dt={self.dt} ms, got {delay}")
             if not on_grid(delay, self.dt):
                 raise ValueError(f"syn_spec: delay must be a multiple of dt={self.dt} ms, got {delay}")
-        return weight, delay
+        extra = {k: v for k, v in syn_spec.items() if k not in common}
+        synapse, synapse_params = parse_synapse(model, extra, bounds)
+        return weight, delay, synapse, synapse_params
 
     # ------------------------------------------------------------------- build
     def memory_estimate(self, partitions=1) -> list[dict]:

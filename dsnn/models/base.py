@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 __all__ = ["Param", "ModelSpec", "check_finite", "check_positive", "check_nonnegative", "membrane_params",
-           "RESET_BELOW_THRESHOLD", "RESET_ABOVE_V_MIN"]
+           "RESET_BELOW_THRESHOLD", "RESET_ABOVE_V_MIN", "TAU_MINUS"]
 
 
 def check_finite(name: str, value: float) -> str | None:
@@ -116,8 +116,15 @@ def membrane_params(synapses: dict | None = None, v_min: bool = True, v_min_defa
         params["V_min"] = Param("V_min", v_min_default, "mV", "lower bound of the membrane potential",
                                 check_lower_bound)
     params["I_e"] = Param("I_e", 0.0, "pA", "constant input current")
+    params["tau_minus"] = TAU_MINUS
     params["V_m"] = Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True)
     return params
+
+
+#: the time constant of a neuron's spike trace that depresses its plastic input synapses (NEST's
+#: ArchivingNode parameter, on every neuron model)
+TAU_MINUS = Param("tau_minus", 20.0, "ms", "time constant of the spike trace that STDP depresses with",
+                  check_positive)
 
 
 def RESET_BELOW_THRESHOLD(p: dict) -> str | None:  # noqa: N802 - a constant relation of the models' SPECs

@@ -14,7 +14,7 @@ they are (not relative to a rest potential).
 from __future__ import annotations
 
 from ..support.jit import kernel
-from .base import DBL_MAX, ModelSpec, Param, check_finite, check_lower_bound
+from .base import DBL_MAX, TAU_MINUS, ModelSpec, Param, check_finite, check_lower_bound
 from .stepping import append_fired, group_stepper, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
@@ -29,6 +29,7 @@ SPEC = ModelSpec(
         "V_th": Param("V_th", 30.0, "mV", "spike threshold"),
         "V_min": Param("V_min", -DBL_MAX, "mV", "lower bound of the membrane potential", check_lower_bound),
         "I_e": Param("I_e", 0.0, "pA", "constant input current"),
+        "tau_minus": TAU_MINUS,
         "consistent_integration": Param("consistent_integration", True, "", "forward Euler from the old values "
                                         "of both variables (else the published scheme)", is_switch=True),
         "V_m": Param("V_m", -65.0, "mV", "membrane potential (initial state)", check_finite, True),

@@ -40,6 +40,11 @@ class Engine:
                                  "partition has its worker")
             if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
                 raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
+        plastic = [p for p in net.projections if p.plastic]
+        if plastic and device == "gpu":
+            raise ValueError(f"build: {plastic[0].synapse} has no GPU kernel yet; build with device='cpu'")
+        if plastic:
+            device = "cpu"  # "auto" too: the plastic synapses are updated on the CPU
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process

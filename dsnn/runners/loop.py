@@ -264,8 +264,9 @@ class PartitionLoop:
 
         return voltage_chunks(self.partition, voltmeter_gid)
 
-    def connections(self, network, projection=None):
-        """This partition's synapses as a DataFrame (see :func:`.records.connections_frame`)."""
+    def connections(self, network, projection: int | None = None):
+        """This partition's synapses as a DataFrame, of all projections or of the one of index ``projection``
+        (see :func:`.records.connections_frame`)."""
         from .records import connections_frame
 
         return connections_frame([self.partition], network, projection)

@@ -84,14 +84,22 @@ def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
     return pd.DataFrame({"sender": s[order].astype(np.int64), "time": time_ms(t[order], dt), "V_m": v[order]})
 
 
-def connections_frame(partitions, network, projection=None) -> pd.DataFrame:
-    """All synapses as (source, target, weight, delay), sorted; optionally of one projection."""
-    if projection is not None and not (isinstance(projection, Projection)
-                                       and projection.pre.network is network):
+def check_projection(network, projection) -> int | None:
+    """The index of ``projection`` (None for all), refused unless it is one of ``network``'s (in the
+    process that made it: a network sent to workers is a copy)."""
+    if projection is None:
+        return None
+    if not (isinstance(projection, Projection) and projection.pre.network is network):
         raise ValueError(f"connections: projection must be a Projection of this network "
                          f"(returned by net.connect), got {projection!r}")
+    return projection.index
+
+
+def connections_frame(partitions, network, projection: int | None = None) -> pd.DataFrame:
+    """All synapses as (source, target, weight, delay), sorted; optionally of the projection of index
+    ``projection`` (see :func:`check_projection`)."""
     cols = {"source": [], "target": [], "weight": [], "delay": []}
-    want = None if projection is None else projection.index
+    want = projection
     for part in partitions:
         slot_gids = np.concatenate([part.local_gids, part.image_gids, _device_gids(network)])
         for g in part.groups:

@@ -191,6 +191,10 @@ class Simulation:
         from . import checkpoint as ckpt
 
         ckpt.check_path(path, "checkpoint")
+        plastic = [p for p in self.network.projections if p.plastic]
+        if plastic:
+            raise ValueError(f"checkpoint: a network with plastic synapses ({plastic[0].synapse}) cannot be "
+                             "checkpointed yet: their weights and traces are not saved")
         tmp = ckpt.new_directory(path)
         try:
             entries = self.runner.call("checkpoint", "checkpoint", tmp)
@@ -318,9 +322,10 @@ class Simulation:
         weight (pA), delay (ms), in canonical order; optionally of one projection."""
         import pandas as pd
 
-        from .records import sorted_connections
+        from .records import check_projection, sorted_connections
 
-        frames = self.runner.call("connections", "connections", self.network, projection)
+        index = check_projection(self.network, projection)
+        frames = self.runner.call("connections", "connections", self.network, index)
         return sorted_connections(pd.concat(frames, ignore_index=True))
 
     def info(self) -> list:

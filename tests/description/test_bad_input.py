@@ -360,7 +360,13 @@ SYN_SPEC_BAD = [
     pytest.param({"weight": {"distribution": "uniform_clipped", "low": 0.0, "high": 1.0}}, r"distribution",
                  id="weight NEST-2 uniform_clipped"),
     pytest.param({"wieght": 1.0}, r"wieght", id="unknown syn_spec key"),
-    pytest.param({"synapse_model": "stdp_synapse"}, r"synapse_model", id="synapse_model stdp"),
+    pytest.param({"synapse_model": "stdp_synapse", "weight": -5.0}, r"Wmax", id="stdp weight of the other sign"),
+    pytest.param({"synapse_model": "stdp_synapse", "tau_plus": -1.0}, r"tau_plus", id="stdp tau_plus < 0"),
+    pytest.param({"synapse_model": "stdp_synapse", "Wmax": 0.0}, r"Wmax", id="stdp Wmax 0"),
+    pytest.param({"synapse_model": "stdp_synapse", "lambda": "a"}, r"lambda", id="stdp lambda str"),
+    pytest.param({"synapse_model": "stdp_synapse", "tau_minus": 20.0}, r"tau_minus", id="stdp tau_minus (neuron's)"),
+    pytest.param({"synapse_model": "stdp_synapse", "weight": dsnn.random.normal(mean=1.0, std=1.0)}, r"Wmax",
+                 id="stdp weights that may change sign"),
     pytest.param("tsodyks_synapse", r"synapse_model", id="syn_spec string other model"),
     pytest.param({"receptor_type": 1}, r"receptor_type", id="receptor_type=1"),
     pytest.param({"receptor_type": "0"}, r"receptor_type", id="receptor_type str"),
@@ -430,7 +436,7 @@ def test_failed_connects_leave_projection_indices_contiguous():
         ({"rule": "fixed_indegree", "indegree": 2}, {"delay": 0.15}),
         ({"rule": "fixed_indegree", "indegree": 2}, {"weight": NAN}),
         ({"rule": "nope"}, None),
-        (None, {"synapse_model": "stdp_synapse"}),
+        (None, {"synapse_model": "stdp_synapse", "Wmax": -1.0}),
     ]
     for conn_spec, syn_spec in bad:
         with pytest.raises(ERRORS):

@@ -102,6 +102,26 @@ def test_voltages_gathered_from_the_cluster_equal_the_in_process_ones(client, ex
         sim.close()
 
 
+def test_plastic_synapses_on_the_cluster_equal_the_in_process_ones(client):
+    """stdp_synapse weights change on the workers that hold them: the same spikes and final weights as one
+    partition in this process."""
+    from backends.test_plasticity import _plastic_network
+
+    ref_net, ref_proj, ref_sr = _plastic_network()
+    ref = ref_net.build(partitions=1)
+    ref.run(200.0)
+    net, proj, sr = _plastic_network()
+    sim = net.build(client, partitions=3, exchange="p2p")
+    try:
+        sim.run(120.0)
+        sim.run(80.0)
+        assert len(ref.spikes(ref_sr)) > 500
+        assert sim.spikes(sr).equals(ref.spikes(ref_sr))
+        assert sim.connections(proj).equals(ref.connections(ref_proj))
+    finally:
+        sim.close()
+
+
 def _areas(n_areas=4, n=300, seed=5):
     """Areas of n neurons, dense inside, and sparse between: only each area's first 15 neurons
     project to the next area."""

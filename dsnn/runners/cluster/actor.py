@@ -220,7 +220,7 @@ class PartitionActor:
     def voltages(self, voltmeter_gid: int) -> list:
         return self.loop.voltages(voltmeter_gid)
 
-    def connections(self, network, projection=None):
+    def connections(self, network, projection: int | None = None):
         return self.loop.connections(network, projection)
 
     async def close(self) -> None:

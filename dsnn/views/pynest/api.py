@@ -197,6 +197,7 @@ def CopyModel(existing: str, new: str, params: dict | None = None) -> None:
     table = _model_table(existing)
     if existing in k.synapse_defaults:
         k.synapse_defaults[new] = dict(table)
+        k.synapse_bases[new] = k.synapse_base(existing)
         if params:
             SetDefaults(new, params)
         return
@@ -213,11 +214,11 @@ def SetDefaults(model: str, params: dict, val=None) -> None:
         params = {params: val}
     table = _model_table(model)
     if model in k.synapse_defaults:
-        unknown = [key for key in params if key not in ("weight", "delay", "receptor_type")]
+        unknown = [key for key in params if key not in table and key != "receptor_type"]
         if unknown:
-            raise unsupported(f"synapse parameter(s) {unknown} of {model}", "dsnn has weight and delay")
+            raise unsupported(f"synapse parameter(s) {unknown} of {model}", f"dsnn has {sorted(table)}")
         k.syn_spec({"synapse_model": model, **params})
-        k._scratch()._check_syn_spec({key: v for key, v in {**table, **params}.items()})
+        k._scratch()._check_syn_spec({**table, **params, "synapse_model": k.synapse_base(model)})
         table.update(params)
         return
     from .kernel import Block

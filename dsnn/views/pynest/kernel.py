@@ -24,6 +24,7 @@ from ...description.distributions import Distribution
 from ...description.network import Network, model_specs
 from ...description.populations import concatenate
 from ...description.rules import parse_conn_spec
+from ...description.synapses import SYNAPSE_MODELS
 
 __all__ = ["Kernel", "Block", "Connection", "NestError", "unsupported", "NEST_RNG_SEED"]
 
@@ -142,7 +143,9 @@ class Kernel:
         self.model_base = {name: name for name in model_specs()}
         self.model_defaults[MULTIMETER] = {**self.model_defaults["voltmeter"], "record_from": ()}
         self.model_base[MULTIMETER] = "voltmeter"
-        self.synapse_defaults = {"static_synapse": {"weight": 1.0, "delay": 1.0}}
+        self.synapse_defaults = {name: {"weight": 1.0, "delay": 1.0, **params}
+                                 for name, params in SYNAPSE_MODELS.items()}
+        self.synapse_bases: dict = {}  # CopyModel'd synapse model -> the dsnn model it copies
         self.network: Network | None = None
         self.sim = None
         self.changed_after_build = ""  # what a script changed since the build (rebuilt at the next Simulate)
@@ -396,17 +399,23 @@ class Kernel:
         if model not in self.synapse_defaults:
             raise unsupported(f"synapse model {model!r}", f"dsnn.nest has {', '.join(sorted(self.synapse_defaults))}")
         out = dict(self.synapse_defaults[model])
+        out["synapse_model"] = self.synapse_base(model)
         for key, value in syn_spec.items():
             if key == "synapse_model":
                 continue
-            if key not in ("weight", "delay", "receptor_type"):
-                raise unsupported(f"syn_spec key {key!r}", "dsnn takes weight, delay and receptor_type 0")
+            if key not in ("weight", "delay", "receptor_type", *SYNAPSE_MODELS[self.synapse_base(model)]):
+                raise unsupported(f"syn_spec key {key!r} of {model}",
+                                  f"dsnn takes weight, delay, receptor_type 0 and {model}'s parameters")
             out[key] = value
         for key in ("weight", "delay"):
             if _is_sequence(out[key]):
                 raise unsupported(f"a {key} per connection given as an array",
                                   "use a number or a nest.random distribution")
         return model, out
+
+    def synapse_base(self, model: str) -> str:
+        """The dsnn synapse model a NEST synapse model (CopyModel's included) is a copy of."""
+        return self.synapse_bases.get(model, model)
 
     def num_connections(self, synapse_model: str | None = None) -> int:
         """Connections made with ``synapse_model`` (all with None), as NEST counts them (those from

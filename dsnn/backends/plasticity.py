@@ -1,0 +1,113 @@
+"""Spike-timing-dependent plasticity on the CPU: NEST's pair-based ``stdp_synapse``.
+
+As NEST computes it (nest-simulator ``models/stdp_synapse.h``,
+``nestkernel/archiving_node.cpp``), in the same float64 operations:
+
+- each neuron with plastic input keeps the history of its spikes: the time
+  t (ms, as NEST computes times from tics) and its depression trace after
+  the spike, ``K- := K- exp((t_last - t)/tau_minus) + 1``;
+- when a presynaptic spike emitted at t reaches a synapse of delay d (all of
+  it dendritic), the weight is first facilitated by each postsynaptic spike
+  t_post with t_last - d < t_post <= t - d (t_last: the synapse's previous
+  presynaptic spike), in order, by ``K+ exp((t_last - t_post - d)/tau_plus)``,
+  then depressed by the target's trace just before t - d; the spike is
+  delivered with the new weight; then ``K+ := K+ exp((t_last - t)/tau_plus)
+  + 1`` and t_last := t. Facilitation ``w/Wmax + lambda (1 - w/Wmax)^mu_plus
+  k``, capped at 1; depression ``w/Wmax - alpha lambda (w/Wmax)^mu_minus k``,
+  floored at 0 (both times Wmax).
+
+K+ and t_last are the same for every synapse of one source in one
+projection (the same presynaptic spikes), so they are kept per presynaptic
+slot. Spikes must reach :func:`deliver_stdp` in time order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..support.jit import kernel
+from .cpu import word
+
+__all__ = ["record_post_spikes", "deliver_stdp", "STDP_EPS", "STDP_COLUMNS"]
+
+#: NEST's tolerance when comparing spike times in STDP (ConnectionManager's stdp_eps, ms)
+STDP_EPS = 1.0e-6
+
+#: the order of a plastic group's parameters in the array :func:`deliver_stdp` takes
+STDP_COLUMNS = ("tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "Wmax")
+
+_S32 = 4294967296.0
+
+
+@kernel
+def record_post_spikes(idx, steps, tics_per_step, tau_minus_inv, kminus, last_spike, hist_t, hist_k, hist_n):
+    """Append the spikes of local neurons ``idx`` in update steps ``steps`` (time order) to their histories:
+    time ``0.001 * tics`` of stamp ``step + 1`` and the trace after it. The histories must have room."""
+    for i in range(idx.shape[0]):
+        q = idx[i]
+        t = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
+        kminus[q] = kminus[q] * math.exp((last_spike[q] - t) * tau_minus_inv[q]) + 1.0
+        last_spike[q] = t
+        n = hist_n[q]
+        hist_t[q, n] = t
+        hist_k[q, n] = kminus[q]
+        hist_n[q] = n + 1
+
+
+@kernel(inline=True)
+def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv):
+    """The depression trace of neuron ``q`` at time ``t`` from its last spike strictly before t (0 if none)."""
+    for k in range(n - 1, -1, -1):
+        if t - hist_t[q, k] > STDP_EPS:
+            return hist_k[q, k] * math.exp((hist_t[q, k] - t) * tau_minus_inv)
+    return 0.0
+
+
+@kernel
+def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus, t_last, params,
+                 ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
+    """Deliver spikes (presynaptic ``slots``, emission ``steps``, in time order) through a plastic group,
+    changing its float64 ``weights`` (pA) and its per-slot ``kplus``/``t_last`` as NEST's stdp_synapse
+    does (see the module docstring); ``params`` in the order of :data:`STDP_COLUMNS`. The weight each
+    spike is delivered with goes into the ring in fixed point. Returns the synaptic events."""
+    tau_plus, lam, alpha, mu_plus, mu_minus, Wmax = params[0], params[1], params[2], params[3], params[4], params[5]
+    R = ring.shape[0]
+    events = 0
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        t_spike = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
+        tl = t_last[s]
+        kp = kplus[s]
+        base = steps[i] % R
+        events += row_ptr[s + 1] - row_ptr[s]
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = word(packed, packed_hi, j)
+            q = np.int64(p >> shift)
+            d_steps = d0 + np.int64(p & dmask)
+            dendritic = np.float64(d_steps) * ms_per_step
+            w = weights[j]
+            n = hist_n[q]
+            t1 = tl - dendritic + STDP_EPS
+            t2 = t_spike - dendritic + STDP_EPS
+            if tl - dendritic != t_spike - dendritic:
+                k = 0
+                while k < n and hist_t[q, k] < t1:
+                    k += 1
+                while k < n and hist_t[q, k] < t2:
+                    minus_dt = tl - (hist_t[q, k] + dendritic)
+                    k_plus = kp * math.exp(minus_dt / tau_plus)
+                    norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
+                    w = norm_w * Wmax if norm_w < 1.0 else Wmax
+                    k += 1
+            kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+            norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
+            w = norm_w * Wmax if norm_w > 0.0 else 0.0
+            weights[j] = w
+            slot = base + d_steps
+            slot = slot - R if slot >= R else slot
+            ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
+        kplus[s] = kp * math.exp((tl - t_spike) / tau_plus) + 1.0
+        t_last[s] = t_spike
+    return events
