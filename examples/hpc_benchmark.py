@@ -42,7 +42,9 @@ EXCHANGE = "collective"  # the model's preferred spike exchange (see the docstri
 
 TAU_SYN = 0.32582722403722841  # ms; hpc_benchmark's value, PSP rise time 1.700759 ms at tau_m = 10 ms
 NEURON = {"E_L": 0.0, "C_m": 250.0, "tau_m": 10.0, "t_ref": 0.5, "V_th": 20.0, "V_reset": 0.0,
-          "tau_syn_ex": TAU_SYN, "tau_syn_in": TAU_SYN}
+          "tau_syn_ex": TAU_SYN, "tau_syn_in": TAU_SYN, "tau_minus": 30.0}
+#: NEST's hpc_benchmark.py: its E -> E synapses' power-law STDP (Morrison et al. 2007), used with plastic=True
+STDP = {"synapse_model": "stdp_pl_synapse_hom", "alpha": 0.0513, "lambda": 0.1, "mu": 0.4, "tau_plus": 15.0}
 V_M_MEAN, V_M_STD = 5.7, 7.2  # mV, hpc_benchmark's randomize_Vm
 DELAY = 1.5  # ms, every connection
 DT = 0.1  # ms
@@ -122,8 +124,8 @@ def parameters(scale: float = 1.0, J: float = 0.14, g: float = 5.0, eta: float =
 
 def network(scale: float = 1.0, seed: int = 12345, J: float = 0.14, g: float = 5.0, eta: float = 1.685,
             indegree_scale: float = 1.0, record: bool = True, record_from: float = 0.0,
-            allow_autapses: bool = True, partitions: int = 1) -> dsnn.Network:
-    """The hpc_benchmark network (static synapses); build it with ``exchange=EXCHANGE``.
+            allow_autapses: bool = True, partitions: int = 1, plastic: bool = False) -> dsnn.Network:
+    """The hpc_benchmark network; build it with ``exchange=EXCHANGE``.
 
     ``scale`` multiplies the neuron numbers (11,250 per unit) of each of
     ``partitions`` partitions, as the NEST GPU study's weak scaling does
@@ -131,7 +133,10 @@ def network(scale: float = 1.0, seed: int = 12345, J: float = 0.14, g: float = 5
     with), not the in-degrees; ``indegree_scale`` multiplies the in-degrees (9,000 and
     2,250; the Poisson rate compensates, so the external drive stays the
     same). ``record``: a spike_recorder (label "spikes") on all neurons,
-    recording from ``record_from`` ms on.
+    recording from ``record_from`` ms on. ``plastic``: E -> E synapses with
+    NEST's original power-law STDP (:data:`STDP`, stdp_pl_synapse_hom), as
+    NEST's hpc_benchmark.py has them; static otherwise, as the NEST GPU
+    study runs it.
     """
     if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
         raise ValueError(f"partitions must be a positive integer, got {partitions!r}")
@@ -143,8 +148,9 @@ def network(scale: float = 1.0, seed: int = 12345, J: float = 0.14, g: float = 5
     noise = net.create("poisson_generator", params={"rate": p["rate"]})
     rule = {"allow_autapses": allow_autapses, "allow_multapses": True}
     for post in (E, I):
+        plastic_here = STDP if plastic and post is E else {}
         net.connect(E, post, {"rule": "fixed_indegree", "indegree": p["CE"], **rule},
-                    {"weight": p["J_ex"], "delay": DELAY})
+                    {"weight": p["J_ex"], "delay": DELAY, **plastic_here})
         net.connect(I, post, {"rule": "fixed_indegree", "indegree": p["CI"], **rule},
                     {"weight": p["J_in"], "delay": DELAY})
         net.connect(noise, post, syn_spec={"weight": p["J_ex"], "delay": DELAY})
@@ -157,7 +163,8 @@ def network(scale: float = 1.0, seed: int = 12345, J: float = 0.14, g: float = 5
 
 def nest_network(nest, scale: float = 1.0, seed: int = 12345, J: float = 0.14, g: float = 5.0,
                  eta: float = 1.685, indegree_scale: float = 1.0, record: bool = True,
-                 record_from: float = 0.0, allow_autapses: bool = True, threads: int = 1, partitions: int = 1):
+                 record_from: float = 0.0, allow_autapses: bool = True, threads: int = 1, partitions: int = 1,
+                 plastic: bool = False):
     """The same network in NEST 3 (the reference): returns (spike_recorder or None, {"E": E, "I": I}).
 
     ``nest`` is the imported NEST module; its kernel is reset first and runs
@@ -176,7 +183,11 @@ def nest_network(nest, scale: float = 1.0, seed: int = 12345, J: float = 0.14, g
     noise = nest.Create("poisson_generator", params={"rate": p["rate"]})
     sr = nest.Create("spike_recorder", params={"start": float(record_from)}) if record else None
     rule = {"allow_autapses": allow_autapses, "allow_multapses": True}
-    nest.Connect(E, neurons, {"rule": "fixed_indegree", "indegree": p["CE"], **rule},
+    if plastic:  # NEST takes a _hom synapse's parameters on the model
+        nest.CopyModel("stdp_pl_synapse_hom", "stdp_hpc", {k: v for k, v in STDP.items() if k != "synapse_model"})
+        nest.Connect(E, E, {"rule": "fixed_indegree", "indegree": p["CE"], **rule},
+                     {"synapse_model": "stdp_hpc", "weight": p["J_ex"], "delay": DELAY})
+    nest.Connect(E, I if plastic else neurons, {"rule": "fixed_indegree", "indegree": p["CE"], **rule},
                  {"synapse_model": "static_synapse", "weight": p["J_ex"], "delay": DELAY})
     nest.Connect(I, neurons, {"rule": "fixed_indegree", "indegree": p["CI"], **rule},
                  {"synapse_model": "static_synapse", "weight": p["J_in"], "delay": DELAY})
@@ -198,9 +209,11 @@ def main(argv=None):
     parser.add_argument("--cluster", action="store_true",
                         help="run on a local Dask cluster, one worker process per partition")
     parser.add_argument("--exchange", choices=["p2p", "collective"], default=EXCHANGE)
+    parser.add_argument("--plastic", action="store_true",
+                        help="E -> E synapses with NEST's power-law STDP (stdp_pl_synapse_hom), as NEST's original")
     args = parser.parse_args(argv)
     net = network(scale=args.scale, seed=args.seed, indegree_scale=args.indegree_scale,
-                  record_from=args.presim)
+                  record_from=args.presim, plastic=args.plastic)
     client = None
     if args.cluster:
         client = dsnn.local_cluster(args.partitions, dashboard=False)
@@ -210,7 +223,8 @@ def main(argv=None):
     sim.run(args.presim + args.time)
     t2 = time.perf_counter()
     spikes = sim.spikes()
-    print(f"hpc_benchmark (static synapses), scale {args.scale}, in-degree scale {args.indegree_scale}: "
+    kind = "plastic E -> E" if args.plastic else "static"
+    print(f"hpc_benchmark ({kind} synapses), scale {args.scale}, in-degree scale {args.indegree_scale}: "
           f"{net.n_neurons} neurons, {sim.n_synapses:,} synapses on {args.partitions} partition(s)"
           f"{' (Dask cluster)' if client else ''}, {args.exchange} exchange")
     print(f"  construction {t1 - t0:.2f} s (of it {sim.compile_seconds:.2f} s loading the numba kernels), "

@@ -194,6 +194,14 @@ class PostHistory:
         return cls(tau_minus_inv, np.zeros(n_local), np.full(n_local, -1.0), np.zeros((n_local, capacity)),
                    np.zeros((n_local, capacity)), np.zeros(n_local, dtype=np.int64))
 
+    def prune(self, groups, max_delay_ms: float) -> None:
+        """Forget the spikes no synapse of ``groups`` (this partition's plastic groups) will pair with: those
+        before every presynaptic slot's last spike minus the longest delay (a slot that never spiked keeps
+        them all, as NEST keeps them for an input that never fires)."""
+        oldest = min(float(g.t_last[np.diff(_host(g.row_ptr)) > 0].min(initial=np.inf)) for g in groups)
+        if np.isfinite(oldest):
+            plasticity.prune_history(oldest - max_delay_ms - plasticity.STDP_EPS, self.t, self.k, self.n)
+
     def record(self, idx, steps, tics_per_step: int) -> None:
         """Append the spikes of local neurons ``idx`` in update steps ``steps``, making room first."""
         need = int((self.n + np.bincount(idx, minlength=self.n.shape[0])).max())
@@ -258,6 +266,9 @@ class CurrentInput:
 
 #: intervals with spikes after which their per-block counts are folded in even if nobody asked
 FOLD_EVERY = 512
+
+#: intervals with spikes after which the spike histories of plastic synapses' targets are pruned
+PRUNE_EVERY = 64
 
 #: events a slot's delivery log holds at first (it doubles when a slot overflows, up to LOG_MAX_BYTES)
 LOG_FIRST_CAPACITY = 1024
@@ -373,6 +384,9 @@ class Partition:
         self._plastic = [g for g in self.groups if g.plastic]
         if self._plastic:
             self._post = PostHistory.of(self.blocks, self.n_local)
+            self._since_prune = 0
+            longest = max(g.d0 + int(g.dmask) for g in self._plastic)
+            self._max_delay_ms = longest * (self.tics_per_step / 1000.0)
 
     @property
     def n_local(self) -> int:
@@ -423,6 +437,10 @@ class Partition:
             idx, steps = self._update_cpu(first, n_steps)
             if self._plastic and idx.shape[0]:
                 self._post.record(idx, steps, self.tics_per_step)
+                self._since_prune += 1
+                if self._since_prune >= PRUNE_EVERY:
+                    self._post.prune(self._plastic, self._max_delay_ms)
+                    self._since_prune = 0
         for gid, mask in self.spike_masks.items() if idx.shape[0] else ():
             sel = mask[idx]
             if sel.any():

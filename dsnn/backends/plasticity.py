@@ -30,13 +30,17 @@ import numpy as np
 from ..support.jit import kernel
 from .cpu import word
 
-__all__ = ["record_post_spikes", "deliver_stdp", "STDP_EPS", "STDP_COLUMNS"]
+__all__ = ["record_post_spikes", "deliver_stdp", "prune_history", "STDP_EPS", "STDP_COLUMNS", "RULES"]
 
 #: NEST's tolerance when comparing spike times in STDP (ConnectionManager's stdp_eps, ms)
 STDP_EPS = 1.0e-6
 
-#: the order of a plastic group's parameters in the array :func:`deliver_stdp` takes
-STDP_COLUMNS = ("tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "Wmax")
+#: the order of a plastic group's parameters in the array :func:`deliver_stdp` takes; ``rule`` is one of
+#: :data:`RULES` (stdp_pl_synapse_hom's ``mu`` is ``mu_plus``; it has no mu_minus or Wmax)
+STDP_COLUMNS = ("rule", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "Wmax")
+
+#: the plasticity rules :func:`deliver_stdp` computes, by synapse model
+RULES = {"stdp_synapse": 0, "stdp_pl_synapse_hom": 1}
 
 _S32 = 4294967296.0
 
@@ -57,6 +61,36 @@ def record_post_spikes(idx, steps, tics_per_step, tau_minus_inv, kminus, last_sp
 
 
 @kernel(inline=True)
+def _first_at_or_after(hist_t, q, n, t):
+    """The first of neuron ``q``'s ``n`` spikes (times ascending) at or after ``t``: a binary search."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hist_t[q, mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@kernel
+def prune_history(before, hist_t, hist_k, hist_n):
+    """Forget each neuron's spikes that no synapse will pair with any more: those before the last one
+    earlier than ``before`` (ms; that one still gives the trace after it). Returns the spikes forgotten."""
+    dropped = 0
+    for q in range(hist_n.shape[0]):
+        n = hist_n[q]
+        keep_from = _first_at_or_after(hist_t, q, n, before) - 1
+        if keep_from > 0:
+            for k in range(keep_from, n):
+                hist_t[q, k - keep_from] = hist_t[q, k]
+                hist_k[q, k - keep_from] = hist_k[q, k]
+            hist_n[q] = n - keep_from
+            dropped += keep_from
+    return dropped
+
+
+@kernel(inline=True)
 def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv):
     """The depression trace of neuron ``q`` at time ``t`` from its last spike strictly before t (0 if none)."""
     for k in range(n - 1, -1, -1):
@@ -70,9 +104,13 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
                  ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
     """Deliver spikes (presynaptic ``slots``, emission ``steps``, in time order) through a plastic group,
     changing its float64 ``weights`` (pA) and its per-slot ``kplus``/``t_last`` as NEST's stdp_synapse
-    does (see the module docstring); ``params`` in the order of :data:`STDP_COLUMNS`. The weight each
-    spike is delivered with goes into the ring in fixed point. Returns the synaptic events."""
-    tau_plus, lam, alpha, mu_plus, mu_minus, Wmax = params[0], params[1], params[2], params[3], params[4], params[5]
+    does (see the module docstring), or stdp_pl_synapse_hom (``rule`` 1: facilitation ``w + lambda w^mu
+    k``, depression ``w - lambda alpha w k`` floored at 0, and 1/tau_plus multiplied, as NEST has it);
+    ``params`` in the order of :data:`STDP_COLUMNS`. The weight each spike is delivered with goes into the
+    ring in fixed point. Returns the synaptic events."""
+    power_law = params[0] == 1.0
+    tau_plus, lam, alpha, mu_plus, mu_minus, Wmax = params[1], params[2], params[3], params[4], params[5], params[6]
+    tau_plus_inv = 1.0 / tau_plus
     R = ring.shape[0]
     events = 0
     for i in range(slots.shape[0]):
@@ -92,22 +130,30 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
             t1 = tl - dendritic + STDP_EPS
             t2 = t_spike - dendritic + STDP_EPS
             if tl - dendritic != t_spike - dendritic:
-                k = 0
-                while k < n and hist_t[q, k] < t1:
-                    k += 1
+                k = _first_at_or_after(hist_t, q, n, t1)
                 while k < n and hist_t[q, k] < t2:
                     minus_dt = tl - (hist_t[q, k] + dendritic)
-                    k_plus = kp * math.exp(minus_dt / tau_plus)
-                    norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
-                    w = norm_w * Wmax if norm_w < 1.0 else Wmax
+                    if power_law:
+                        w = w + (lam * math.pow(w, mu_plus) * (kp * math.exp(minus_dt * tau_plus_inv)))
+                    else:
+                        k_plus = kp * math.exp(minus_dt / tau_plus)
+                        norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
+                        w = norm_w * Wmax if norm_w < 1.0 else Wmax
                     k += 1
             kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
-            norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
-            w = norm_w * Wmax if norm_w > 0.0 else 0.0
+            if power_law:
+                w = w - (lam * alpha * w * kminus)
+                w = w if w > 0.0 else 0.0
+            else:
+                norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
+                w = norm_w * Wmax if norm_w > 0.0 else 0.0
             weights[j] = w
             slot = base + d_steps
             slot = slot - R if slot >= R else slot
             ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
-        kplus[s] = kp * math.exp((tl - t_spike) / tau_plus) + 1.0
+        if power_law:
+            kplus[s] = kp * math.exp((tl - t_spike) * tau_plus_inv) + 1.0
+        else:
+            kplus[s] = kp * math.exp((tl - t_spike) / tau_plus) + 1.0
         t_last[s] = t_spike
     return events

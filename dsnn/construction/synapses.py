@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backends.cpu import FIXED_SCALE
 from ..backends.partition import SynapseGroup
-from ..backends.plasticity import STDP_COLUMNS
+from ..backends.plasticity import RULES, STDP_COLUMNS
 from ..description.distributions import Distribution
 from ..description.network import Network
 from ..description.timing import steps_of
@@ -213,6 +213,9 @@ class PackedRows:
             if group.weights is None:
                 group.weights = np.full(group.n, float(proj.weight))
             group.wfix = 0
+            params["rule"] = RULES[proj.synapse]
+            if "mu" in params:  # stdp_pl_synapse_hom: its exponent where stdp_synapse's facilitation has one
+                params.update(mu_plus=params.pop("mu"), mu_minus=0.0, Wmax=0.0)
             group.stdp = np.array([params[name] for name in STDP_COLUMNS], dtype=np.float64)
             group.kplus = np.zeros(n_slots)
             group.t_last = np.zeros(n_slots)

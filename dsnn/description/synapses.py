@@ -1,4 +1,5 @@
-"""Synapse models (description only): ``static_synapse`` and NEST's pair-based ``stdp_synapse``.
+"""Synapse models (description only): ``static_synapse``, NEST's pair-based ``stdp_synapse`` and its
+power-law ``stdp_pl_synapse_hom`` (``tau_plus``, ``lambda``, ``alpha``, ``mu``).
 
 A synapse model is named in ``syn_spec["synapse_model"]`` with its
 parameters beside weight and delay, as NEST takes them. ``stdp_synapse``
@@ -14,13 +15,16 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["SYNAPSE_MODELS", "STDP_DEFAULTS", "parse_synapse"]
+__all__ = ["SYNAPSE_MODELS", "STDP_DEFAULTS", "STDP_PL_DEFAULTS", "parse_synapse"]
 
 #: stdp_synapse's parameters and NEST's defaults
 STDP_DEFAULTS = {"tau_plus": 20.0, "lambda": 0.01, "alpha": 1.0, "mu_plus": 1.0, "mu_minus": 1.0, "Wmax": 100.0}
 
+#: stdp_pl_synapse_hom's parameters and NEST's defaults (the power-law rule of Morrison et al. 2007)
+STDP_PL_DEFAULTS = {"tau_plus": 20.0, "lambda": 0.1, "alpha": 1.0, "mu": 0.4}
+
 #: synapse model -> its parameters besides weight, delay and receptor_type, with their defaults
-SYNAPSE_MODELS = {"static_synapse": {}, "stdp_synapse": STDP_DEFAULTS}
+SYNAPSE_MODELS = {"static_synapse": {}, "stdp_synapse": STDP_DEFAULTS, "stdp_pl_synapse_hom": STDP_PL_DEFAULTS}
 
 
 def parse_synapse(model, given: dict, weight_bounds: tuple) -> tuple:
@@ -52,4 +56,10 @@ def parse_synapse(model, given: dict, weight_bounds: tuple) -> tuple:
         if (params["Wmax"] > 0 and lo < 0) or (params["Wmax"] < 0 and hi > 0):
             raise ValueError(f"syn_spec: the weights and Wmax must have the same sign (as NEST requires): "
                              f"Wmax={params['Wmax']}, weights from {lo} to {hi}")
+    if model == "stdp_pl_synapse_hom":
+        if not params["tau_plus"] > 0:
+            raise ValueError(f"syn_spec: tau_plus must be > 0 ms, got {params['tau_plus']}")
+        if weight_bounds[0] < 0:
+            raise ValueError(f"syn_spec: stdp_pl_synapse_hom's weights must be >= 0 (its facilitation takes "
+                             f"weight**mu), got weights from {weight_bounds[0]}")
     return model, tuple(sorted(params.items()))

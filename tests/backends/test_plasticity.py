@@ -26,6 +26,11 @@ def _protocol_nest(nest, pre_times, post_times, delay, syn, tau_minus, T):
     for times, target in ((pre_times, pre), (post_times, post)):
         g = nest.Create("spike_generator", params={"spike_times": times})
         nest.Connect(g, target, syn_spec={"weight": 100.0, "delay": 1.0})
+    model = syn.get("synapse_model", "stdp_synapse")
+    if model.endswith("_hom"):  # NEST takes a _hom synapse's parameters on the model, not per connection
+        common = {k: v for k, v in syn.items() if k not in ("synapse_model", "weight")}
+        nest.CopyModel(model, "plastic", common)
+        syn = {"synapse_model": "plastic", "weight": syn["weight"]}
     nest.Connect(pre, post, syn_spec={"synapse_model": "stdp_synapse", "delay": delay, **syn})
     weights = []
     for _ in range(int(T / SAMPLE_MS)):
@@ -62,6 +67,11 @@ PROTOCOLS = [
      {"weight": 8.0, "mu_plus": 0.0, "lambda": 0.2, "alpha": 0.0, "Wmax": 12.0}, 20.0),
     ("depressed_to_zero", _quiet_times(np.arange(9.0, 290.0, 4.1)), _quiet_times(np.arange(3.0, 290.0, 4.1)), 2.0,
      {"weight": 5.0, "mu_minus": 0.0, "lambda": 0.3, "alpha": 2.0}, 20.0),
+    ("power_law", _quiet_times(np.arange(5.0, 290.0, 7.3)), _quiet_times(np.arange(8.0, 290.0, 11.1)), 2.0,
+     {"synapse_model": "stdp_pl_synapse_hom", "weight": 10.0, "lambda": 0.05, "alpha": 0.8, "mu": 0.4,
+      "tau_plus": 15.0}, 20.0),
+    ("power_law_defaults", [10.0, 60.0, 110.0, 160.0, 210.0], [15.0, 65.0, 112.0, 170.0, 230.0], 1.0,
+     {"synapse_model": "stdp_pl_synapse_hom", "weight": 3.0}, 20.0),
 ]
 
 
@@ -164,3 +174,21 @@ def test_what_plastic_synapses_refuse(tmp_path):
     sim.run(10.0)
     with pytest.raises(ValueError, match="cannot be checkpointed yet"):
         sim.checkpoint(tmp_path / "c")
+
+
+def test_pruned_spike_histories_change_nothing_and_stay_short(monkeypatch):
+    """Forgetting the spikes no synapse will pair with (every interval, or never) gives the same spikes
+    and weights, and keeps each neuron's history to a few spikes."""
+    from dsnn.backends import partition
+
+    results = []
+    for every in (1, 10**9):
+        monkeypatch.setattr(partition, "PRUNE_EVERY", every)
+        net, proj, sr = _plastic_network()
+        sim = net.build(partitions=2)
+        sim.run(400.0)
+        longest = max(int(p._post.n.max()) for p in sim.partitions)
+        results.append((sim.spikes(sr), sim.connections(proj), longest))
+    (s1, c1, pruned), (s2, c2, kept) = results
+    assert s1.equals(s2) and c1.equals(c2)
+    assert kept > 15 and pruned < kept / 2  # ~55 spikes/s for 400 ms: ~22 kept without pruning

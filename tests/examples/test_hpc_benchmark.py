@@ -189,3 +189,23 @@ def test_scale_is_per_partition_for_weak_scaling(hpc):
     assert {p.label: p.n for p in three.populations if p.label} == {"E": 2700, "I": 675}
     with pytest.raises(ValueError, match="partitions must be a positive integer"):
         hpc.network(scale=0.1, partitions=0)
+
+
+def test_the_plastic_version_has_nests_stdp_on_e_to_e_only(hpc):
+    """plastic=True: E -> E through stdp_pl_synapse_hom with NEST's hpc_benchmark parameters, every other
+    projection static; the same spikes and weights on 1 and 3 partitions."""
+    net = hpc.network(scale=0.05, indegree_scale=0.05, plastic=True)
+    E, I = net.neuron_populations  # noqa: E741
+    plastic = [p for p in net.projections if p.plastic]
+    assert len(plastic) == 1 and plastic[0].pre is E and plastic[0].post is E
+    assert dict(plastic[0].synapse_params) == {"alpha": 0.0513, "lambda": 0.1, "mu": 0.4, "tau_plus": 15.0}
+    assert E.params["tau_minus"] == 30.0
+    runs = []
+    for partitions in (1, 3):
+        net = hpc.network(scale=0.05, indegree_scale=0.05, plastic=True)
+        sim = net.build(partitions=partitions, exchange=hpc.EXCHANGE)
+        sim.run(200.0)
+        runs.append((sim.spikes(), sim.connections([p for p in net.projections if p.plastic][0])))
+    assert len(runs[0][0]) > 1000
+    assert runs[1][0].equals(runs[0][0]) and runs[1][1].equals(runs[0][1])
+    assert runs[0][1]["weight"].std() > 0  # the weights moved apart
