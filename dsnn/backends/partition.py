@@ -202,9 +202,8 @@ class PostHistory:
         if np.isfinite(oldest):
             plasticity.prune_history(oldest - max_delay_ms - plasticity.STDP_EPS, self.t, self.k, self.n)
 
-    def record(self, idx, steps, tics_per_step: int) -> None:
-        """Append the spikes of local neurons ``idx`` in update steps ``steps``, making room first."""
-        need = int((self.n + np.bincount(idx, minlength=self.n.shape[0])).max())
+    def ensure_capacity(self, need: int) -> None:
+        """Make room for ``need`` spikes per neuron (at least doubling), keeping those held."""
         if need > self.t.shape[1]:
             capacity = max(need, 2 * self.t.shape[1])
             for name in ("t", "k"):
@@ -212,6 +211,10 @@ class PostHistory:
                 grown = np.zeros((old.shape[0], capacity))
                 grown[:, :old.shape[1]] = old
                 setattr(self, name, grown)
+
+    def record(self, idx, steps, tics_per_step: int) -> None:
+        """Append the spikes of local neurons ``idx`` in update steps ``steps``, making room first."""
+        self.ensure_capacity(int((self.n + np.bincount(idx, minlength=self.n.shape[0])).max()))
         plasticity.record_post_spikes(idx, steps, tics_per_step, self.tau_minus_inv, self.kminus, self.last_spike,
                                       self.t, self.k, self.n)
 

@@ -72,8 +72,6 @@ def merged_voltage_chunks(part, voltmeter_gid: int) -> list:
 def capture(part) -> dict:
     """The partition's dynamic state as host arrays (see the module docstring); adds its delivery log to
     its ring first (which changes nothing it will compute)."""
-    if any(g.plastic for g in part.groups):
-        raise ValueError("capture: plastic synapses' weights and traces are not saved yet")
     part.flush_log()
     S = part.step
     R = part.ring_syn.shape[0]
@@ -88,6 +86,7 @@ def capture(part) -> dict:
         out[f"model.{name}.gids"] = np.concatenate([part.local_gids[b.lo:b.hi] for b in blocks])
         for var in blocks[0].model.KERNEL_STATE:
             out[f"model.{name}.{var}"] = np.concatenate([_host(b.state[var]) for b in blocks])
+    out.update(_plastic_state(part))
     for rgid, chunks in part.recorded_spikes.items():
         out[f"spikes.{rgid}.gids"] = np.concatenate([g for g, _ in chunks]) if chunks else np.zeros(0, np.int64)
         out[f"spikes.{rgid}.steps"] = np.concatenate([s for _, s in chunks]) if chunks else np.zeros(0, np.int64)
@@ -214,5 +213,101 @@ def restore(part, saved: list) -> int:
             gids, stamps = np.concatenate([g for g, _ in chunks]), np.concatenate([t for _, t in chunks])
             order = np.argsort(stamps, kind="stable")
             chunks[:] = [(gids[order], stamps[order])]
+    _restore_plastic(part, saved)
     part.step = S
     return int(found.sum())
+
+
+def _canonical(sources, targets) -> np.ndarray:
+    """The order of synapses by target gid, then source gid, ties kept in row order (the order they were
+    drawn in, the same on every decomposition): how a plastic group's synapses are matched across them."""
+    return np.lexsort((sources, targets))
+
+
+def _plastic_synapses(part, g) -> tuple:
+    """(source gids, target gids, positions) of a plastic group's synapses, in canonical order."""
+    slot, target, _, _ = g.unpack()
+    slot_gids = np.concatenate([part.local_gids, part.image_gids])
+    sources, targets = slot_gids[slot], np.asarray(part.local_gids)[target]
+    order = _canonical(sources, targets)
+    return sources[order], targets[order], order
+
+
+def _plastic_state(part) -> dict:
+    """The changing state of plastic synapses (``plastic.<projection>.*``: weights by source and target
+    gid, K+ and last spike time by source gid) and the spike histories of their targets (``post.*``)."""
+    out: dict = {}
+    plastic = [g for g in part.groups if g.plastic]
+    if not plastic:
+        return out
+    slot_gids = np.concatenate([part.local_gids, part.image_gids])
+    for g in plastic:
+        sources, targets, order = _plastic_synapses(part, g)
+        rows = np.nonzero(np.diff(_host(g.row_ptr)) > 0)[0]
+        key = f"plastic.{g.projection}"
+        out.update({f"{key}.source": sources, f"{key}.target": targets, f"{key}.weight": _host(g.weights)[order],
+                    f"{key}.slot_gids": slot_gids[rows], f"{key}.kplus": _host(g.kplus)[rows],
+                    f"{key}.t_last": _host(g.t_last)[rows]})
+    post = part._post
+    counts = post.n.copy()
+    take = np.arange(post.t.shape[1])[None, :] < counts[:, None]
+    out.update({"post.gids": np.asarray(part.local_gids, dtype=np.int64), "post.kminus": post.kminus.copy(),
+                "post.last_spike": post.last_spike.copy(), "post.n": counts, "post.t": post.t[take],
+                "post.k": post.k[take]})
+    return out
+
+
+def _restore_plastic(part, saved: list) -> None:
+    """Put saved plastic state (see :func:`_plastic_state`) into ``part``'s plastic groups and spike
+    histories, matching synapses by their canonical order; ValueError where they do not match."""
+    plastic = [g for g in part.groups if g.plastic]
+    if not plastic:
+        return
+    local = np.asarray(part.local_gids)
+    slot_gids = np.concatenate([local, part.image_gids])
+    for g in plastic:
+        key = f"plastic.{g.projection}"
+        parts = [s for s in saved if f"{key}.source" in s]
+        if not parts:
+            raise ValueError(f"the checkpoint holds no state of plastic projection {g.projection}")
+        src = np.concatenate([s[f"{key}.source"] for s in parts])
+        tgt = np.concatenate([s[f"{key}.target"] for s in parts])
+        w = np.concatenate([s[f"{key}.weight"] for s in parts])
+        mine = _local(part, tgt)[1]
+        src, tgt, w = src[mine], tgt[mine], w[mine]
+        order = _canonical(src, tgt)
+        sources, targets, positions = _plastic_synapses(part, g)
+        if not (np.array_equal(src[order], sources) and np.array_equal(tgt[order], targets)):
+            raise ValueError(f"the checkpoint's synapses of plastic projection {g.projection} differ from "
+                             "this network's")
+        weights = _host(g.weights).copy()
+        weights[positions] = w[order]
+        g.weights[...] = weights
+        gids = np.concatenate([s[f"{key}.slot_gids"] for s in parts])
+        kplus = np.concatenate([s[f"{key}.kplus"] for s in parts])
+        t_last = np.concatenate([s[f"{key}.t_last"] for s in parts])
+        gids, first = np.unique(gids, return_index=True)  # a source's traces are the same wherever it is
+        rows = np.nonzero(np.diff(_host(g.row_ptr)) > 0)[0]
+        at = np.searchsorted(gids, slot_gids[rows])
+        if not np.array_equal(gids[np.minimum(at, gids.shape[0] - 1)], slot_gids[rows]):
+            raise ValueError(f"the checkpoint lacks the traces of sources of plastic projection {g.projection}")
+        g.kplus[rows] = kplus[first][at]
+        g.t_last[rows] = t_last[first][at]
+    post = part._post
+    for s in saved:
+        if "post.gids" not in s:
+            continue
+        pos, hit = _local(part, s["post.gids"])
+        if not hit.any():
+            continue
+        counts, hit_counts = s["post.n"], s["post.n"][hit]
+        starts = np.cumsum(counts) - counts
+        post.ensure_capacity(int(hit_counts.max(initial=0)))
+        rows = np.repeat(pos[hit], hit_counts)
+        within = np.arange(int(hit_counts.sum())) - np.repeat(np.cumsum(hit_counts) - hit_counts, hit_counts)
+        taken = np.repeat(starts[hit], hit_counts) + within
+        post.t[rows, within] = s["post.t"][taken]
+        post.k[rows, within] = s["post.k"][taken]
+        post.n[pos[hit]] = hit_counts
+        post.kminus[pos[hit]] = s["post.kminus"][hit]
+        post.last_spike[pos[hit]] = s["post.last_spike"][hit]

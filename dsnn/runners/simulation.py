@@ -191,10 +191,6 @@ class Simulation:
         from . import checkpoint as ckpt
 
         ckpt.check_path(path, "checkpoint")
-        plastic = [p for p in self.network.projections if p.plastic]
-        if plastic:
-            raise ValueError(f"checkpoint: a network with plastic synapses ({plastic[0].synapse}) cannot be "
-                             "checkpointed yet: their weights and traces are not saved")
         tmp = ckpt.new_directory(path)
         try:
             entries = self.runner.call("checkpoint", "checkpoint", tmp)
