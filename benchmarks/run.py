@@ -90,7 +90,7 @@ class Model:
     quick_time_ms: float = 50.0
 
 
-#: the four models; sizes and times chosen so that all of them, 3 repeats, dsnn and NEST, take about 10 minutes
+#: the five models; sizes and times chosen so that all of them, 3 repeats, dsnn and NEST, take about 12 minutes
 #: on 2 cores (microcircuit and multi_area record from t = 0: the rates include the start-up transient)
 MODELS = {
     "brunel": Model("examples/brunel.py", {"scale": 1.0}, 1000.0, {"scale": 0.02}),
@@ -98,6 +98,9 @@ MODELS = {
     # 1,800 + 450 (a fifth of NEST's 9,000 + 2,250) keep NEST's run under half a minute here
     "hpc_benchmark": Model("examples/hpc_benchmark.py", {"scale": 0.5, "indegree_scale": 0.2}, 500.0,
                            {"scale": 0.02, "indegree_scale": 0.01}),
+    # the same with NEST's original E -> E plasticity (stdp_pl_synapse_hom)
+    "hpc_plastic": Model("examples/hpc_benchmark.py", {"scale": 0.5, "indegree_scale": 0.2, "plastic": True},
+                         500.0, {"scale": 0.02, "indegree_scale": 0.01, "plastic": True}),
     "microcircuit": Model("examples/microcircuit.py", {"scale": 0.1, "t_presim": 0.0}, 1000.0,
                           {"scale": 0.01, "t_presim": 0.0}),
     # multi_area: 4 areas of scale 0.05, two per partition; 500 ms (min delay 0.1 ms: 5,000 exchanges)

@@ -15,7 +15,12 @@ decomposition of the same network:
   step ``step + k`` (the delivery log is added to the ring first);
 - what was recorded: ``spikes.<recorder gid>.gids`` / ``.steps`` and
   ``vm.<voltmeter gid>.<k>.first`` / ``.V`` (absolute V_m, steps x neurons)
-  / ``.gids``.
+  / ``.gids``;
+- plastic synapses: ``plastic.<projection>.source`` / ``.target`` /
+  ``.weight`` (by gids, in the order they were drawn within a pair) and
+  ``.slot_gids`` / ``.kplus`` / ``.t_last`` (per source), and their targets'
+  spike histories ``post.gids`` / ``.n`` / ``.t`` / ``.k`` / ``.kminus`` /
+  ``.last_spike``.
 
 Poisson and current inputs keep no state (each draw is keyed by step and
 connection), nor do the device spike schedules. Counters (spikes, bytes,
