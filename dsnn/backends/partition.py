@@ -135,6 +135,7 @@ class SynapseGroup:
     stdp: np.ndarray | None = None
     kplus: np.ndarray | None = None
     t_last: np.ndarray | None = None
+    u_state: np.ndarray | None = None  # tsodyks2_synapse: the utilisation per slot (kplus is its resources)
 
     @property
     def plastic(self) -> bool:
@@ -146,7 +147,7 @@ class SynapseGroup:
 
     def nbytes(self) -> int:
         w = 0 if self.weights is None else self.weights.nbytes
-        traces = 0 if self.stdp is None else self.kplus.nbytes + self.t_last.nbytes
+        traces = 0 if self.stdp is None else self.kplus.nbytes + self.t_last.nbytes + self.u_state.nbytes
         return self.row_ptr.nbytes + self.packed.nbytes + self.packed_hi.nbytes + w + traces
 
     def words(self) -> np.ndarray:
@@ -385,6 +386,8 @@ class Partition:
         self._log_count = np.zeros(self.ring_syn.shape[0], dtype=np.int64)
         self._log_direct = np.zeros(1, dtype=np.int64)  # events that found their slot's log full
         self._plastic = [g for g in self.groups if g.plastic]
+        # the groups whose rule pairs with the targets' spikes (not tsodyks2_synapse's short-term plasticity)
+        self._stdp = [g for g in self._plastic if g.stdp[0] != plasticity.RULES["tsodyks2_synapse"]]
         if self._plastic:
             self._post = PostHistory.of(self.blocks, self.n_local)
             self._since_prune = 0
@@ -438,11 +441,11 @@ class Partition:
             idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
         else:
             idx, steps = self._update_cpu(first, n_steps)
-            if self._plastic and idx.shape[0]:
+            if self._stdp and idx.shape[0]:
                 self._post.record(idx, steps, self.tics_per_step)
                 self._since_prune += 1
                 if self._since_prune >= PRUNE_EVERY:
-                    self._post.prune(self._plastic, self._max_delay_ms)
+                    self._post.prune(self._stdp, self._max_delay_ms)
                     self._since_prune = 0
         for gid, mask in self.spike_masks.items() if idx.shape[0] else ():
             sel = mask[idx]
@@ -545,7 +548,7 @@ class Partition:
             for g in self._plastic:
                 self.synaptic_events += plasticity.deliver_stdp(
                     s_slots, s_steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask),
-                    g.d0, g.weights, g.kplus, g.t_last, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
+                    g.d0, g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
                     post.tau_minus_inv, post.t, post.k, post.n, self.ring_syn)
         for table, like_rows, like_words, _ in self._tables:
             self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,

@@ -40,7 +40,7 @@ STDP_EPS = 1.0e-6
 STDP_COLUMNS = ("rule", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "Wmax")
 
 #: the plasticity rules :func:`deliver_stdp` computes, by synapse model
-RULES = {"stdp_synapse": 0, "stdp_pl_synapse_hom": 1}
+RULES = {"stdp_synapse": 0, "stdp_pl_synapse_hom": 1, "tsodyks2_synapse": 2}
 
 _S32 = 4294967296.0
 
@@ -99,15 +99,53 @@ def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv):
     return 0.0
 
 
+@kernel(inline=True)
+def _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, x_state, t_last, u_state,
+                      U, tau_rec, tau_fac, tics_per_step, ring):
+    """tsodyks2_synapse's delivery (see :func:`deliver_stdp`): NEST's update, in its float64 operations."""
+    R = ring.shape[0]
+    events = 0
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        t_spike = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
+        x, u = x_state[s], u_state[s]
+        if t_last[s] >= 0.0:
+            h = t_spike - t_last[s]
+            x_decay = math.exp(-h / tau_rec)
+            u_decay = 0.0 if tau_fac == 0 else math.exp(-h / tau_fac)
+            x = 1.0 + (x - x * u - 1.0) * x_decay
+            u = U + u * (1.0 - U) * u_decay
+            x_state[s], u_state[s] = x, u
+        base = steps[i] % R
+        events += row_ptr[s + 1] - row_ptr[s]
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            p = word(packed, packed_hi, j)
+            q = np.int64(p >> shift)
+            slot = base + d0 + np.int64(p & dmask)
+            slot = slot - R if slot >= R else slot
+            w = x * u * weights[j]
+            ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
+        t_last[s] = t_spike
+    return events
+
+
 @kernel
-def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus, t_last, params,
-                 ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
+def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus, t_last, u_state,
+                 params, ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
     """Deliver spikes (presynaptic ``slots``, emission ``steps``, in time order) through a plastic group,
     changing its float64 ``weights`` (pA) and its per-slot ``kplus``/``t_last`` as NEST's stdp_synapse
     does (see the module docstring), or stdp_pl_synapse_hom (``rule`` 1: facilitation ``w + lambda w^mu
     k``, depression ``w - lambda alpha w k`` floored at 0, and 1/tau_plus multiplied, as NEST has it);
     ``params`` in the order of :data:`STDP_COLUMNS`. The weight each spike is delivered with goes into the
-    ring in fixed point. Returns the synaptic events."""
+    ring in fixed point. Returns the synaptic events.
+
+    ``rule`` 2 is tsodyks2_synapse, short-term plasticity: per presynaptic slot the resources ``kplus``
+    (x) and the utilisation ``u_state`` (u), updated at each spike from the time since the last (t_last,
+    -1 before the first) as NEST does; ``params[1..3]`` are U, tau_rec, tau_fac; the weights do not change
+    and each spike is delivered with ``x u w``."""
+    if params[0] == 2.0:
+        return _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus,
+                                 t_last, u_state, params[1], params[2], params[3], tics_per_step, ring)
     power_law = params[0] == 1.0
     tau_plus, lam, alpha, mu_plus, mu_minus, Wmax = params[1], params[2], params[3], params[4], params[5], params[6]
     tau_plus_inv = 1.0 / tau_plus

@@ -18,8 +18,8 @@ decomposition of the same network:
   / ``.gids``;
 - plastic synapses: ``plastic.<projection>.source`` / ``.target`` /
   ``.weight`` (by gids, in the order they were drawn within a pair) and
-  ``.slot_gids`` / ``.kplus`` / ``.t_last`` (per source), and their targets'
-  spike histories ``post.gids`` / ``.n`` / ``.t`` / ``.k`` / ``.kminus`` /
+  ``.slot_gids`` / ``.kplus`` / ``.t_last`` / ``.u`` (per source), and their
+  targets' spike histories ``post.gids`` / ``.n`` / ``.t`` / ``.k`` / ``.kminus`` /
   ``.last_spike``.
 
 Poisson and current inputs keep no state (each draw is keyed by step and
@@ -252,7 +252,7 @@ def _plastic_state(part) -> dict:
         key = f"plastic.{g.projection}"
         out.update({f"{key}.source": sources, f"{key}.target": targets, f"{key}.weight": _host(g.weights)[order],
                     f"{key}.slot_gids": slot_gids[rows], f"{key}.kplus": _host(g.kplus)[rows],
-                    f"{key}.t_last": _host(g.t_last)[rows]})
+                    f"{key}.t_last": _host(g.t_last)[rows], f"{key}.u": _host(g.u_state)[rows]})
     post = part._post
     counts = post.n.copy()
     take = np.arange(post.t.shape[1])[None, :] < counts[:, None]
@@ -291,6 +291,7 @@ def _restore_plastic(part, saved: list) -> None:
         gids = np.concatenate([s[f"{key}.slot_gids"] for s in parts])
         kplus = np.concatenate([s[f"{key}.kplus"] for s in parts])
         t_last = np.concatenate([s[f"{key}.t_last"] for s in parts])
+        u_state = np.concatenate([s[f"{key}.u"] for s in parts])
         gids, first = np.unique(gids, return_index=True)  # a source's traces are the same wherever it is
         rows = np.nonzero(np.diff(_host(g.row_ptr)) > 0)[0]
         at = np.searchsorted(gids, slot_gids[rows])
@@ -298,6 +299,7 @@ def _restore_plastic(part, saved: list) -> None:
             raise ValueError(f"the checkpoint lacks the traces of sources of plastic projection {g.projection}")
         g.kplus[rows] = kplus[first][at]
         g.t_last[rows] = t_last[first][at]
+        g.u_state[rows] = u_state[first][at]
     post = part._post
     for s in saved:
         if "post.gids" not in s:

@@ -213,12 +213,16 @@ class PackedRows:
             if group.weights is None:
                 group.weights = np.full(group.n, float(proj.weight))
             group.wfix = 0
-            params["rule"] = RULES[proj.synapse]
-            if "mu" in params:  # stdp_pl_synapse_hom: its exponent where stdp_synapse's facilitation has one
-                params.update(mu_plus=params.pop("mu"), mu_minus=0.0, Wmax=0.0)
-            group.stdp = np.array([params[name] for name in STDP_COLUMNS], dtype=np.float64)
-            group.kplus = np.zeros(n_slots)
-            group.t_last = np.zeros(n_slots)
+            group.kplus, group.t_last, group.u_state = np.zeros(n_slots), np.zeros(n_slots), np.zeros(n_slots)
+            if proj.synapse == "tsodyks2_synapse":  # U, tau_rec, tau_fac; x and u per slot from -1 ms on
+                row = [RULES[proj.synapse], params["U"], params["tau_rec"], params["tau_fac"], 0.0, 0.0, 0.0]
+                group.kplus[:], group.u_state[:], group.t_last[:] = params["x"], params["u"], -1.0
+            else:
+                params["rule"] = RULES[proj.synapse]
+                if "mu" in params:  # stdp_pl_synapse_hom: its exponent where stdp_synapse's facilitation has one
+                    params.update(mu_plus=params.pop("mu"), mu_minus=0.0, Wmax=0.0)
+                row = [params[name] for name in STDP_COLUMNS]
+            group.stdp = np.array(row, dtype=np.float64)
         return group
 
 

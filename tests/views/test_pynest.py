@@ -204,7 +204,7 @@ def test_what_dsnn_lacks_fails_in_one_line_naming_it():
         (lambda: dnest.Create("iaf_cond_exp"), "iaf_cond_exp"),
         (lambda: dnest.Create("iaf_psc_alpha", params={"tau_minus_triplet": 110.0}), "tau_minus_triplet"),
         (lambda: dnest.Connect(dnest.Create("iaf_psc_exp"), dnest.Create("iaf_psc_exp"),
-                               syn_spec={"synapse_model": "tsodyks2_synapse"}), "tsodyks2_synapse"),
+                               syn_spec={"synapse_model": "quantal_stp_synapse"}), "quantal_stp_synapse"),
         (lambda: setattr(dnest, "sort_connections_by_source", True), "sort_connections_by_source"),
         (lambda: dnest.spatial, "nest.spatial"),
         (lambda: dnest.math.exp, "nest.math.exp"),
