@@ -548,8 +548,8 @@ class Partition:
             for g in self._plastic:
                 self.synaptic_events += plasticity.deliver_stdp(
                     s_slots, s_steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask),
-                    g.d0, g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
-                    post.tau_minus_inv, post.t, post.k, post.n, self.ring_syn)
+                    g.d0, g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0,
+                    self.tics_per_step, post.tau_minus_inv, post.t, post.k, post.n, self.ring_syn)
         for table, like_rows, like_words, _ in self._tables:
             self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,
                                                       like_words, self._log, self._log_count,
