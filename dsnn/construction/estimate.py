@@ -78,7 +78,10 @@ def partition_bytes(net, decomposition) -> list[dict]:
                 inputs += INPUT_BYTES * n
                 continue
             per = _word_bytes(target_bits + int(hi - lo).bit_length())
-            if not isinstance(proj.weight, (int, float)):
+            if proj.plastic:  # a float64 weight per synapse; per source: traces (K+ or x, u) and last spike time
+                per += 8
+                syn_bytes += 24 * proj.pre.n
+            elif not isinstance(proj.weight, (int, float)):
                 per += 4
             synapses += n
             syn_bytes += per * n + 4 * (n_local + proj.pre.n)  # words, weights, row pointers

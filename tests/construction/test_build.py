@@ -106,7 +106,7 @@ def test_construction_peak_is_within_half_of_what_is_kept():
     assert r["peak_mb"] <= 1.5 * r["held_mb"], r
 
 
-def _mixed_rules():
+def _mixed_rules(plastic: bool = False):
     net = dsnn.Network(seed=8, dt=0.1)
     E = net.create("iaf_psc_exp", 1500)
     I = net.create("iaf_psc_alpha", 500)
@@ -120,13 +120,18 @@ def _mixed_rules():
     net.connect(E[:500], I, {"rule": "one_to_one"}, {"weight": normal})
     net.connect(I, E, {"rule": "fixed_outdegree", "outdegree": 200, "allow_multapses": False}, {"weight": -30.0})
     net.connect(pg, E, syn_spec={"weight": 20.0})
+    if plastic:
+        net.connect(E, E, {"rule": "fixed_indegree", "indegree": 200},
+                    {"synapse_model": "stdp_synapse", "weight": 10.0, "delay": 2.0})
+        net.connect(E, I, {"rule": "pairwise_bernoulli", "p": 0.1},
+                    {"synapse_model": "tsodyks2_synapse", "weight": normal, "delay": delay})
     return net
 
 
-@pytest.mark.parametrize("partitions", [1, 3])
-def test_memory_estimate_matches_what_is_built(partitions):
+@pytest.mark.parametrize("partitions, plastic", [(1, False), (3, False), (3, True)])
+def test_memory_estimate_matches_what_is_built(partitions, plastic):
     """Expected synapses within 2% (random rules) and bytes within 10% of the built partitions."""
-    net = _mixed_rules()
+    net = _mixed_rules(plastic)
     est = net.memory_estimate(partitions)
     sim = net.build(partitions=partitions)
     assert len(est) == len(sim.partitions) == partitions
