@@ -298,6 +298,16 @@ def test_bad_values_are_refused_where_they_are_given():
     with pytest.raises(NestError, match="resolution cannot be changed"):
         dnest.resolution = 0.5
     assert n.C_m == (250.0, 250.0, 250.0)  # nothing half-set
+    many = dnest.Create("iaf_psc_exp", 1000)
+    with pytest.raises(NestError, match="1000 different values.*not supported by dsnn.*nest.random"):
+        many.V_m = np.linspace(-70.0, -60.0, 1000)
+    assert set(many.V_m) == {-70.0}  # nothing half-set
+    many.I_e = [100.0] * 500 + [200.0] * 500  # two runs: two populations
+    assert many[499].I_e == 100.0 and many[500].I_e == 200.0
+    izh = dnest.Create("izhikevich", 2)
+    with pytest.raises(NestError, match="tau_m.*izhikevich"):
+        (n + izh).set(tau_m=15.0)
+    assert n.tau_m == (10.0, 10.0, 10.0)  # the iaf nodes before the izhikevich ones: not set either
 
 
 def test_a_script_runs_on_a_dask_cluster(tmp_path):

@@ -224,11 +224,12 @@ class Kernel:
         if isinstance(params, (list, tuple)):
             if len(params) != n or not all(isinstance(p, dict) for p in params):
                 raise NestError(f"{where}: a list of parameter dicts needs one dict per node ({n}), got {params!r}")
-            offset = 0
-            for block, lo, hi in list(self.blocks_in(spans)):
-                for i in range(lo, hi):
-                    self._set_one(block, i, i + 1, params[offset], where)
-                    offset += 1
+            for apply in (False, True):  # check every node, then set: nothing half-set
+                offset = 0
+                for block, lo, hi in list(self.blocks_in(spans)):
+                    for i in range(lo, hi):
+                        self._set_one(block, i, i + 1, params[offset], where, apply)
+                        offset += 1
             return
         if not isinstance(params, dict):
             raise NestError(f"{where}: parameters must be a dict, got {type(params).__name__}")
@@ -238,62 +239,80 @@ class Kernel:
         for k, v in per_node.items():
             if len(v) != n:
                 raise NestError(f"{where}: {k} has {len(v)} values for {n} nodes")
+        if per_node and n > MAX_RUNS:  # refuse before setting anything (nothing half-set)
+            changes = np.zeros(n - 1, dtype=bool)
+            for v in per_node.values():
+                values = np.asarray(v, dtype=object)
+                changes |= values[1:] != values[:-1]
+            if int(changes.sum()) + 1 > MAX_RUNS:
+                raise unsupported(f"{int(changes.sum()) + 1} different values of {sorted(per_node)} in one set",
+                                  f"dsnn keeps parameters per population (at most {MAX_RUNS} per Create): use "
+                                  "nest.random distributions for values that differ from neuron to neuron")
         common = {k: v for k, v in params.items() if k not in per_node}
-        offset = 0
-        for block, lo, hi in list(self.blocks_in(spans)):
-            if common:
-                self._set_one(block, lo, hi, common, where)
-            for i in range(lo, hi) if per_node else ():
-                self._set_one(block, i, i + 1, {k: _scalar(v[offset + i - lo]) for k, v in per_node.items()}, where)
-            offset += hi - lo
+        for apply in (False, True):  # check every part, then set: nothing half-set
+            offset = 0
+            for block, lo, hi in list(self.blocks_in(spans)):
+                if common:
+                    self._set_one(block, lo, hi, common, where, apply)
+                for i in range(lo, hi) if per_node else ():
+                    one = {k: _scalar(v[offset + i - lo]) for k, v in per_node.items()}
+                    self._set_one(block, i, i + 1, one, where, apply)
+                offset += hi - lo
 
-    def _set_one(self, block: Block, lo: int, hi: int, values: dict, where: str) -> None:
+    def _set_one(self, block: Block, lo: int, hi: int, values: dict, where: str, apply: bool) -> None:
+        """Check ``values`` for offsets ``lo .. hi-1`` of ``block`` and, with ``apply``, set them (callers
+        check every part first, then apply: nothing is half-set)."""
         attrs = {k: v for k, v in values.items() if k in RECORDER_ATTRIBUTES or k == "n_events"}
         values = {k: v for k, v in values.items() if k not in attrs}
         if attrs:
             if not block.attrs:
                 raise unsupported(f"setting {sorted(attrs)} on a {block.model}")
-            for i in range(lo, hi):
-                for k, v in attrs.items():
-                    if k == "n_events":
-                        if v != 0:
-                            raise NestError(f"{where}: n_events can only be set to 0 (clearing the events), "
-                                            f"got {v!r}")
-                        block.cleared_ms[i] = self.time_ms
-                    elif k == "record_to" and v not in ("memory", "ascii"):
-                        raise unsupported(f"record_to={v!r}", "dsnn.nest records to 'memory' or 'ascii'")
-                    else:
-                        block.attrs[i][k] = v
-        if self.sim is not None and block.kind == "neuron" and ("V_m" in values or "E_L" in values):
-            values = self._hold_potentials(block, lo, hi, values, where)
-        if not values:
-            return
-        fixed = sorted(set(values) & FIXED_AFTER_BUILD.get(block.kind, set()))
+            if attrs.get("n_events", 0) != 0:
+                raise NestError(f"{where}: n_events can only be set to 0 (clearing the events), "
+                                f"got {attrs['n_events']!r}")
+            if attrs.get("record_to", "memory") not in ("memory", "ascii"):
+                raise unsupported(f"record_to={attrs['record_to']!r}", "dsnn.nest records to 'memory' or 'ascii'")
+        state = self.sim is not None and block.kind == "neuron" and ("V_m" in values or "E_L" in values)
+        if state and "V_m" in values:
+            value = values["V_m"]
+            if isinstance(value, (bool, Distribution)) or not isinstance(value, numbers.Real) or \
+                    not math.isfinite(value):
+                raise unsupported(f"setting V_m to {value!r} after Simulate", "give a number (mV)")
+        rest = {k: v for k, v in values.items() if not (state and k == "V_m")}
+        fixed = sorted(set(rest) & FIXED_AFTER_BUILD.get(block.kind, set()))
         if self.network is not None and fixed:
             raise unsupported(f"setting {', '.join(fixed)} of {block.model} after Simulate",
                               "set it before the first Simulate")
-        for a, b, params in block.runs:
+        for a, b, params in block.runs if rest else ():
             if a < hi and b > lo:
-                self.check_params(block, {**params, **values}, where)
-        if self.network is not None:
-            self.changed_after_build = self.changed_after_build or f"setting {sorted(values)} of {block.model}"
-        block.set_range(lo, hi, values)
+                self.check_params(block, {**params, **rest}, where)
+        if not apply:
+            return
+        for i in range(lo, hi) if attrs else ():
+            for k, v in attrs.items():
+                if k == "n_events":
+                    block.cleared_ms[i] = self.time_ms
+                else:
+                    block.attrs[i][k] = v
+        if state:
+            self._hold_potentials(block, lo, hi, values)
+        if rest:
+            if self.network is not None:
+                self.changed_after_build = self.changed_after_build or f"setting {sorted(rest)} of {block.model}"
+            block.set_range(lo, hi, rest)
 
-    def _hold_potentials(self, block: Block, lo: int, hi: int, values: dict, where: str) -> dict:
+    def _hold_potentials(self, block: Block, lo: int, hi: int, values: dict) -> None:
         """V_m or E_L set after the build: V_m is state, set in the running simulation now and held across
-        the next rebuild; a new E_L keeps the absolute V_m, as NEST keeps it. Returns the other values."""
+        the next rebuild; a new E_L keeps the absolute V_m, as NEST keeps it."""
         gids = np.arange(block.first + lo, block.first + hi, dtype=np.int64)
         if "V_m" in values:
             value = values["V_m"]
-            if isinstance(value, Distribution) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise unsupported(f"setting V_m to {value!r} after Simulate", "give a number (mV)")
             self.sim.set_membrane_potentials(gids, float(value))
             self.pending_vm.update(dict.fromkeys(gids.tolist(), float(value)))
         if "E_L" in values:
             now = self.sim.membrane_potentials(gids)
             for gid, v in zip(gids.tolist(), now.tolist()):
                 self.pending_vm.setdefault(gid, v)
-        return {k: v for k, v in values.items() if k != "V_m"}
 
     def get_params(self, gid: int, potentials: dict | None = None) -> dict:
         """Every parameter of node ``gid`` as NEST lists them (the model's defaults included); V_m of a
