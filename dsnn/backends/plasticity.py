@@ -107,6 +107,8 @@ def _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0
     events = 0
     for i in range(slots.shape[0]):
         s = slots[i]
+        if row_ptr[s] == row_ptr[s + 1]:  # no synapse of this group from that source here: no state kept
+            continue
         t_spike = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
         x, u = x_state[s], u_state[s]
         if t_last[s] >= 0.0:
@@ -153,6 +155,8 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     events = 0
     for i in range(slots.shape[0]):
         s = slots[i]
+        if row_ptr[s] == row_ptr[s + 1]:  # no synapse of this group from that source here: no state kept
+            continue
         t_spike = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
         tl = t_last[s]
         kp = kplus[s]

@@ -139,8 +139,6 @@ def _step_block(V, Iex, dIex, Iin, dIin, y0, ref, ex_row, in_row, cur_row, fired
 step_group = group_stepper(update, KERNEL_STATE)
 
 
-
-
 # ------------------------------------------------------------------------------------------------ GPU
 #: the CUDA update, bit for bit :func:`update` (see ``iaf_psc_exp.CUDA_KERNEL``)
 CUDA_KERNEL = "iaf_psc_alpha_update"

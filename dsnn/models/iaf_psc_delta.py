@@ -121,8 +121,6 @@ def _step_block(V, refr, I0, ref, ex_row, in_row, cur_row, fired, c, ref_counts,
 step_group = group_stepper(update, KERNEL_STATE)
 
 
-
-
 # ------------------------------------------------------------------------------------------------ GPU
 #: the CUDA update, the same float64 operations in the same order as :func:`update`
 CUDA_KERNEL = "iaf_psc_delta_update"

@@ -150,8 +150,6 @@ def _step_block(V, Iex, Iin, I0, ref, ex_row, in_row, cur_row, fired, c, ref_cou
 step_group = group_stepper(update, KERNEL_STATE)
 
 
-
-
 # ------------------------------------------------------------------------------------------------ GPU
 #: the CUDA update: one thread per neuron looping over the interval's steps, the same float64 operations
 #: in the same order as :func:`update` (compiled without fused multiply-add: bit for bit the CPU's). It
