@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
+
 from .framing import HEADER_BYTES, ExchangeError, frame, message, on_device, split_address
 from .memory import MemoryHub
 from .mpi import MpiTransport
@@ -164,10 +166,52 @@ class Channels:
         (over tcp and in memory once the sends are under way; over ucx
         before them). Call it from a thread, never from the event loop.
         """
+        if self._arrays_direct and all(type(d) is np.ndarray for _, d, _ in sends.values()):
+            for peer in sends:
+                if not self._transport.has_out(peer):
+                    raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}")
+            got = self._transport.exchange_arrays(interval, sends, receives, overlap)
+            for _, data, extra in sends.values():
+                self.bytes_sent += data.nbytes + (0 if extra is None else extra.nbytes)
+            self.messages_sent += len(sends)
+            return got
         frames = self._frames(interval, sends)
         got = self._transport.exchange(interval, frames, list(receives), overlap)
         self._count(sends)
         return self._checked(interval, receives, got)
+
+    @property
+    def _arrays_direct(self) -> bool:
+        """Whether the transport takes host arrays as they are (``exchange_arrays``: shared memory)."""
+        return hasattr(self._transport, "exchange_arrays")
+
+    @property
+    def spike_messages(self) -> bool:
+        """Whether the transport writes and reads spike messages in compiled calls (shared memory): see
+        :meth:`exchange_spikes`."""
+        return hasattr(self._transport, "send_spikes")
+
+    def exchange_spikes(self, interval: int, sends: list, receives: list, idx, steps, images, first_slot: int,
+                        overlap=None) -> tuple:
+        """One exchange step of spike messages, each written and read in one compiled call (where
+        :attr:`spike_messages`): the same messages as :meth:`exchange` of (2, m) int64 arrays, tag 0.
+
+        ``sends``: ``(peer, ids, keys)`` per message: the spikes ``(idx, steps)`` (local indices, steps) as
+        ``ids[idx]`` where ``keys`` is None, else only those whose ``idx`` is in the sorted ``keys``, as
+        ``ids[position]``. ``receives``: the peers to take one message from, in order. ``images`` (sorted
+        gids, or empty): keep only those of the received spikes, as ``first_slot + position``. Returns
+        (slots, steps) int64 views valid until the next exchange; ``overlap()`` runs while they travel.
+        """
+        transport = self._transport
+        early: dict = {}
+        for peer, ids, keys in sends:
+            if not transport.has_out(peer):
+                raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}")
+            self.bytes_sent += 16 * transport.send_spikes(interval, 0, peer, ids, idx, steps, keys, receives, early)
+        self.messages_sent += len(sends)
+        if overlap is not None:
+            overlap()
+        return transport.receive_spikes(interval, 0, receives, images, first_slot, early)
 
     @property
     def native_allgather(self) -> bool:

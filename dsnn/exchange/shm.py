@@ -8,10 +8,13 @@ only p writes and only q reads, with two counters, the bytes written and
 the bytes read. p copies a message (header and data, as on every
 transport) into the buffer and then publishes the new written count; q
 polls that count, copies the message out and publishes the read count. A
-message is therefore one ``memcpy`` each way and no system call. The
-counters are plain int64 stores: x86-64 keeps stores in order and loads
-in order, so a reader that sees the count sees the bytes before it; the
-transport is offered on x86-64 Linux only (:func:`available`).
+message is therefore one copy each way and no system call, each a
+compiled call (:mod:`.shm_records`; spike messages are made from and read
+into the loop's arrays in the same calls: :meth:`ShmTransport.send_spikes`,
+:meth:`ShmTransport.receive_spikes`). The counters are plain int64 stores
+behind a fence: x86-64 keeps stores in order and loads in order, so a
+reader that sees the count sees the bytes before it; the transport is
+offered on x86-64 Linux only (:func:`available`).
 
 A message larger than half the buffer moves the channel to a buffer
 twice as large (a new file, announced in the old one once the reader has
@@ -34,7 +37,16 @@ import time
 
 import numpy as np
 
-from .framing import HEADER_WORDS, ExchangeError, Transport, body_words, lost, on_device, silent
+from .framing import HEADER_WORDS, ExchangeError, Transport, lost, on_device, silent
+from .shm_records import CAPACITY as _CAPACITY
+from .shm_records import CLOSED as _CLOSED
+from .shm_records import CONTROL_BYTES as _CONTROL_BYTES
+from .shm_records import NEXT as _NEXT
+from .shm_records import READ as _READ
+from .shm_records import READER as _READER
+from .shm_records import WRITER as _WRITER
+from .shm_records import WRITTEN as _WRITTEN
+from .shm_records import put_record, put_spikes, take_record, take_spikes
 
 __all__ = ["ShmTransport", "available", "sweep", "SHM_DIR"]
 
@@ -51,10 +63,7 @@ SPIN_S = 2e-3
 NAP_S = 20e-6
 ALIVE_EVERY_S = 0.2
 
-# control words (int64) at the start of a channel file
-_WRITTEN, _READ, _NEXT, _CAPACITY, _WRITER, _READER, _CLOSED = range(7)
-_CONTROL_BYTES = 64
-_SKIP = -1  # record length that sends the reader back to the start of the buffer
+_NO_EXTRA = np.zeros(0, dtype=np.int64)
 
 
 def available() -> bool:
@@ -119,6 +128,10 @@ class ShmTransport(Transport):
         self._in: dict = {}  # peer -> _Buffer we read
         self._generation: dict = {}  # (peer, "in" or "out") -> number of the channel's current file
         self._closed: dict = {}  # peer -> why its channel closed
+        self._head = np.zeros(HEADER_WORDS, dtype=np.int64)  # the header of the message last taken
+        self._in_slots = np.empty(1024, dtype=np.int64)  # spikes received this interval (receive_spikes)
+        self._in_steps = np.empty(1024, dtype=np.int64)
+        self._n_in = 0
 
     async def listen(self, host: str, port: int) -> int:
         sweep()
@@ -161,38 +174,156 @@ class ShmTransport(Transport):
         early: dict = {}
         for peer, (head, parts) in frames.items():
             parts = [a.get() if on_device(a) else a for a in parts]  # host memory only
-            self._send(peer, head, parts, interval, wanted, early)
+            k, tag, _, rows, n_data, n_extra, _ = head
+            data = parts[0].reshape(-1) if n_data else _NO_EXTRA
+            extra = parts[-1].reshape(-1) if n_extra > 0 else _NO_EXTRA
+            self._send(peer, k, tag, rows, data, extra, n_extra, wanted, early)
         if overlap is not None:
             overlap()
         got = {q: early[q] for q in wanted if q in early}
         self._wait(interval, [q for q in wanted if q not in got], got)
         return got
 
-    def _send(self, peer, head, parts, interval, wanted, early) -> None:
-        n = sum(a.size for a in parts)  # int64 words of data
-        size = 8 * (HEADER_WORDS + n)  # a record: its size in bytes, the header, the data (all int64 words)
-        record = 8 + size
+    def exchange_arrays(self, interval: int, sends: dict, receives: dict, overlap=None) -> dict:
+        """:meth:`~dsnn.exchange.channels.Channels.exchange` for host arrays, without its frames and message
+        dicts (a few microseconds an interval): ``sends`` ``{peer: (tag, data, extra or None)}`` (int64 NumPy
+        arrays), ``receives`` ``{peer: tag}``; returns ``{peer: (data, extra or None)}``, each message
+        checked to be for ``interval`` and its tag."""
+        early: dict = {}
+        wanted = list(receives)
+        for peer, (tag, data, extra) in sends.items():
+            rows = data.shape[0] if data.ndim == 2 else 0
+            n_extra = -1 if extra is None else extra.size
+            self._send(peer, interval, tag, rows, data.reshape(-1), _NO_EXTRA if extra is None else extra.reshape(-1),
+                       n_extra, wanted, early)
+        if overlap is not None:
+            overlap()
+        got = {q: early[q] for q in wanted if q in early}
+        if len(got) < len(wanted):
+            self._wait(interval, [q for q in wanted if q not in got], got)
+        out = {}
+        for peer, tag in receives.items():
+            (k, got_tag, _, rows, n_data, n_extra, _), body = got[peer]
+            if k != interval or got_tag != tag:
+                raise ExchangeError(
+                    f"partition {self.rank} expected interval {interval} (tag {tag}) from partition {peer}, "
+                    f"got interval {k} (tag {got_tag}): a message was lost or duplicated")
+            data = body[:n_data]
+            out[peer] = (data.reshape(rows, n_data // rows) if rows else data, None if n_extra < 0 else body[n_data:])
+        return out
+
+    def _send(self, peer, k, tag, rows, data, extra, n_extra, wanted, early) -> None:
+        """Write one message (header fields, ``data`` and ``extra`` as 1-D host int64 arrays, ``n_extra`` -1
+        for no extra) as one record of the channel to ``peer``."""
+        record = 8 * (1 + HEADER_WORDS + data.shape[0] + extra.shape[0])
         buf = self._out[peer]
         if 2 * record > buf.capacity:
-            buf = self._grow(peer, record, interval, wanted, early)
-        ctl, cap, words = buf.control, buf.capacity, buf.words
-        written = int(ctl[_WRITTEN])
-        at = written % cap
-        skip = cap - at if cap - at < record else 0
-        # room for the record (and the skip to the start, where it does not fit before the end)
-        self._until(lambda: written + skip + record - int(ctl[_READ]) <= cap, peer, interval, wanted, early)
-        w = at >> 3
-        if skip:
-            words[w] = _SKIP
-            written += skip
-            w = 0
-        words[w] = size
-        words[w + 1:w + 1 + HEADER_WORDS] = head
-        w += 1 + HEADER_WORDS
-        for a in parts:
-            words[w:w + a.size] = a.reshape(-1)
-            w += a.size
-        ctl[_WRITTEN] = written + record  # publish: the reader sees the words before the count (x86-64)
+            buf = self._grow(peer, record, k, wanted, early)
+        if not put_record(buf.control, buf.words, k, tag, self.rank, rows, data, extra, n_extra):
+            # no room until the reader takes what is there
+            self._until(lambda: put_record(buf.control, buf.words, k, tag, self.rank, rows, data, extra, n_extra),
+                        peer, k, wanted, early)
+
+    # ------------------------------------------------------------ spike messages
+    def send_spikes(self, k: int, tag: int, peer: int, ids, idx, steps, keys, wanted, early) -> int:
+        """Write the spike message of interval ``k`` to ``peer`` in one compiled call
+        (:func:`~.shm_records.put_spikes`: all spikes as ``ids[idx]``, or with ``keys`` the routed ones);
+        returns the spikes it holds. Meanwhile messages from ``wanted`` peers may be taken into ``early``."""
+        buf = self._out[peer]
+        routed = keys is not None
+        keys = _NO_EXTRA if keys is None else keys
+        sent = put_spikes(buf.control, buf.words, k, tag, self.rank, ids, idx, steps, keys, routed)
+        if sent < 0:  # larger than half the buffer
+            buf = self._grow(peer, -sent, k, wanted, early)
+            sent = put_spikes(buf.control, buf.words, k, tag, self.rank, ids, idx, steps, keys, routed)
+        if sent == 0:  # no room until the reader takes what is there
+            result = []
+
+            def put():
+                result.append(put_spikes(buf.control, buf.words, k, tag, self.rank, ids, idx, steps, keys, routed))
+                return result[-1] > 0
+
+            self._until(put, peer, k, wanted, early)
+            sent = result[-1]
+        return sent - 1
+
+    def receive_spikes(self, k: int, tag: int, peers, images, first_slot: int, early) -> tuple:
+        """The spikes of interval ``k``'s message from each of ``peers``, as (slots, steps) int64 views valid
+        until the next call: with ``images`` (sorted gids) those of the image neurons, at ``first_slot +
+        position``; else the slots as sent. ``early``: messages already taken ``{peer: (head, body)}``."""
+        self._n_in = 0
+
+        def took(q) -> bool:
+            if q in early:
+                self._append_taken(k, tag, q, early.pop(q), images, first_slot)
+                return True
+            return self._take_spikes(k, tag, q, images, first_slot)
+
+        missing = list(peers)  # taken in this order, as the spikes are delivered in that order
+        while missing and took(missing[0]):
+            missing.pop(0)
+        if missing:
+            def arrived():
+                while missing and took(missing[0]):
+                    missing.pop(0)
+                return not missing
+
+            self._until(arrived, None, k, missing, None)
+        n = self._n_in
+        return self._in_slots[:n], self._in_steps[:n]
+
+    def _take_spikes(self, k, tag, q, images, first_slot) -> bool:
+        """Take interval ``k``'s spike message from ``q`` into the receive arrays if it is there; whether it
+        was. Raises ExchangeError if another message is next or the channel closed."""
+        buf = self._in[q]
+        n = take_spikes(buf.control, buf.words, k, tag, self._head, images, first_slot, self._in_slots,
+                        self._in_steps, self._n_in)
+        if n >= 0:
+            self._n_in = n
+            return True
+        if n == -1:
+            if buf.control[_NEXT] > self._generation[(q, "in")] or buf.control[_CLOSED]:
+                msg = self._take(q)  # the channel moved to a larger file (or closed: None)
+                if msg is not None:
+                    self._append_taken(k, tag, q, msg, images, first_slot)
+                    return True
+                if q in self._closed:
+                    raise lost(self.rank, q, self._closed[q])
+            return False
+        if n == -2:
+            got_k, got_tag = int(self._head[0]), int(self._head[1])
+            raise ExchangeError(
+                f"partition {self.rank} expected interval {k} (tag {tag}) from partition {q}, got interval "
+                f"{got_k} (tag {got_tag}): a message was lost or duplicated")
+        self._grow_receive(self._n_in + (-3 - n))
+        return self._take_spikes(k, tag, q, images, first_slot)
+
+    def _append_taken(self, k, tag, q, msg, images, first_slot) -> None:
+        """Add the spikes of a message taken as ``(head, body)`` to the receive arrays (checked first)."""
+        (got_k, got_tag, _, rows, n_data, n_extra, _), body = msg
+        if got_k != k or got_tag != tag or rows != 2 or n_extra != -1:
+            raise ExchangeError(
+                f"partition {self.rank} expected interval {k} (tag {tag}) from partition {q}, got interval "
+                f"{got_k} (tag {got_tag}): a message was lost or duplicated")
+        ids, steps = body[:n_data // 2], body[n_data // 2:n_data]
+        if images.shape[0]:
+            pos = np.minimum(np.searchsorted(images, ids), images.shape[0] - 1)
+            hit = images[pos] == ids
+            ids, steps = first_slot + pos[hit], steps[hit]
+        n = self._n_in
+        self._grow_receive(n + ids.shape[0])
+        self._in_slots[n:n + ids.shape[0]] = ids
+        self._in_steps[n:n + ids.shape[0]] = steps
+        self._n_in = n + ids.shape[0]
+
+    def _grow_receive(self, need: int) -> None:
+        """Make the receive arrays hold at least ``need`` spikes, keeping what they hold."""
+        if need > self._in_slots.shape[0]:
+            size = max(need, 2 * self._in_slots.shape[0])
+            for name in ("_in_slots", "_in_steps"):
+                grown = np.empty(size, dtype=np.int64)
+                grown[:self._n_in] = getattr(self, name)[:self._n_in]
+                setattr(self, name, grown)
 
     def _grow(self, peer, record, interval, wanted, early) -> _Buffer:
         """Move the channel to ``peer`` to a file large enough for ``record`` once the reader took all."""
@@ -210,33 +341,22 @@ class ShmTransport(Transport):
     def _take(self, peer):
         """The next message ``(head, body)`` from ``peer``, or None."""
         buf = self._in[peer]
+        head = self._head
+        body = take_record(buf.control, buf.words, head)
+        if head[0] != -2:
+            return tuple(head.tolist()), body
         ctl = buf.control
-        read = int(ctl[_READ])
-        if int(ctl[_WRITTEN]) == read:
-            generation = int(ctl[_NEXT])
-            if generation > self._generation[(peer, "in")]:  # the writer moved to a larger file
-                path = buf.path.rsplit(".", 1)[0] + f".{generation}"
-                self._in[peer], self._generation[(peer, "in")] = _Buffer(path), generation
-                _unlink(path)
-                self._in[peer].control[_READER] = os.getpid()
-                buf.close()
-                return self._take(peer)
-            if ctl[_CLOSED]:
-                self._closed.setdefault(peer, "its channels closed")
-            return None
-        cap, words = buf.capacity, buf.words
-        at = read % cap
-        w = at >> 3
-        size = int(words[w])
-        if size == _SKIP:
-            read += cap - at
-            w = 0
-            size = int(words[0])
-        head = tuple(words[w + 1:w + 1 + HEADER_WORDS].tolist())
-        start = w + 1 + HEADER_WORDS
-        body = words[start:start + body_words(head)].copy()
-        ctl[_READ] = read + 8 + size
-        return head, body
+        generation = int(ctl[_NEXT])
+        if generation > self._generation[(peer, "in")]:  # the writer moved to a larger file
+            path = buf.path.rsplit(".", 1)[0] + f".{generation}"
+            self._in[peer], self._generation[(peer, "in")] = _Buffer(path), generation
+            _unlink(path)
+            self._in[peer].control[_READER] = os.getpid()
+            buf.close()
+            return self._take(peer)
+        if ctl[_CLOSED]:
+            self._closed.setdefault(peer, "its channels closed")
+        return None
 
     def _wait(self, interval: int, missing: list, got: dict) -> None:
         """Take one message from each peer of ``missing`` into ``got``."""

@@ -7,7 +7,11 @@ is the whole run as a generator of exchange steps (the algorithms of
 messages move and how long to wait. Three drivers exist, one loop:
 
 - a blocking one (:meth:`PartitionLoop.run`): the partition's own thread
-  drives its tcp sockets (a cluster actor) or its in-memory channels;
+  drives its tcp sockets (a cluster actor) or its in-memory channels; over
+  shared memory, where an interval is one exchange step (point-to-point,
+  or the collective of two partitions), it skips the generators and the
+  generic framing: the spike messages are written and read in compiled
+  calls (:meth:`PartitionLoop._interval_direct`);
 - one on the worker's event loop, for ucx endpoints
   (:mod:`dsnn.runners.cluster.actor`);
 - one thread driving several partitions of one process over in-memory
@@ -29,6 +33,8 @@ from ..exchange.algorithms import ALLGATHER, bruck_allgather, bruck_peers, point
 from ..support.jit import compile_seconds
 
 __all__ = ["ExchangePlan", "PartitionLoop"]
+
+_NO_IMAGES = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -106,7 +112,12 @@ class PartitionLoop:
         thread; returns :meth:`counters`."""
         self.check_runnable()
         try:
-            run_blocking(self.steps(n_steps), self.channels)
+            if self._spike_messages():
+                for n in self._intervals(n_steps):
+                    self._interval_direct(n)
+                self.flush_recordings()
+            else:
+                run_blocking(self.steps(n_steps), self.channels)
         except BaseException as exc:
             self.fail(exc)
             raise
@@ -115,13 +126,19 @@ class PartitionLoop:
     def steps(self, n_steps: int):
         """A run of ``n_steps`` steps as a generator of exchange steps ``(interval, sends, receives,
         overlap)``; send it what each step received."""
+        for n in self._intervals(n_steps):
+            yield from self._interval(n)
+        self.flush_recordings()
+
+    def _intervals(self, n_steps: int):
+        """The steps of each interval of a run of ``n_steps`` steps; between two, recordings are streamed to
+        files once more than the stream's limit are held."""
         L = self.partition.interval
         while n_steps > 0:
-            yield from self._interval(min(L, n_steps))
+            yield min(L, n_steps)
             n_steps -= L
             if self._stream is not None and self.partition.recorded_count > self._stream[1]:
                 self.flush_recordings()
-        self.flush_recordings()
 
     def stream_recordings(self, directory: str, max_records: int) -> None:
         """From now on, write recorded spikes and V_m to Parquet files in ``directory`` (:mod:`.streams`)
@@ -166,6 +183,46 @@ class PartitionLoop:
         t2 = time.perf_counter()
         if received:
             self._deliver(received)
+        t3 = time.perf_counter()
+        self.timers["update"] += t1 - t0
+        self.timers["exchange"] += t2 - t1 - local_s
+        self.timers["deliver"] += t3 - t2 + local_s
+        self.interval_index += 1
+
+    def _spike_messages(self) -> bool:
+        """Whether intervals go through :meth:`_interval_direct`: the channels write and read spike messages
+        in compiled calls (shared memory), the spikes are in host memory, and an interval is one exchange
+        step (point-to-point, or the collective of two partitions: one round of Bruck's all-gather)."""
+        plan = self.plan
+        return (self.channels.spike_messages and not self.partition.gpu and plan.n_partitions > 1
+                and (plan.mode == "p2p" or plan.n_partitions == 2))
+
+    def _interval_direct(self, n: int) -> None:
+        """One interval of ``n`` steps as :meth:`_interval`, its messages written and read by
+        :meth:`Channels.exchange_spikes` (the same messages, without the Python of the generic path)."""
+        plan, part = self.plan, self.partition
+        t0 = time.perf_counter()
+        idx, steps = part.advance(n)
+        local_s = 0.0
+
+        def deliver_own():
+            nonlocal local_s
+            t = time.perf_counter()
+            part.deliver(idx, steps)
+            local_s = time.perf_counter() - t
+
+        t1 = time.perf_counter()
+        if plan.mode == "p2p":
+            sends = [(m.receiver, m.slots, m.local) for m in plan.send_maps]
+            slots, arrived = self.channels.exchange_spikes(self.interval_index, sends, plan.in_peers, idx, steps,
+                                                           _NO_IMAGES, 0, deliver_own)
+        else:
+            peer = 1 - plan.rank
+            slots, arrived = self.channels.exchange_spikes(self.interval_index, [(peer, part.local_gids, None)],
+                                                           [peer], idx, steps, part.image_gids, part.n_local,
+                                                           deliver_own)
+        t2 = time.perf_counter()
+        part.deliver(slots, arrived)
         t3 = time.perf_counter()
         self.timers["update"] += t1 - t0
         self.timers["exchange"] += t2 - t1 - local_s

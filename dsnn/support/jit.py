@@ -20,7 +20,7 @@ import functools
 import threading
 import time
 
-__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "compile_seconds"]
+__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "fence", "compile_seconds"]
 
 _lock = threading.RLock()
 _nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
@@ -191,3 +191,26 @@ def _array_at(numba):
 
 #: ``array_at(like, address, length)`` inside kernels: see :func:`_array_at`
 array_at = Intrinsic(_array_at)
+
+
+def _fence(numba):
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def fence(typingctx):
+        """A sequentially consistent memory fence (``fence seq_cst``): neither the compiler nor the CPU moves
+        a load or store across it. Between processes sharing memory, data written before it is seen before
+        a count published after it, and a count read before it is read before the data after it."""
+
+        def codegen(context, builder, signature, args):
+            builder.fence("seq_cst")
+            return context.get_dummy_value()
+
+        return types.void(), codegen
+
+    return fence
+
+
+#: ``fence()`` inside kernels: see :func:`_fence`
+fence = Intrinsic(_fence)

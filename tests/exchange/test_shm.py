@@ -133,3 +133,65 @@ def test_a_full_shared_memory_is_a_clear_error_not_a_crash(monkeypatch):
 
     asyncio.run(scenario())
     assert _ours() <= before
+
+
+def _spikes(rng, n_local, m):
+    idx = np.sort(rng.integers(0, n_local, m)).astype(np.int64)
+    return idx, rng.integers(0, 1000, m).astype(np.int64)
+
+
+def test_spike_messages_are_the_generic_messages_both_ways():
+    """``Channels.exchange_spikes`` (compiled writes and reads) sends what ``exchange`` would send of the
+    (2, m) array the loop used to make (``ids[idx]`` with steps, or the routed spikes), and reads a generic
+    message as ``filter_images`` would: at many sizes, across the buffer's wrap-around and its move to a
+    larger file (a message of more spikes than the receive arrays first hold included)."""
+    from dsnn.exchange.maps import SendMap, filter_images, route
+
+    before = _ours()
+    a, b = _pair()
+    rng = np.random.default_rng(11)
+    gids = np.sort(rng.choice(10**6, 5000, replace=False)).astype(np.int64)  # the sender's local gids
+    keys = np.sort(rng.choice(5000, 1200, replace=False)).astype(np.int64)  # what the receiver needs
+    slots = rng.permutation(1200).astype(np.int64) + 77
+    images = np.sort(rng.choice(gids, 900, replace=False))
+    sizes = rng.integers(0, 400, 300).tolist()
+    sizes[100], sizes[200] = 70_000, 0  # 70,000 spikes: 1.1 MB, past half the first buffer
+    none = np.zeros(0, dtype=np.int64)
+    for k, m in enumerate(sizes):
+        idx, steps = _spikes(rng, 5000, m)
+        routed = k % 2 == 1
+        want = np.stack(route(SendMap(1, keys, slots), idx, steps)) if routed else np.stack([gids[idx], steps])
+        if k % 3 == 0:  # compiled write, generic read
+            sent = a.exchange_spikes(k, [(1, slots, keys) if routed else (1, gids, None)], [], idx, steps, none, 0)
+            assert all(x.size == 0 for x in sent)  # nothing received
+            got, extra = b.exchange(k, {}, {0: 0})[0]
+            np.testing.assert_array_equal(got.reshape(2, -1), want)
+            assert extra is None
+        else:  # compiled write or generic write, compiled read with and without the image filter
+            if k % 3 == 1:
+                a.exchange_spikes(k, [(1, slots, keys) if routed else (1, gids, None)], [], idx, steps, none, 0)
+            else:
+                a.exchange(k, {1: (0, want, None)}, {})
+            filtered = not routed
+            got_slots, got_steps = b.exchange_spikes(k, [], [0], none, none, images if filtered else none, 500)
+            expect = filter_images(images, 500, want[0], want[1]) if filtered else (want[0], want[1])
+            np.testing.assert_array_equal(got_slots, expect[0])
+            np.testing.assert_array_equal(got_steps, expect[1])
+    assert a.bytes_sent > 0
+    asyncio.run(a.close())
+    asyncio.run(b.close())
+    assert _ours() <= before
+
+
+def test_a_spike_message_for_another_interval_is_an_error():
+    a, b = _pair()
+    none = np.zeros(0, dtype=np.int64)
+    idx, steps = np.array([1, 2], dtype=np.int64), np.array([5, 6], dtype=np.int64)
+    a.exchange_spikes(3, [(1, np.arange(10, dtype=np.int64), None)], [], idx, steps, none, 0)
+    with pytest.raises(ExchangeError, match=r"expected interval 4 \(tag 0\) from partition 0, got interval 3"):
+        b.exchange_spikes(4, [], [0], none, none, none, 0)
+    asyncio.run(a.close())
+    with pytest.raises(ExchangeError, match="lost partition 0"):  # the message is still there, then the close
+        b.exchange_spikes(3, [], [0], none, none, none, 0)
+        b.exchange_spikes(4, [], [0], none, none, none, 0)
+    asyncio.run(b.close())
