@@ -6,7 +6,8 @@ Run from the repository root::
     python -m benchmarks --models brunel --repeats 5 --time 500
     python -m benchmarks --quick                 # tiny networks, 1 repeat: a smoke run (well under a minute)
 
-Options: ``--models`` (comma-separated names of :data:`MODELS`), ``--repeats``
+Options: ``--models`` (comma-separated names of :data:`MODELS`, default all of
+them, and of :data:`OPTIONAL_MODELS`: ``microcircuit_full``), ``--repeats``
 (default 3), ``--time`` (ms simulated; default per model, :data:`MODELS`),
 ``--partitions`` (dsnn partitions = worker processes, and NEST threads;
 default 2), ``--no-nest``, ``--quick``. Writes
@@ -106,6 +107,13 @@ MODELS = {
     # multi_area: 4 areas of scale 0.05, two per partition; 500 ms (min delay 0.1 ms: 5,000 exchanges)
     "multi_area": Model("examples/multi_area.py", {"t_presim": 0.0}, 500.0,
                         {"scale": 0.01, "t_presim": 0.0}),
+}
+
+#: models run only when ``--models`` names them: the full-scale microcircuit (77,169 neurons, 3e8 synapses;
+#: about 10 minutes with NEST on 2 cores, and ~15 GB for NEST)
+OPTIONAL_MODELS = {
+    "microcircuit_full": Model("examples/microcircuit.py", {"scale": 1.0, "t_presim": 0.0}, 500.0,
+                               {"scale": 0.01, "t_presim": 0.0}),
 }
 
 
@@ -287,7 +295,7 @@ def ratios(dsnn: dict, nest: dict) -> dict:
 
 def bench_model(name: str, args) -> dict:
     """Every repeat of one model, dsnn then NEST; raw runs, summaries and ratios."""
-    model = MODELS[name]
+    model = {**MODELS, **OPTIONAL_MODELS}[name]
     t_ms = args.time or (model.quick_time_ms if args.quick else model.time_ms)
     params = model.quick_params if args.quick else model.params
     module = harness.load_model(model.file)
@@ -389,7 +397,9 @@ def markdown(results: dict) -> str:
 
 def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, of {','.join(MODELS)}")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated, of {','.join(MODELS)} (default: all of them) and "
+                             f"{','.join(OPTIONAL_MODELS)}")
     parser.add_argument("--repeats", type=int, default=None, help="runs per figure (default 3; 1 with --quick)")
     parser.add_argument("--time", type=float, default=None, help="ms simulated (default: per model)")
     parser.add_argument("--partitions", type=int, default=2, help="dsnn partitions and NEST threads")
@@ -397,7 +407,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny networks, 1 repeat: a smoke run")
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    unknown = [m for m in args.models.split(",") if m not in MODELS]
+    unknown = [m for m in args.models.split(",") if m not in MODELS and m not in OPTIONAL_MODELS]
     if unknown or args.repeats < 1 or args.partitions < 1:
         parser.error(f"unknown models {unknown}" if unknown else "--repeats and --partitions must be >= 1")
     return args
