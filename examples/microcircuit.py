@@ -191,13 +191,18 @@ def nest_circuit(nest, d: dict, V0_type: str = "optimized", prefix: str = "") ->
         pop.V_m = nest.random.normal(mean=V0_MEAN[V0_type][i], std=V0_STD[V0_type][i])
         pops[prefix + name] = pop
     nodes = list(pops.values())
+    # NEST holds at most 2**27 - 2 connections per thread and synapse model: on 2 threads the full-scale
+    # model's 3e8 static synapses need a second synapse model (the same static synapse) for the inhibitory ones
+    if "static_synapse_inh" not in nest.synapse_models:
+        nest.CopyModel("static_synapse", "static_synapse_inh")
     for i, j, n, w, mean_delay in projections(d):
         weight = nest.math.redraw(nest.random.normal(mean=w, std=abs(w) * WEIGHT_REL_STD),
                                   min=-math.inf if w < 0 else 0.0, max=0.0 if w < 0 else math.inf)
         delay = nest.math.redraw(nest.random.normal(mean=mean_delay, std=mean_delay * DELAY_REL_STD),
                                  min=nest.resolution, max=math.inf)
         nest.Connect(nodes[j], nodes[i], {"rule": "fixed_total_number", "N": n},
-                     {"synapse_model": "static_synapse", "weight": weight, "delay": delay})
+                     {"synapse_model": "static_synapse_inh" if w < 0 else "static_synapse", "weight": weight,
+                      "delay": delay})
     return pops
 
 

@@ -17,8 +17,17 @@ from ..description.timing import steps_of, tics
 from ..models import NEURON_MODELS
 from ..randomness import rng
 from ..randomness.sampling import sample
+from . import estimate
 from .inputs import current_input, poisson_input, spike_schedule
-from .synapses import InDegreeRows, draw_projection, image_gids, in_place_rows, pack_projection, synapse_group
+from .synapses import (
+    KEEP_PARTITION_SHARE,
+    InDegreeRows,
+    draw_projection,
+    image_gids,
+    in_place_rows,
+    pack_projection,
+    synapse_group,
+)
 
 __all__ = ["build_partition", "neuron_blocks"]
 
@@ -76,6 +85,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
     local_gids = decomposition.local_gids(p)
     n_local = local_gids.shape[0]
     blocks = neuron_blocks(net, pieces)
+    keep_bytes = KEEP_PARTITION_SHARE * estimate.one_partition_bytes(net, decomposition, p)["bytes"]
 
     spike_sources = [pop for pop in net.populations if pop.spec.kind == "spike_source"]
     source_gids = np.concatenate([np.arange(pop.first, pop.first + pop.n) for pop in spike_sources]
@@ -94,7 +104,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
             continue
         if proj.kind == "synapse":
             drawn = (None if proj.plastic else in_place_rows(net, proj, pieces)) or \
-                pack_projection(net, proj, pieces, local_gids)
+                pack_projection(net, proj, pieces, local_gids, keep_bytes)
         else:
             drawn = draw_projection(net, proj, pieces)
         if drawn is None:

@@ -19,7 +19,8 @@ import math
 
 from .synapses import target_ranges
 
-__all__ = ["partition_bytes", "check_fits", "host_available_bytes", "PEAK_FACTOR", "RESERVE_BYTES"]
+__all__ = ["partition_bytes", "one_partition_bytes", "expected_synapses", "check_fits", "host_available_bytes",
+           "PEAK_FACTOR", "RESERVE_BYTES"]
 
 #: construction peak over what is kept (tests/test_build.py holds it under 1.5)
 PEAK_FACTOR = 1.2
@@ -56,44 +57,51 @@ def _word_bytes(bits: int) -> int:
 
 def partition_bytes(net, decomposition) -> list[dict]:
     """Per partition: expected ``synapses`` (count) and ``bytes`` (total), with a breakdown by kind."""
-    interval = net.min_delay_steps
-    out = []
-    for p in range(decomposition.n_partitions):
-        pieces = decomposition.populations_of(net, p)
-        n_local = sum(g1 - g0 for _, g0, g1 in pieces)
-        target_bits = max(1, (n_local - 1).bit_length())
-        synapses = syn_bytes = inputs = 0.0
-        max_delay = interval
-        logged = False  # synapses of several delays: the partition keeps a delivery log beside its ring
-        for proj in net.projections:
-            if proj.kind not in ("synapse", "poisson", "current"):
-                continue
-            n = _expected_synapses(proj, sum(t_hi - t_lo for _, t_lo, t_hi in target_ranges(proj, pieces)))
-            if n == 0:
-                continue
-            lo, hi = proj.delay_range_steps
-            hi = lo + DELAY_SPAN_STEPS if math.isinf(hi) else hi
-            max_delay = max(max_delay, int(hi))
-            if proj.kind != "synapse":
-                inputs += INPUT_BYTES * n
-                continue
-            per = _word_bytes(target_bits + int(hi - lo).bit_length())
-            if proj.plastic:  # a float64 weight per synapse; per source: traces (K+ or x, u) and last spike time
-                per += 8
-                syn_bytes += 24 * proj.pre.n
-            elif not isinstance(proj.weight, (int, float)):
-                per += 4
-            synapses += n
-            syn_bytes += per * n + 4 * (n_local + proj.pre.n)  # words, weights, row pointers
-            logged = logged or hi > lo
-        R = interval + max_delay + 1
-        from ..backends.partition import LOG_FIRST_CAPACITY
+    return [one_partition_bytes(net, decomposition, p) for p in range(decomposition.n_partitions)]
 
-        rings = 24 * R * n_local + (8 * LOG_FIRST_CAPACITY * R if logged else 0)
-        neurons = NEURON_BYTES * n_local
-        out.append({"synapses": synapses, "synapse_bytes": syn_bytes, "rings": rings, "neurons": neurons,
-                    "inputs": inputs, "bytes": syn_bytes + rings + neurons + inputs})
-    return out
+
+def expected_synapses(proj, pieces) -> float:
+    """Mean number of synapses of ``proj`` onto the targets of ``pieces`` (a partition's populations)."""
+    return _expected_synapses(proj, sum(t_hi - t_lo for _, t_lo, t_hi in target_ranges(proj, pieces)))
+
+
+def one_partition_bytes(net, decomposition, p: int) -> dict:
+    """:func:`partition_bytes` of partition ``p`` alone."""
+    interval = net.min_delay_steps
+    pieces = decomposition.populations_of(net, p)
+    n_local = sum(g1 - g0 for _, g0, g1 in pieces)
+    target_bits = max(1, (n_local - 1).bit_length())
+    synapses = syn_bytes = inputs = 0.0
+    max_delay = interval
+    logged = False  # synapses of several delays: the partition keeps a delivery log beside its ring
+    for proj in net.projections:
+        if proj.kind not in ("synapse", "poisson", "current"):
+            continue
+        n = expected_synapses(proj, pieces)
+        if n == 0:
+            continue
+        lo, hi = proj.delay_range_steps
+        hi = lo + DELAY_SPAN_STEPS if math.isinf(hi) else hi
+        max_delay = max(max_delay, int(hi))
+        if proj.kind != "synapse":
+            inputs += INPUT_BYTES * n
+            continue
+        per = _word_bytes(target_bits + int(hi - lo).bit_length())
+        if proj.plastic:  # a float64 weight per synapse; per source: traces (K+ or x, u) and last spike time
+            per += 8
+            syn_bytes += 24 * proj.pre.n
+        elif not isinstance(proj.weight, (int, float)):
+            per += 4
+        synapses += n
+        syn_bytes += per * n + 4 * (n_local + proj.pre.n)  # words, weights, row pointers
+        logged = logged or hi > lo
+    R = interval + max_delay + 1
+    from ..backends.partition import LOG_FIRST_CAPACITY
+
+    rings = 24 * R * n_local + (8 * LOG_FIRST_CAPACITY * R if logged else 0)
+    neurons = NEURON_BYTES * n_local
+    return {"synapses": synapses, "synapse_bytes": syn_bytes, "rings": rings, "neurons": neurons,
+            "inputs": inputs, "bytes": syn_bytes + rings + neurons + inputs}
 
 
 def check_fits(estimates: list[dict], available: list[float], where: list[str]) -> None:

@@ -28,7 +28,7 @@ from .nodes import NodeIndex
 from .rows import count_rows, fill_rows, indegree_mark, indegree_pack, steps_of_delays
 
 __all__ = ["fixed_point", "in_place_rows", "pack_projection", "draw_projection", "target_ranges", "image_gids",
-           "synapse_group", "InDegreeRows", "PackedRows"]
+           "synapse_group", "InDegreeRows", "PackedRows", "KEEP_SHARE", "KEEP_PARTITION_SHARE"]
 
 
 def fixed_point(weight_values, homogeneous: bool):
@@ -231,14 +231,19 @@ def _row_pointers(row_ptr: np.ndarray) -> np.ndarray:
     return row_ptr.astype(np.int32) if row_ptr[-1] < 2**31 else row_ptr
 
 
-def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None:
+def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 0.0) -> PackedRows | None:
     """Draw a projection's synapses onto the owned targets straight into their rows.
 
     Two passes over the same chunks of :func:`draw_chunks`: the first counts
     each source's synapses (and draws random delays, kept in 8 or 16 bits
-    where they fit, for the packing width), the second draws the weights and
-    fills the rows. Only one chunk of synapses is ever held besides the
-    result, so the construction peak stays close to the final size.
+    where they fit, for the packing width), the second fills the rows. Where
+    the chunks take at most ``keep_bytes`` (and :data:`KEEP_SHARE` of the
+    memory available), the first pass also draws the weights and keeps its
+    chunks, sources and targets in 16 or 32 bits, so that the second reads
+    them instead of drawing them again; otherwise the second draws them
+    again (the same synapses either way) and only one chunk of synapses is
+    held besides the result. The construction peak stays within
+    ``keep_bytes`` of the final size.
     """
     dt = net.dt
     pre, post = NodeIndex.of(proj.pre), NodeIndex.of(proj.post)
@@ -255,11 +260,26 @@ def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None
     first = pre.first if pre.contiguous else 0  # what chunks' sources count from
     counts = np.zeros(pre.n, dtype=np.int64)
     delays = []
-    for src, _, key in chunks(d_random):
+    w_dtype = np.float64 if proj.plastic else np.float32
+    from .estimate import expected_synapses  # estimate imports this module
+
+    budget = min(keep_bytes, KEEP_SHARE * _available_bytes()) if keep_bytes > 0 else 0.0
+    per_synapse = (_narrow_bytes(pre.n) + _narrow_bytes(n_local)
+                   + (np.dtype(w_dtype).itemsize if w_random else 0))
+    kept, kept_bytes = ([], 0) if per_synapse * expected_synapses(proj, pieces) <= budget else (None, 0)
+    for src, tgt, key in chunks(d_random or w_random):
         count_rows(src, first, counts)
         if d_random:
             d = _delay_steps(net, proj, key)
             delays.append(_compact(d))
+        if kept is not None:
+            chunk = (_narrow(src - first, pre.n), _narrow(tgt, n_local),
+                     _weights(net, proj, key).astype(w_dtype) if w_random else _NO_WEIGHTS)
+            kept_bytes += sum(a.nbytes for a in chunk)
+            if kept_bytes <= budget:
+                kept.append(chunk)
+            else:  # the second pass draws them again
+                kept = None
     n = int(counts.sum())
     if n == 0:
         return None
@@ -271,16 +291,55 @@ def pack_projection(net: Network, proj, pieces, local_gids) -> PackedRows | None
         delays = itertools.repeat(np.array([d0], dtype=np.int64))
     dbits = (d1 - d0).bit_length()
     packed, packed_hi = _packed_words(n, max(1, (n_local - 1).bit_length()) + dbits)
-    weights = np.empty(n, dtype=np.float64 if proj.plastic else np.float32) if w_random else None
+    weights = np.empty(n, dtype=w_dtype) if w_random else None
     order = _slot_order(pre, local_gids)
     fill = np.empty(pre.n, dtype=np.int64)
     fill[order] = np.cumsum(counts[order]) - counts[order]
-    for (src, tgt, key), delay in zip(chunks(w_random), delays):
-        w = _weights(net, proj, key).astype(weights.dtype) if w_random else _NO_WEIGHTS
+    if kept is not None:  # the first pass's chunks, each let go once filled in
+        drawn, first = _taken(kept), 0
+    else:
+        drawn = ((src, tgt, _weights(net, proj, key).astype(w_dtype) if w_random else _NO_WEIGHTS)
+                 for src, tgt, key in chunks(w_random))
+    for (src, tgt, w), delay in zip(drawn, delays):
         fill_rows(src, first, fill, tgt, delay, dbits, d0, packed, packed_hi, w,
                   weights if w_random else _NO_WEIGHTS)
     sources = order[counts[order] > 0]
     return PackedRows(pre.gids(sources), counts[sources], packed, packed_hi, dbits, d0, d1, weights)
+
+
+#: the first pass of :func:`pack_projection` keeps its chunks for the second while they take at most this
+#: share of the memory available when the projection starts (and its ``keep_bytes``)
+KEEP_SHARE = 0.25
+
+#: ``keep_bytes`` of a partition's projections: this share of its expected size (the construction peak
+#: stays within it of the final size)
+KEEP_PARTITION_SHARE = 0.3
+
+
+def _available_bytes() -> float:
+    from .estimate import host_available_bytes  # estimate imports this module
+
+    return host_available_bytes()
+
+
+def _narrow_type(top: int):
+    return np.uint16 if top <= 2**16 else np.uint32 if top <= 2**32 else np.int64
+
+
+def _narrow_bytes(top: int) -> int:
+    return np.dtype(_narrow_type(top)).itemsize
+
+
+def _narrow(values, top: int) -> np.ndarray:
+    """Non-negative ``values`` below ``top`` as uint16 or uint32 where those hold ``top``, else int64."""
+    return values.astype(_narrow_type(top), copy=False)
+
+
+def _taken(items: list):
+    """The items of ``items`` in order, each dropped from the list as it is handed out."""
+    for i in range(len(items)):
+        item, items[i] = items[i], None
+        yield item
 
 
 def _joined(parts):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import dsnn
@@ -154,3 +155,31 @@ def test_network_too_big_for_this_process_is_refused_with_the_estimate(monkeypat
         net.build()
     est = net.memory_estimate(4)
     assert len(est) == 4 and sum(e["synapses"] for e in est) == 2e10
+
+
+@pytest.mark.parametrize("how", ["never kept", "dropped part way"])
+def test_synapses_kept_from_the_first_pass_are_the_synapses_drawn_again(monkeypatch, how):
+    """Where memory allows, the count pass keeps its chunks for the fill pass instead of drawing them again:
+    the same rows, weights and delays as drawing twice (never keeping; keeping until the budget runs out
+    part way through a projection), plastic and static, on 1 and 2 partitions."""
+    from dsnn.construction import estimate, synapses
+
+    net = _mixed_rules(plastic=True)
+    for partitions in (1, 2):
+        kept = net.build(partitions=partitions)
+        if how == "never kept":
+            monkeypatch.setattr(synapses, "KEEP_SHARE", 0.0)
+        else:  # every projection starts keeping and stops once it holds more than 100 kB
+            monkeypatch.setattr(estimate, "expected_synapses", lambda proj, pieces: 0.0)
+            monkeypatch.setattr(synapses, "_available_bytes", lambda: 400_000.0)
+        drawn = net.build(partitions=partitions)
+        monkeypatch.undo()
+        for a, b in zip(kept.partitions, drawn.partitions):
+            assert len(a.groups) == len(b.groups)
+            for ga, gb in zip(a.groups, b.groups):
+                for name in ("row_ptr", "packed", "packed_hi", "weights"):
+                    x, y = getattr(ga, name), getattr(gb, name)
+                    assert (x is None) == (y is None)
+                    if x is not None:
+                        np.testing.assert_array_equal(x, y)
+                assert (ga.shift, ga.dmask, ga.d0, ga.wfix) == (gb.shift, gb.dmask, gb.d0, gb.wfix)
