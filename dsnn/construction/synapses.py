@@ -245,6 +245,8 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     held besides the result. The construction peak stays within
     ``keep_bytes`` of the final size.
     """
+    from .estimate import expected_synapses  # estimate imports this module
+
     dt = net.dt
     pre, post = NodeIndex.of(proj.pre), NodeIndex.of(proj.post)
     n_local = local_gids.shape[0]
@@ -261,8 +263,6 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     counts = np.zeros(pre.n, dtype=np.int64)
     delays = []
     w_dtype = np.float64 if proj.plastic else np.float32
-    from .estimate import expected_synapses  # estimate imports this module
-
     budget = min(keep_bytes, KEEP_SHARE * _available_bytes()) if keep_bytes > 0 else 0.0
     per_synapse = (_narrow_bytes(pre.n) + _narrow_bytes(n_local)
                    + (np.dtype(w_dtype).itemsize if w_random else 0))
@@ -311,9 +311,9 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
 #: share of the memory available when the projection starts (and its ``keep_bytes``)
 KEEP_SHARE = 0.25
 
-#: ``keep_bytes`` of a partition's projections: this share of its expected size (the construction peak
-#: stays within it of the final size)
-KEEP_PARTITION_SHARE = 0.3
+#: ``keep_bytes`` of a partition's projections: this share of its expected size, so that the construction
+#: peak stays within the memory estimate's PEAK_FACTOR of the final size
+KEEP_PARTITION_SHARE = 0.2
 
 
 def _available_bytes() -> float:
