@@ -21,7 +21,7 @@ ALLOWED = {
     "partitioning": {"description"},
     "backends": {"models", "randomness", "support"},
     "construction": {"backends", "description", "models", "randomness", "partitioning", "support"},
-    "exchange": set(),
+    "exchange": {"support"},
     "runners": {"backends", "construction", "description", "exchange", "models", "partitioning", "randomness",
                 "support"},
     "views": {"description", "runners", "support"},

@@ -197,7 +197,8 @@ def require():
 
 def source() -> str:
     """The CUDA source of every kernel: the prelude, each neuron model's update, delivery and input."""
-    return "\n".join([PRELUDE, *(model.CUDA_SOURCE for model in NEURON_MODELS.values()), _SOURCE])
+    return "\n".join([PRELUDE, *(model.CUDA_SOURCE for model in NEURON_MODELS.values() if model.CUDA_KERNEL),
+                      _SOURCE])
 
 
 @functools.lru_cache(maxsize=None)
@@ -212,8 +213,8 @@ def _kernel(name: str):
 
 def load_kernels() -> None:
     """Compile the module (NVRTC; CuPy caches it on disk) and load every kernel now, not in a run."""
-    for name in (*(model.CUDA_KERNEL for model in NEURON_MODELS.values()), "deliver_groups", "poisson_input",
-                 "current_input"):
+    for name in (*(model.CUDA_KERNEL for model in NEURON_MODELS.values() if model.CUDA_KERNEL), "deliver_groups",
+                 "poisson_input", "current_input"):
         _kernel(name)
 
 

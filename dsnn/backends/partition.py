@@ -374,6 +374,7 @@ class Partition:
                              for model, idx in members.items()]
         for group in self.model_groups:
             group.with_current = self.currents is not None
+        self._repeating = [g for g in self.model_groups if hasattr(g.model, "spikes_due")]
         self._block_hi = np.array([b.hi for b in self.blocks], dtype=np.int64)
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
         self._uncounted: list = []  # local indices of spikes not yet in block_spikes
@@ -489,6 +490,11 @@ class Partition:
         if self.currents is not None:
             self.currents.inject(first, n_steps, self.ring_cur)
         self.input_s += time.perf_counter() - t0
+        if self._repeating:  # parrots emit what arrived, several spikes a step where several arrived
+            due = sum(g.model.spikes_due(g, first, n_steps, self.ring_syn) for g in self._repeating)
+            if self.n_local * n_steps + due > self._spk_idx.shape[0]:
+                self._spk_idx = np.empty(self.n_local * n_steps + due, dtype=np.int64)
+                self._spk_step = np.empty_like(self._spk_idx)
         n = 0
         for group in self.model_groups:
             n = group.step(first, n_steps, self.ring_syn, self.ring_cur, self._spk_idx, self._spk_step, n)

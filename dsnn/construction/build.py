@@ -21,6 +21,7 @@ from . import estimate
 from .inputs import current_input, poisson_input, spike_schedule
 from .synapses import (
     KEEP_PARTITION_SHARE,
+    KEEP_SHARE,
     InDegreeRows,
     draw_projection,
     image_gids,
@@ -85,7 +86,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
     local_gids = decomposition.local_gids(p)
     n_local = local_gids.shape[0]
     blocks = neuron_blocks(net, pieces)
-    keep_bytes = KEEP_PARTITION_SHARE * estimate.one_partition_bytes(net, decomposition, p)["bytes"]
+    keep_bytes = KEEP_PARTITION_SHARE * estimate.one_partition_bytes(net, decomposition, p)["bytes"]  # at most
 
     spike_sources = [pop for pop in net.populations if pop.spec.kind == "spike_source"]
     source_gids = np.concatenate([np.arange(pop.first, pop.first + pop.n) for pop in spike_sources]
@@ -104,7 +105,9 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
             continue
         if proj.kind == "synapse":
             drawn = (None if proj.plastic else in_place_rows(net, proj, pieces)) or \
-                pack_projection(net, proj, pieces, local_gids, keep_bytes)
+                pack_projection(net, proj, pieces, local_gids,
+                                min(keep_bytes, KEEP_SHARE * estimate.host_available_bytes()),
+                                estimate.expected_synapses(proj, pieces))
         else:
             drawn = draw_projection(net, proj, pieces)
         if drawn is None:

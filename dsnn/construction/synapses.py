@@ -231,7 +231,8 @@ def _row_pointers(row_ptr: np.ndarray) -> np.ndarray:
     return row_ptr.astype(np.int32) if row_ptr[-1] < 2**31 else row_ptr
 
 
-def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 0.0) -> PackedRows | None:
+def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 0.0,
+                    expected: float = 0.0) -> PackedRows | None:
     """Draw a projection's synapses onto the owned targets straight into their rows.
 
     Two passes over the same chunks of :func:`draw_chunks`: the first counts
@@ -242,11 +243,10 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     chunks, sources and targets in 16 or 32 bits, so that the second reads
     them instead of drawing them again; otherwise the second draws them
     again (the same synapses either way) and only one chunk of synapses is
-    held besides the result. The construction peak stays within
-    ``keep_bytes`` of the final size.
+    held besides the result. ``expected``: the synapses the projection is
+    expected to have here (the memory estimate's), which decides whether the
+    first pass starts keeping.
     """
-    from .estimate import expected_synapses  # estimate imports this module
-
     dt = net.dt
     pre, post = NodeIndex.of(proj.pre), NodeIndex.of(proj.post)
     n_local = local_gids.shape[0]
@@ -263,10 +263,8 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     counts = np.zeros(pre.n, dtype=np.int64)
     delays = []
     w_dtype = np.float64 if proj.plastic else np.float32
-    budget = min(keep_bytes, KEEP_SHARE * _available_bytes()) if keep_bytes > 0 else 0.0
-    per_synapse = (_narrow_bytes(pre.n) + _narrow_bytes(n_local)
-                   + (np.dtype(w_dtype).itemsize if w_random else 0))
-    kept, kept_bytes = ([], 0) if per_synapse * expected_synapses(proj, pieces) <= budget else (None, 0)
+    per_synapse = _narrow_bytes(pre.n) + _narrow_bytes(n_local) + (np.dtype(w_dtype).itemsize if w_random else 0)
+    kept, kept_bytes = ([], 0) if 0 < per_synapse * expected <= keep_bytes else (None, 0)
     for src, tgt, key in chunks(d_random or w_random):
         count_rows(src, first, counts)
         if d_random:
@@ -276,7 +274,7 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
             chunk = (_narrow(src - first, pre.n), _narrow(tgt, n_local),
                      _weights(net, proj, key).astype(w_dtype) if w_random else _NO_WEIGHTS)
             kept_bytes += sum(a.nbytes for a in chunk)
-            if kept_bytes <= budget:
+            if kept_bytes <= keep_bytes:
                 kept.append(chunk)
             else:  # the second pass draws them again
                 kept = None
@@ -307,19 +305,13 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     return PackedRows(pre.gids(sources), counts[sources], packed, packed_hi, dbits, d0, d1, weights)
 
 
-#: the first pass of :func:`pack_projection` keeps its chunks for the second while they take at most this
-#: share of the memory available when the projection starts (and its ``keep_bytes``)
+#: a partition's :func:`pack_projection` calls keep their first pass's chunks for the second while they
+#: take at most this share of the memory available when the projection starts
 KEEP_SHARE = 0.25
 
-#: ``keep_bytes`` of a partition's projections: this share of its expected size, so that the construction
-#: peak stays within the memory estimate's PEAK_FACTOR of the final size
+#: ... and at most this share of the partition's expected size, so that the construction peak stays within
+#: the memory estimate's PEAK_FACTOR of the final size
 KEEP_PARTITION_SHARE = 0.2
-
-
-def _available_bytes() -> float:
-    from .estimate import host_available_bytes  # estimate imports this module
-
-    return host_available_bytes()
 
 
 def _narrow_type(top: int):

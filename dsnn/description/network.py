@@ -87,6 +87,24 @@ class Projection:
         return d, d
 
 
+#: the neuron model that repeats the spikes it receives: connections onto it carry no weight
+PARROT = "parrot_neuron"
+
+
+def _onto_parrots(kind: str, post, synapse: str) -> float:
+    """The weight of a connection onto parrot_neurons: 1, which the parrot's ring counts as one spike (NEST
+    ignores the weights of connections onto a parrot). Refuses what a parrot does not take."""
+    if any(piece.spec.name != PARROT for piece in post.pieces):
+        raise ValueError(f"connect: post mixes parrot_neuron with other neurons ({post!r}); connect the parrots "
+                         "apart (their input weights are ignored)")
+    if kind == "current":
+        raise ValueError("connect: a parrot_neuron repeats spikes; it takes no current (dc_generator)")
+    if synapse != "static_synapse":
+        raise ValueError(f"connect: a parrot_neuron counts the spikes it receives; {synapse} onto it is not "
+                         "supported (use static_synapse)")
+    return 1.0
+
+
 @dataclass
 class Network:
     """A spiking network to build and simulate.
@@ -252,6 +270,8 @@ class Network:
         if pre.kind in ("spike_recorder", "voltmeter") and len(pre.pieces) > 1:
             raise ValueError(f"connect: pre must be one recorder, got {pre!r}")
         overlap = _overlap(pre, post)
+        if kind == "record_vm" and any(piece.spec.name == PARROT for piece in post.pieces):
+            raise ValueError(f"connect: a parrot_neuron has no membrane potential to record; post is {post!r}")
         if kind in ("record_spikes", "record_vm"):
             rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
             if rule.name != "all_to_all":
@@ -264,6 +284,8 @@ class Network:
             weight, delay, synapse, synapse_params = self._check_syn_spec(syn_spec)
             if synapse != "static_synapse" and not (kind == "synapse" and pre.is_neuron):
                 raise ValueError(f"connect: a {synapse} connects neurons to neurons; pre is {pre!r}")
+            if any(piece.spec.name == PARROT for piece in post.pieces):
+                weight = _onto_parrots(kind, post, synapse)
             proj = Projection(len(self.projections), kind, pre, post, rule, weight, delay, synapse, synapse_params)
         self.projections.append(proj)
         return proj

@@ -26,6 +26,7 @@ class Engine:
     """Builds networks and estimates their memory (see :meth:`dsnn.Network.build`)."""
 
     def build(self, net, client, partitions, exchange: str, device: str, timeout: float, threads=None):
+        from ..models import NEURON_MODELS
         from ..partitioning import Decomposition
 
         if exchange not in EXCHANGES:
@@ -40,11 +41,12 @@ class Engine:
                                  "partition has its worker")
             if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
                 raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
-        plastic = [p for p in net.projections if p.plastic]
-        if plastic and device == "gpu":
-            raise ValueError(f"build: {plastic[0].synapse} has no GPU kernel yet; build with device='cpu'")
-        if plastic:
-            device = "cpu"  # "auto" too: the plastic synapses are updated on the CPU
+        cpu_only = [p.synapse for p in net.projections if p.plastic] + sorted(
+            {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL})
+        if cpu_only and device == "gpu":
+            raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet; build with device='cpu'")
+        if cpu_only:
+            device = "cpu"  # "auto" too: plastic synapses and these models are updated on the CPU
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process

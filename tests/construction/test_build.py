@@ -162,16 +162,16 @@ def test_synapses_kept_from_the_first_pass_are_the_synapses_drawn_again(monkeypa
     """Where memory allows, the count pass keeps its chunks for the fill pass instead of drawing them again:
     the same rows, weights and delays as drawing twice (never keeping; keeping until the budget runs out
     part way through a projection), plastic and static, on 1 and 2 partitions."""
-    from dsnn.construction import estimate, synapses
+    from dsnn.construction import build, estimate
 
     net = _mixed_rules(plastic=True)
     for partitions in (1, 2):
         kept = net.build(partitions=partitions)
         if how == "never kept":
-            monkeypatch.setattr(synapses, "KEEP_SHARE", 0.0)
-        else:  # every projection starts keeping and stops once it holds more than 100 kB
-            monkeypatch.setattr(estimate, "expected_synapses", lambda proj, pieces: 0.0)
-            monkeypatch.setattr(synapses, "_available_bytes", lambda: 400_000.0)
+            monkeypatch.setattr(build, "KEEP_PARTITION_SHARE", 0.0)
+        else:  # every projection starts keeping and stops once it holds ~1% of the partition's size (~90 kB)
+            monkeypatch.setattr(estimate, "expected_synapses", lambda proj, pieces: 1.0)
+            monkeypatch.setattr(build, "KEEP_PARTITION_SHARE", 0.01)
         drawn = net.build(partitions=partitions)
         monkeypatch.undo()
         for a, b in zip(kept.partitions, drawn.partitions):

@@ -328,13 +328,17 @@ class Kernel:
             out["n_events"] = len(events["times"])
             if out["record_to"] == "memory":  # NEST keeps no events in memory for the other backends
                 out["events"] = events
-        if block.kind == "neuron" and self.sim is not None:
+        if self._has_vm(block) and self.sim is not None:
             out["V_m"] = (potentials or self.potentials([gid]))[gid]
         return out
 
+    def _has_vm(self, block) -> bool:
+        """Whether the nodes of ``block`` are neurons with a membrane potential (not parrots)."""
+        return block.kind == "neuron" and "V_m" in self.model_defaults[block.model]
+
     def potentials(self, gids) -> dict:
         """gid -> V_m (mV) now of the neurons among ``gids`` (the simulation is built)."""
-        neurons = [g for g in gids if self.block_of(g).kind == "neuron"]
+        neurons = [g for g in gids if self._has_vm(self.block_of(g))]
         if not neurons:
             return {}
         return dict(zip(neurons, self.sim.membrane_potentials(np.asarray(neurons, dtype=np.int64)).tolist()))

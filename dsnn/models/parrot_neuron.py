@@ -1,0 +1,94 @@
+"""``parrot_neuron``: repeats every spike it receives, one step after it arrives, with its multiplicity.
+
+As NEST's ``parrot_neuron`` (nest-simulator ``models/parrot_neuron.cpp``):
+the spikes arriving in a step are counted, whatever the weights of the
+connections they came through (dsnn connects onto a parrot with weight 1,
+so the ring holds the count: see ``Network.connect``), and the neuron emits
+that many spikes in that step, stamped like any neuron's spike. Its
+outgoing connections are ordinary: each repeated spike is delivered with
+their weights and delays, so a spike of multiplicity m counts m times. It
+has no membrane potential and takes no current. A typical use: a
+poisson_generator connected to a parrot, and the parrot to many neurons,
+gives all of them the same Poisson train.
+"""
+
+from __future__ import annotations
+
+from ..support.jit import kernel
+from .base import TAU_MINUS, ModelSpec
+
+SPEC = ModelSpec(name="parrot_neuron", kind="neuron", doc=__doc__, params={"tau_minus": TAU_MINUS})
+
+#: no state variable that a user sets or records (no V_m)
+STATE = ()
+
+#: the ring's units of one arriving spike (weight 1 in the rings' 2**-32 fixed point)
+ONE_SPIKE = 1 << 32
+
+
+def constants(p: dict, dt: float) -> dict:
+    return {}
+
+
+def initial_state(values: dict, params: dict) -> dict:
+    return {}
+
+
+#: no CUDA update yet: networks with parrots are built on the CPU
+CUDA_KERNEL = None
+CUDA_SOURCE = ""
+
+#: the state arrays and constants the CPU update takes (none of its own: the refractory count every
+#: neuron block has, always 0)
+KERNEL_STATE = ("ref",)
+KERNEL_CONSTANTS = ()
+
+
+@kernel
+def update(first_step, n_steps, blocks, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current,
+           fired, spk_idx, spk_step, n_spk):
+    """Advance every parrot block of the partition by ``n_steps`` steps (the arguments as
+    ``iaf_psc_exp.update``'s): each neuron emits as many spikes in a step as arrived in it, appended one
+    after the other (the buffers must hold them: :func:`spikes_due`)."""
+    R = ring_syn.shape[0]
+    for b in range(blocks.shape[0]):
+        lo, n = blocks[b, 0], blocks[b, 2]
+        for k in range(n_steps):
+            step = first_step + k
+            slot = step % R
+            for q in range(lo, lo + n):
+                count = (ring_syn[slot, 0, q] + ring_syn[slot, 1, q]) // ONE_SPIKE
+                ring_syn[slot, 0, q] = 0
+                ring_syn[slot, 1, q] = 0
+                for _ in range(count):
+                    spk_idx[n_spk] = q
+                    spk_step[n_spk] = step
+                    n_spk += 1
+    return n_spk
+
+
+@kernel
+def _arrivals(first_step, n_steps, blocks, ring_syn):
+    R = ring_syn.shape[0]
+    total = 0
+    for b in range(blocks.shape[0]):
+        lo, n = blocks[b, 0], blocks[b, 2]
+        for k in range(n_steps):
+            slot = (first_step + k) % R
+            for q in range(lo, lo + n):
+                total += (ring_syn[slot, 0, q] + ring_syn[slot, 1, q]) // ONE_SPIKE
+    return total
+
+
+def spikes_due(group, first_step: int, n_steps: int, ring_syn) -> int:
+    """How many spikes the group's parrots will emit in steps ``first_step .. first_step+n_steps-1``: what
+    arrived for those steps, all of it in the ring before the interval starts (delays are at least the
+    interval)."""
+    return int(_arrivals(first_step, n_steps, group.blocks, ring_syn))
+
+
+def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
+    """:func:`update` for a partition's parrot blocks."""
+    return update(first_step, n_steps, group.blocks, group.state["ref"], ring_syn, ring_cur, group.consts,
+                  group.rec_idx, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
+                  n_spk)
