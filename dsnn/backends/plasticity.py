@@ -153,6 +153,11 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     tau_plus_inv = 1.0 / tau_plus
     R = ring.shape[0]
     events = 0
+    # one delay for the whole group: every spike of one step meets target q's trace at the same time, so
+    # it is computed once per (step, target) (the same value: the same operations on the same numbers)
+    one_delay = dmask == 0
+    n_cached = ring.shape[2] if one_delay else 0
+    trace, trace_of = np.empty(n_cached), np.full(n_cached, -1, dtype=np.int64)  # value, and for which step
     for i in range(slots.shape[0]):
         s = slots[i]
         if row_ptr[s] == row_ptr[s + 1]:  # no synapse of this group from that source here: no state kept
@@ -182,7 +187,13 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
                         norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
                         w = norm_w * Wmax if norm_w < 1.0 else Wmax
                     k += 1
-            kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+            if one_delay:
+                if trace_of[q] != steps[i]:
+                    trace[q] = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+                    trace_of[q] = steps[i]
+                kminus = trace[q]
+            else:
+                kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
             if power_law:
                 w = w - (lam * alpha * w * kminus)
                 w = w if w > 0.0 else 0.0

@@ -251,3 +251,44 @@ def test_tsodyks2_synapse_gives_nests_postsynaptic_potentials(nest, name, params
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
     peaks = [theirs[int(t * 10) + 10:int(t * 10) + 60].max() for t in times[:3]]
     assert abs(peaks[1] - peaks[0]) > 0.01  # the second PSP differs from the first
+
+
+@pytest.mark.parametrize("rule", ["stdp_synapse", "stdp_pl_synapse_hom"])
+def test_a_group_of_one_delay_reuses_each_targets_trace_and_changes_no_bit(rule):
+    """Through a group of one delay, every spike of a step meets a target's depression trace at the same time,
+    so the trace is computed once per (step, target); the weights and the ring must be bit for bit those of
+    the same synapses delivered as a group of several delays (which computes it per synapse): many sources
+    spiking in the same steps onto the same few targets, a random history of postsynaptic spikes."""
+    from dsnn.backends.plasticity import RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
+
+    rng = np.random.default_rng(5)
+    n_local, n_src, tics = 30, 40, 100
+    counts = rng.integers(0, 12, n_src)
+    row_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    targets = rng.integers(0, n_local, row_ptr[-1]).astype(np.uint64)
+    weights = rng.uniform(5.0, 15.0, row_ptr[-1])
+    post_steps = np.sort(rng.integers(0, 300, 400))
+    hist_t, hist_k, hist_n = np.zeros((n_local, 64)), np.zeros((n_local, 64)), np.zeros(n_local, dtype=np.int64)
+    tau_minus_inv = np.full(n_local, 1.0 / 30.0)
+    record_post_spikes(rng.integers(0, n_local, 400).astype(np.int64), post_steps, tics, tau_minus_inv,
+                       np.zeros(n_local), np.full(n_local, -1.0), hist_t, hist_k, hist_n)
+    params = {"rule": float(RULES[rule]), "tau_plus": 15.0, "lambda": 0.05, "alpha": 1.1, "mu_plus": 0.4,
+              "mu_minus": 1.0, "Wmax": 40.0}
+    params = np.array([params[c] for c in STDP_COLUMNS])
+    slots = rng.integers(0, n_src, 300).astype(np.int64)
+    steps = np.sort(rng.integers(280, 310, 300)).astype(np.int64)  # about 10 spikes a step
+
+    def deliver(packed, shift, dmask):
+        w, ring = weights.copy(), np.zeros((40, 2, n_local), dtype=np.int64)
+        kplus, t_last = np.zeros(n_src), np.zeros(n_src)
+        events = deliver_stdp(slots, steps, row_ptr, packed, np.zeros(0, dtype=np.uint8), np.uint64(shift),
+                              np.uint64(dmask), 15, w, kplus, t_last, np.zeros(n_src), params, 0.1, tics,
+                              tau_minus_inv, hist_t, hist_k, hist_n, ring)
+        return events, w, ring, kplus
+
+    one = deliver(targets.astype(np.uint32), 0, 0)  # one delay: traces reused
+    several = deliver((targets << np.uint64(1)).astype(np.uint32), 1, 1)  # a delay bit, always 0
+    assert one[0] == several[0] > 1000
+    for a, b in zip(one[1:], several[1:]):
+        np.testing.assert_array_equal(a, b)
+    assert (one[1] != weights).mean() > 0.5  # the weights moved
