@@ -87,20 +87,18 @@ class Projection:
         return d, d
 
 
-#: the neuron model that repeats the spikes it receives: connections onto it carry no weight
-PARROT = "parrot_neuron"
-
-
-def _onto_parrots(kind: str, post, synapse: str) -> float:
-    """The weight of a connection onto parrot_neurons: 1, which the parrot's ring counts as one spike (NEST
-    ignores the weights of connections onto a parrot). Refuses what a parrot does not take."""
-    if any(piece.spec.name != PARROT for piece in post.pieces):
-        raise ValueError(f"connect: post mixes parrot_neuron with other neurons ({post!r}); connect the parrots "
+def _onto_repeaters(kind: str, post, synapse: str) -> float:
+    """The weight of a connection onto neurons that repeat the spikes they receive (parrot_neuron): 1, which
+    their ring counts as one spike (NEST ignores the weights of connections onto a parrot). Refuses what
+    they do not take."""
+    name = post.pieces[0].spec.name
+    if not all(piece.spec.repeats_spikes for piece in post.pieces):
+        raise ValueError(f"connect: post mixes {name} with other neurons ({post!r}); connect the {name}s "
                          "apart (their input weights are ignored)")
     if kind == "current":
-        raise ValueError("connect: a parrot_neuron repeats spikes; it takes no current (dc_generator)")
+        raise ValueError(f"connect: a {name} repeats spikes; it takes no current (dc_generator)")
     if synapse != "static_synapse":
-        raise ValueError(f"connect: a parrot_neuron counts the spikes it receives; {synapse} onto it is not "
+        raise ValueError(f"connect: a {name} counts the spikes it receives; {synapse} onto it is not "
                          "supported (use static_synapse)")
     return 1.0
 
@@ -270,8 +268,9 @@ class Network:
         if pre.kind in ("spike_recorder", "voltmeter") and len(pre.pieces) > 1:
             raise ValueError(f"connect: pre must be one recorder, got {pre!r}")
         overlap = _overlap(pre, post)
-        if kind == "record_vm" and any(piece.spec.name == PARROT for piece in post.pieces):
-            raise ValueError(f"connect: a parrot_neuron has no membrane potential to record; post is {post!r}")
+        without_vm = [piece.spec.name for piece in post.pieces if "V_m" not in piece.spec.params]
+        if kind == "record_vm" and without_vm:
+            raise ValueError(f"connect: a {without_vm[0]} has no membrane potential to record; post is {post!r}")
         if kind in ("record_spikes", "record_vm"):
             rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
             if rule.name != "all_to_all":
@@ -284,8 +283,8 @@ class Network:
             weight, delay, synapse, synapse_params = self._check_syn_spec(syn_spec)
             if synapse != "static_synapse" and not (kind == "synapse" and pre.is_neuron):
                 raise ValueError(f"connect: a {synapse} connects neurons to neurons; pre is {pre!r}")
-            if any(piece.spec.name == PARROT for piece in post.pieces):
-                weight = _onto_parrots(kind, post, synapse)
+            if any(piece.spec.repeats_spikes for piece in post.pieces):
+                weight = _onto_repeaters(kind, post, synapse)
             proj = Projection(len(self.projections), kind, pre, post, rule, weight, delay, synapse, synapse_params)
         self.projections.append(proj)
         return proj

@@ -80,6 +80,9 @@ class ModelSpec:
     relations: tuple = field(default=())
     #: parameters that are arrays (spike_generator's spike_times)
     array_params: Mapping[str, str] = field(default_factory=dict)
+    #: a neuron that repeats the spikes it receives (parrot_neuron): connections onto it count spikes, their
+    #: weights ignored (NEST's); it takes no current and has no membrane potential
+    repeats_spikes: bool = False
 
     @property
     def is_neuron(self) -> bool:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from ..support.jit import kernel
 from .base import TAU_MINUS, ModelSpec
 
-SPEC = ModelSpec(name="parrot_neuron", kind="neuron", doc=__doc__, params={"tau_minus": TAU_MINUS})
+SPEC = ModelSpec(name="parrot_neuron", kind="neuron", doc=__doc__, params={"tau_minus": TAU_MINUS},
+                 repeats_spikes=True)
 
 #: no state variable that a user sets or records (no V_m)
 STATE = ()
