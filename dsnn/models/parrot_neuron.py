@@ -1,4 +1,4 @@
-"""``parrot_neuron``: repeats every spike it receives, one step after it arrives, with its multiplicity.
+"""``parrot_neuron``: repeats every spike it receives, at the time it arrives, with its multiplicity.
 
 As NEST's ``parrot_neuron`` (nest-simulator ``models/parrot_neuron.cpp``):
 the spikes arriving in a step are counted, whatever the weights of the
