@@ -265,7 +265,7 @@ def pack_projection(net: Network, proj, pieces, local_gids, keep_bytes: float = 
     w_dtype = np.float64 if proj.plastic else np.float32
     per_synapse = _narrow_bytes(pre.n) + _narrow_bytes(n_local) + (np.dtype(w_dtype).itemsize if w_random else 0)
     kept, kept_bytes = ([], 0) if 0 < per_synapse * expected <= keep_bytes else (None, 0)
-    for src, tgt, key in chunks(d_random or w_random):
+    for src, tgt, key in chunks(d_random or (w_random and kept is not None)):
         count_rows(src, first, counts)
         if d_random:
             d = _delay_steps(net, proj, key)
