@@ -86,7 +86,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
     local_gids = decomposition.local_gids(p)
     n_local = local_gids.shape[0]
     blocks = neuron_blocks(net, pieces)
-    keep_bytes = KEEP_PARTITION_SHARE * estimate.one_partition_bytes(net, decomposition, p)["bytes"]  # at most
+    keep_bytes = KEEP_PARTITION_SHARE * estimate.one_partition_bytes(net, decomposition, p)["bytes"]
 
     spike_sources = [pop for pop in net.populations if pop.spec.kind == "spike_source"]
     source_gids = np.concatenate([np.arange(pop.first, pop.first + pop.n) for pop in spike_sources]

@@ -268,7 +268,7 @@ class Network:
         if pre.kind in ("spike_recorder", "voltmeter") and len(pre.pieces) > 1:
             raise ValueError(f"connect: pre must be one recorder, got {pre!r}")
         overlap = _overlap(pre, post)
-        without_vm = [piece.spec.name for piece in post.pieces if "V_m" not in piece.spec.params]
+        without_vm = [piece.spec.name for piece in post.pieces if not piece.spec.has_membrane_potential]
         if kind == "record_vm" and without_vm:
             raise ValueError(f"connect: a {without_vm[0]} has no membrane potential to record; post is {post!r}")
         if kind in ("record_spikes", "record_vm"):

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
-
-from .framing import HEADER_BYTES, ExchangeError, frame, message, on_device, split_address
+from .framing import HEADER_BYTES, ExchangeError, frame, message, on_device, split_address, unexpected
 from .memory import MemoryHub
 from .mpi import MpiTransport
 from .shm import ShmTransport
@@ -166,24 +164,10 @@ class Channels:
         (over tcp and in memory once the sends are under way; over ucx
         before them). Call it from a thread, never from the event loop.
         """
-        if self._arrays_direct and all(type(d) is np.ndarray for _, d, _ in sends.values()):
-            for peer in sends:
-                if not self._transport.has_out(peer):
-                    raise ExchangeError(f"partition {self.rank} has no channel to partition {peer}")
-            got = self._transport.exchange_arrays(interval, sends, receives, overlap)
-            for _, data, extra in sends.values():
-                self.bytes_sent += data.nbytes + (0 if extra is None else extra.nbytes)
-            self.messages_sent += len(sends)
-            return got
         frames = self._frames(interval, sends)
         got = self._transport.exchange(interval, frames, list(receives), overlap)
         self._count(sends)
         return self._checked(interval, receives, got)
-
-    @property
-    def _arrays_direct(self) -> bool:
-        """Whether the transport takes host arrays as they are (``exchange_arrays``: shared memory)."""
-        return hasattr(self._transport, "exchange_arrays")
 
     @property
     def spike_messages(self) -> bool:
@@ -289,9 +273,7 @@ class Channels:
         for peer, tag in receives.items():
             msg = message(*got[peer])
             if msg["k"] != interval or msg["tag"] != tag:
-                raise ExchangeError(
-                    f"partition {self.rank} expected interval {interval} (tag {tag}) from partition {peer}, "
-                    f"got interval {msg['k']} (tag {msg['tag']}): a message was lost or duplicated")
+                raise unexpected(self.rank, peer, interval, tag, msg["k"], msg["tag"])
             out[peer] = (msg["data"], msg["extra"])
         return out
 

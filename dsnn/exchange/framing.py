@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 __all__ = ["ExchangeError", "HEADER", "HEADER_WORDS", "HEADER_BYTES", "Closed", "Transport", "frame", "message",
-           "body_words", "on_device", "split_address", "lost", "silent", "hello", "hello_peer", "SECRET_BYTES"]
+           "body_words", "on_device", "split_address", "lost", "silent", "unexpected", "hello", "hello_peer",
+           "SECRET_BYTES"]
 
 #: bytes of the secret a build hands its partitions: every channel connection must present it
 SECRET_BYTES = 32
@@ -35,6 +36,11 @@ class ExchangeError(RuntimeError):
 
 def lost(rank: int, peer: int, reason: str) -> ExchangeError:
     return ExchangeError(f"lost partition {peer}: its channel to partition {rank} closed ({reason})")
+
+
+def unexpected(rank: int, peer: int, interval: int, tag: int, got_interval: int, got_tag: int) -> ExchangeError:
+    return ExchangeError(f"partition {rank} expected interval {interval} (tag {tag}) from partition {peer}, got "
+                         f"interval {got_interval} (tag {got_tag}): a message was lost or duplicated")
 
 
 def silent(rank: int, peer: int, interval: int, timeout: float) -> ExchangeError:

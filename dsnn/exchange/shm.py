@@ -37,7 +37,8 @@ import time
 
 import numpy as np
 
-from .framing import HEADER_WORDS, ExchangeError, Transport, lost, on_device, silent
+from .framing import HEADER_WORDS, ExchangeError, Transport, lost, on_device, silent, unexpected
+from .maps import filter_images
 from .shm_records import CAPACITY as _CAPACITY
 from .shm_records import CLOSED as _CLOSED
 from .shm_records import CONTROL_BYTES as _CONTROL_BYTES
@@ -184,34 +185,6 @@ class ShmTransport(Transport):
         self._wait(interval, [q for q in wanted if q not in got], got)
         return got
 
-    def exchange_arrays(self, interval: int, sends: dict, receives: dict, overlap=None) -> dict:
-        """:meth:`~dsnn.exchange.channels.Channels.exchange` for host arrays, without its frames and message
-        dicts (a few microseconds an interval): ``sends`` ``{peer: (tag, data, extra or None)}`` (int64 NumPy
-        arrays), ``receives`` ``{peer: tag}``; returns ``{peer: (data, extra or None)}``, each message
-        checked to be for ``interval`` and its tag."""
-        early: dict = {}
-        wanted = list(receives)
-        for peer, (tag, data, extra) in sends.items():
-            rows = data.shape[0] if data.ndim == 2 else 0
-            n_extra = -1 if extra is None else extra.size
-            self._send(peer, interval, tag, rows, data.reshape(-1), _NO_EXTRA if extra is None else extra.reshape(-1),
-                       n_extra, wanted, early)
-        if overlap is not None:
-            overlap()
-        got = {q: early[q] for q in wanted if q in early}
-        if len(got) < len(wanted):
-            self._wait(interval, [q for q in wanted if q not in got], got)
-        out = {}
-        for peer, tag in receives.items():
-            (k, got_tag, _, rows, n_data, n_extra, _), body = got[peer]
-            if k != interval or got_tag != tag:
-                raise ExchangeError(
-                    f"partition {self.rank} expected interval {interval} (tag {tag}) from partition {peer}, "
-                    f"got interval {k} (tag {got_tag}): a message was lost or duplicated")
-            data = body[:n_data]
-            out[peer] = (data.reshape(rows, n_data // rows) if rows else data, None if n_extra < 0 else body[n_data:])
-        return out
-
     def _send(self, peer, k, tag, rows, data, extra, n_extra, wanted, early) -> None:
         """Write one message (header fields, ``data`` and ``extra`` as 1-D host int64 arrays, ``n_extra`` -1
         for no extra) as one record of the channel to ``peer``."""
@@ -291,10 +264,7 @@ class ShmTransport(Transport):
                     raise lost(self.rank, q, self._closed[q])
             return False
         if n == -2:
-            got_k, got_tag = int(self._head[0]), int(self._head[1])
-            raise ExchangeError(
-                f"partition {self.rank} expected interval {k} (tag {tag}) from partition {q}, got interval "
-                f"{got_k} (tag {got_tag}): a message was lost or duplicated")
+            raise unexpected(self.rank, q, k, tag, int(self._head[0]), int(self._head[1]))
         self._grow_receive(self._n_in + (-3 - n))
         return self._take_spikes(k, tag, q, images, first_slot)
 
@@ -302,14 +272,10 @@ class ShmTransport(Transport):
         """Add the spikes of a message taken as ``(head, body)`` to the receive arrays (checked first)."""
         (got_k, got_tag, _, rows, n_data, n_extra, _), body = msg
         if got_k != k or got_tag != tag or rows != 2 or n_extra != -1:
-            raise ExchangeError(
-                f"partition {self.rank} expected interval {k} (tag {tag}) from partition {q}, got interval "
-                f"{got_k} (tag {got_tag}): a message was lost or duplicated")
+            raise unexpected(self.rank, q, k, tag, got_k, got_tag)
         ids, steps = body[:n_data // 2], body[n_data // 2:n_data]
         if images.shape[0]:
-            pos = np.minimum(np.searchsorted(images, ids), images.shape[0] - 1)
-            hit = images[pos] == ids
-            ids, steps = first_slot + pos[hit], steps[hit]
+            ids, steps = filter_images(images, first_slot, ids, steps)
         n = self._n_in
         self._grow_receive(n + ids.shape[0])
         self._in_slots[n:n + ids.shape[0]] = ids

@@ -89,6 +89,11 @@ class ModelSpec:
         return self.kind == "neuron"
 
     @property
+    def has_membrane_potential(self) -> bool:
+        """Whether its neurons have a V_m to record, read and set (not parrot_neuron)."""
+        return "V_m" in self.params
+
+    @property
     def is_recorder(self) -> bool:
         return self.kind in ("spike_recorder", "voltmeter")
 

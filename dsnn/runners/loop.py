@@ -37,6 +37,21 @@ __all__ = ["ExchangePlan", "PartitionLoop"]
 _NO_IMAGES = np.zeros(0, dtype=np.int64)
 
 
+class _OwnDelivery:
+    """The delivery of a partition's own spikes of an interval, run while its messages travel; ``seconds``:
+    how long it took."""
+
+    __slots__ = ("partition", "idx", "steps", "seconds")
+
+    def __init__(self, partition, idx, steps):
+        self.partition, self.idx, self.steps, self.seconds = partition, idx, steps, 0.0
+
+    def __call__(self) -> None:
+        t = time.perf_counter()
+        self.partition.deliver(self.idx, self.steps)
+        self.seconds = time.perf_counter() - t
+
+
 @dataclass
 class ExchangePlan:
     """How partition ``rank`` of ``n_partitions`` exchanges spikes.
@@ -162,14 +177,7 @@ class PartitionLoop:
         plan, k = self.plan, self.interval_index
         t0 = time.perf_counter()
         outgoing, block, idx, steps = self._update(n)
-        local_s = 0.0
-
-        def deliver_own():
-            nonlocal local_s
-            t = time.perf_counter()
-            self.partition.deliver(idx, steps)
-            local_s = time.perf_counter() - t
-
+        deliver_own = _OwnDelivery(self.partition, idx, steps)
         t1 = time.perf_counter()
         if plan.mode == "p2p":
             received = yield from point_to_point(k, outgoing, plan.in_peers, deliver_own)
@@ -183,10 +191,14 @@ class PartitionLoop:
         t2 = time.perf_counter()
         if received:
             self._deliver(received)
-        t3 = time.perf_counter()
+        self._account(t0, t1, t2, time.perf_counter(), deliver_own.seconds)
+
+    def _account(self, t0: float, t1: float, t2: float, t3: float, own_s: float) -> None:
+        """Close an interval that updated from ``t0`` to ``t1``, exchanged (and delivered its own spikes for
+        ``own_s`` seconds) to ``t2`` and delivered what arrived to ``t3``."""
         self.timers["update"] += t1 - t0
-        self.timers["exchange"] += t2 - t1 - local_s
-        self.timers["deliver"] += t3 - t2 + local_s
+        self.timers["exchange"] += t2 - t1 - own_s
+        self.timers["deliver"] += t3 - t2 + own_s
         self.interval_index += 1
 
     def _spike_messages(self) -> bool:
@@ -203,14 +215,7 @@ class PartitionLoop:
         plan, part = self.plan, self.partition
         t0 = time.perf_counter()
         idx, steps = part.advance(n)
-        local_s = 0.0
-
-        def deliver_own():
-            nonlocal local_s
-            t = time.perf_counter()
-            part.deliver(idx, steps)
-            local_s = time.perf_counter() - t
-
+        deliver_own = _OwnDelivery(part, idx, steps)
         t1 = time.perf_counter()
         if plan.mode == "p2p":
             sends = [(m.receiver, m.slots, m.local) for m in plan.send_maps]
@@ -223,11 +228,7 @@ class PartitionLoop:
                                                            deliver_own)
         t2 = time.perf_counter()
         part.deliver(slots, arrived)
-        t3 = time.perf_counter()
-        self.timers["update"] += t1 - t0
-        self.timers["exchange"] += t2 - t1 - local_s
-        self.timers["deliver"] += t3 - t2 + local_s
-        self.interval_index += 1
+        self._account(t0, t1, t2, time.perf_counter(), deliver_own.seconds)
 
     def _update(self, n: int):
         """Advance and prepare what goes out (in GPU memory where the exchange is GPU-direct: NumPy's

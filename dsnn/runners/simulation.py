@@ -302,12 +302,12 @@ class Simulation:
         self.runner.call("set_membrane_potentials", "set_membrane_potentials", gids, np.ascontiguousarray(values))
 
     def _neuron_gids(self, neurons, what: str) -> np.ndarray:
-        no_vm = f"{what}: a parrot_neuron has no membrane potential"
         if hasattr(neurons, "spans"):
             if neurons.network is not self.network or not neurons.is_neuron:
                 raise ValueError(f"{what}: expected neurons of this network, got {neurons!r}")
-            if any("V_m" not in piece.spec.params for piece in neurons.pieces):
-                raise ValueError(f"{no_vm}; got {neurons!r}")
+            for piece in neurons.pieces:
+                if not piece.spec.has_membrane_potential:
+                    raise ValueError(f"{what}: a {piece.spec.name} has no membrane potential; got {neurons!r}")
             return np.concatenate([np.arange(f, f + n, dtype=np.int64) for f, n in neurons.spans])
         gids = np.asarray(neurons, dtype=np.int64).ravel()
         neuron_gids = np.concatenate([np.arange(p.first, p.first + p.n) for p in self.network.neuron_populations])
@@ -315,8 +315,9 @@ class Simulation:
             raise ValueError(f"{what}: gids {gids[~np.isin(gids, neuron_gids)][:5].tolist()} are not neurons of "
                              "this network")
         for p in self.network.neuron_populations:
-            if "V_m" not in p.spec.params and ((gids >= p.first) & (gids < p.first + p.n)).any():
-                raise ValueError(f"{no_vm}; gids {p.first}..{p.first + p.n - 1} are parrots")
+            if not p.spec.has_membrane_potential and ((gids >= p.first) & (gids < p.first + p.n)).any():
+                raise ValueError(f"{what}: a {p.spec.name} has no membrane potential; gids {p.first}.."
+                                 f"{p.first + p.n - 1} are {p.spec.name}s")
         return gids
 
     def connections(self, projection=None):
