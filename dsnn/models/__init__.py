@@ -14,12 +14,24 @@ backends implement them.
 
 from __future__ import annotations
 
-from . import devices, iaf_psc_alpha, iaf_psc_delta, iaf_psc_exp, izhikevich, parrot_neuron
+from . import (
+    aeif_cond_alpha,
+    aeif_cond_exp,
+    devices,
+    iaf_cond_alpha,
+    iaf_cond_exp,
+    iaf_psc_alpha,
+    iaf_psc_delta,
+    iaf_psc_exp,
+    izhikevich,
+    parrot_neuron,
+)
 from .base import ModelSpec, Param
 
 #: neuron model name -> its module (SPEC, STATE, constants(), initial_state(), step_group(), KERNEL_*, CUDA_*)
 NEURON_MODELS = {module.SPEC.name: module
-                 for module in (iaf_psc_exp, iaf_psc_alpha, iaf_psc_delta, izhikevich, parrot_neuron)}
+                 for module in (iaf_psc_exp, iaf_psc_alpha, iaf_psc_delta, izhikevich, parrot_neuron, iaf_cond_exp,
+                                iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha)}
 
 #: model name -> ModelSpec, neurons and devices
 MODELS: dict[str, ModelSpec] = {

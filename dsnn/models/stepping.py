@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 
-__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "record", "membrane_potential",
-           "group_stepper"]
+__all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "append_spikes", "record",
+           "membrane_potential", "absolute_membrane_potential", "group_stepper"]
 
 #: pA per fixed-point unit of the rings
 SCALE = 2.0**-32
@@ -60,6 +60,21 @@ def append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk):
 
 
 @kernel(inline=True)
+def append_spikes(j, step, count, spk_idx, spk_step, n_spk):
+    """Append ``count`` spikes of local neuron ``j`` at ``step`` (a model that may spike several times in a
+    step); returns the new count. The buffers hold a spike per neuron and step: more spikes in an interval
+    than that stop the run with an error."""
+    if n_spk + count > spk_idx.shape[0]:
+        raise OverflowError("more spikes in one interval than neurons times steps (neurons spiking several "
+                            "times in a step): give them a refractory period (t_ref > 0)")
+    for _ in range(count):
+        spk_idx[n_spk] = j
+        spk_step[n_spk] = step
+        n_spk += 1
+    return n_spk
+
+
+@kernel(inline=True)
 def record(V, rec_idx, rec_out, k, first, last):
     """``rec_out[k, q] = V[rec_idx[q]]`` for the recorded columns ``first .. last-1`` of a block."""
     for q in range(first, last):
@@ -67,8 +82,15 @@ def record(V, rec_idx, rec_out, k, first, last):
 
 
 def membrane_potential(block, values):
-    """Absolute V_m from a block's kernel values ``V``: every model here keeps V_m - E_L, as NEST does."""
+    """Absolute V_m from a block's kernel values ``V`` of a model that keeps V_m - E_L, as NEST's
+    iaf_psc_* do."""
     return values + block.params["E_L"]
+
+
+def absolute_membrane_potential(block, values):
+    """V_m from a block's kernel values ``V`` of a model that keeps V_m absolute, as NEST's izhikevich and
+    conductance-based models do."""
+    return values
 
 
 def group_stepper(update, kernel_state: tuple):

@@ -201,7 +201,7 @@ def test_simulate_again_goes_on_and_n_events_zero_clears(both):
 def test_what_dsnn_lacks_fails_in_one_line_naming_it():
     dnest.ResetKernel()
     for call, name in [
-        (lambda: dnest.Create("iaf_cond_exp"), "iaf_cond_exp"),
+        (lambda: dnest.Create("hh_psc_alpha"), "hh_psc_alpha"),
         (lambda: dnest.Create("iaf_psc_alpha", params={"tau_minus_triplet": 110.0}), "tau_minus_triplet"),
         (lambda: dnest.Connect(dnest.Create("iaf_psc_exp"), dnest.Create("iaf_psc_exp"),
                                syn_spec={"synapse_model": "quantal_stp_synapse"}), "quantal_stp_synapse"),

@@ -1,0 +1,86 @@
+"""``aeif_cond_alpha``: adaptive exponential integrate-and-fire neuron (AdEx) with alpha-shaped synaptic
+conductances (Brette & Gerstner 2005).
+
+C_m dV_m/dt = -g_L (V_m - E_L) + g_L Delta_T exp((V_m - V_th) / Delta_T)
+- g_ex (V_m - E_ex) - g_in (V_m - E_in) - w + I_e + I,
+tau_w dw/dt = a (V_m - E_L) - w, each conductance an alpha function (dg/dt =
+dg - g / tau_syn, d(dg)/dt = -dg / tau_syn); at V_m >= V_peak: V_m :=
+V_reset, w += b, refractory for t_ref. A spike of weight w (nS) raises dg_ex
+by w e / tau_syn_ex (w > 0) or dg_in by -w e / tau_syn_in: g peaks at |w|. As NEST 3.10 integrates it (nest-simulator
+``models/aeif_cond_alpha.cpp``): GSL's adaptive RKF45 (:mod:`.adaptive`,
+error ``gsl_error_tol`` absolute and relative to h dy/dt), with the spike
+test after every integration step inside the simulation step (without a
+refractory period a neuron may spike more than once in a step), V_m held
+at V_reset in the equations while refractory and bounded by V_peak; then
+the step's spikes are added to the conductances' derivatives.
+"""
+
+from __future__ import annotations
+
+from ..support.jit import kernel
+from .base import ModelSpec
+from .conductance import (
+    COMMON_CONSTANTS,
+    absolute_state,
+    adex_membrane,
+    adex_params,
+    adex_relations,
+    advance,
+    common_constants,
+    stepper,
+)
+from .stepping import absolute_membrane_potential
+
+SPEC = ModelSpec(name="aeif_cond_alpha", kind="neuron", doc=__doc__, params=adex_params(alpha=True),
+                 relations=adex_relations())
+
+STATE = ("V_m", "dg_ex", "g_ex", "dg_in", "g_in", "w")
+
+#: the parameters the right-hand side reads, after the :data:`~.conductance.COMMON_CONSTANTS`
+OWN_CONSTANTS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "tau_syn_ex", "tau_syn_in", "I_e", "V_peak", "Delta_T", "V_th",
+                 "tau_w", "a")
+
+
+def constants(p: dict, dt: float) -> dict:
+    """The common constants and the model's own (float64), for the update kernel."""
+    return {**common_constants(p, dt, alpha=True, adex=True), **{name: float(p[name]) for name in OWN_CONSTANTS}}
+
+
+def initial_state(values: dict, params: dict) -> dict:
+    """Kernel state arrays from the initial values (V_m absolute, as NEST keeps it)."""
+    return absolute_state(values, STATE)
+
+
+#: the state arrays and constants the update takes, in this order
+KERNEL_STATE = ("V", "dg_ex", "g_ex", "dg_in", "g_in", "w", "h", "I0", "ref")
+KERNEL_CONSTANTS = COMMON_CONSTANTS + OWN_CONSTANTS
+
+
+@kernel(inline=True)
+def dynamics(w, ln, s, f, c, refractory, stim):
+    """NEST's ``aeif_cond_alpha_dynamics``: the state (V_m, dg_ex, g_ex, dg_in, g_in, w)."""
+    tau_ex, tau_in = c[15], c[16]
+    w[ln, f, 0], w[ln, f, 5] = adex_membrane(c, w[ln, s, 0], w[ln, s, 2], w[ln, s, 4], w[ln, s, 5], refractory, stim)
+    w[ln, f, 1] = -w[ln, s, 1] / tau_ex
+    w[ln, f, 2] = w[ln, s, 1] - w[ln, s, 2] / tau_ex
+    w[ln, f, 3] = -w[ln, s, 3] / tau_in
+    w[ln, f, 4] = w[ln, s, 3] - w[ln, s, 4] / tau_in
+
+
+@kernel
+def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, W, H, I0, ref, ring_syn, ring_cur, consts,
+           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
+    """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
+    ``iaf_psc_exp.update``'s; ``H``: each neuron's integration step size, ms; ``work``, ``lanes``, ``counts``:
+    scratch): :func:`.conductance.advance`."""
+    return advance(dynamics, 6, (V, dg_ex, g_ex, dg_in, g_in, W), H, I0, ref, first_step, n_steps, blocks, ring_syn,
+                   ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work,
+                   lanes, counts, adex=True, input_first=False, ex_var=1, in_var=3, w_var=5)
+
+
+step_group = stepper(update, KERNEL_STATE, 6)
+membrane_potential = absolute_membrane_potential
+
+#: no CUDA update yet: networks of this model are built on the CPU
+CUDA_KERNEL = None
+CUDA_SOURCE = ""

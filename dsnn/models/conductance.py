@@ -1,0 +1,267 @@
+"""What NEST's conductance-based neurons share (iaf_cond_exp, iaf_cond_alpha, aeif_cond_exp,
+aeif_cond_alpha): their common parameters and checks. Their kernels integrate with
+:func:`~dsnn.models.adaptive.evolve_lanes`.
+
+In all four, V_m is kept absolute (as NEST keeps it), a synaptic weight is a
+conductance step in nS (positive excitatory, negative inhibitory: the
+inhibitory conductance grows by -w), and input current (pA) of a step acts
+in the next one. The rings hold the weights in nS here (the same fixed
+point as the currents of the other models).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..support.jit import kernel
+from .adaptive import LANE_ROWS, LANES, WORK_ROWS, Y, evolve_lanes
+from .base import TAU_MINUS, Param, check_finite, check_nonnegative, check_positive
+from .stepping import append_spikes, record, take_current, take_synaptic
+
+__all__ = ["iaf_cond_params", "adex_params", "adex_relations", "common_constants", "COMMON_CONSTANTS",
+           "advance", "absolute_state", "stepper", "adex_membrane"]
+
+
+def synaptic_params(tau_ex: float = 0.2, tau_in: float = 2.0) -> dict:
+    """The reversal potentials and conductance time constants every model here has."""
+    return {
+        "E_ex": Param("E_ex", 0.0, "mV", "excitatory reversal potential"),
+        "E_in": Param("E_in", -85.0, "mV", "inhibitory reversal potential"),
+        "tau_syn_ex": Param("tau_syn_ex", tau_ex, "ms", "time constant of the excitatory conductance",
+                            check_positive),
+        "tau_syn_in": Param("tau_syn_in", tau_in, "ms", "time constant of the inhibitory conductance",
+                            check_positive),
+    }
+
+
+def conductance_state(alpha: bool) -> dict:
+    """The conductances (nS) as initial state; the alpha models add their derivatives (nS/ms)."""
+    state = {
+        "g_ex": Param("g_ex", 0.0, "nS", "excitatory conductance (initial state)", check_nonnegative, True),
+        "g_in": Param("g_in", 0.0, "nS", "inhibitory conductance (initial state)", check_nonnegative, True),
+    }
+    if alpha:
+        state["dg_ex"] = Param("dg_ex", 0.0, "nS/ms", "derivative of g_ex (initial state)", check_finite, True)
+        state["dg_in"] = Param("dg_in", 0.0, "nS/ms", "derivative of g_in (initial state)", check_finite, True)
+    return state
+
+
+def iaf_cond_params(alpha: bool) -> dict:
+    """The parameters and initial state of NEST's iaf_cond_exp (``alpha`` False) and iaf_cond_alpha."""
+    return {
+        "E_L": Param("E_L", -70.0, "mV", "leak reversal potential"),
+        "C_m": Param("C_m", 250.0, "pF", "membrane capacitance", check_positive),
+        "g_L": Param("g_L", 16.6667, "nS", "leak conductance"),
+        **synaptic_params(),
+        "t_ref": Param("t_ref", 2.0, "ms", "absolute refractory period", check_nonnegative),
+        "V_th": Param("V_th", -55.0, "mV", "spike threshold"),
+        "V_reset": Param("V_reset", -60.0, "mV", "reset potential"),
+        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
+        "tau_minus": TAU_MINUS,
+        "V_m": Param("V_m", -70.0, "mV", "membrane potential (initial state)", check_finite, True),
+        **conductance_state(alpha),
+    }
+
+
+def reset_below_threshold(p: dict) -> str | None:
+    """NEST's check of iaf_cond_*: V_reset < V_th."""
+    if p["V_reset"] < p["V_th"]:
+        return None
+    return f"V_reset must be < V_th, got V_reset={p['V_reset']} and V_th={p['V_th']}"
+
+
+def adex_params(alpha: bool) -> dict:
+    """The parameters and initial state of NEST's aeif_cond_exp (``alpha`` False) and aeif_cond_alpha."""
+    return {
+        "V_peak": Param("V_peak", 0.0, "mV", "spike detection threshold (V_th is used where Delta_T = 0)"),
+        "V_reset": Param("V_reset", -60.0, "mV", "reset potential"),
+        "t_ref": Param("t_ref", 0.0, "ms", "absolute refractory period", check_nonnegative),
+        "g_L": Param("g_L", 30.0, "nS", "leak conductance"),
+        "C_m": Param("C_m", 281.0, "pF", "membrane capacitance", check_positive),
+        "E_L": Param("E_L", -70.6, "mV", "leak reversal potential"),
+        **synaptic_params(),
+        "Delta_T": Param("Delta_T", 2.0, "mV", "slope factor of the exponential term (0: none)",
+                         check_nonnegative),
+        "tau_w": Param("tau_w", 144.0, "ms", "time constant of the adaptation current", check_positive),
+        "a": Param("a", 4.0, "nS", "subthreshold adaptation"),
+        "b": Param("b", 80.5, "pA", "spike-triggered adaptation"),
+        "V_th": Param("V_th", -50.4, "mV", "spike initiation threshold"),
+        "I_e": Param("I_e", 0.0, "pA", "constant input current"),
+        "gsl_error_tol": Param("gsl_error_tol", 1e-6, "", "error bound of the adaptive integration (absolute, "
+                               "and relative to h dy/dt)", check_positive),
+        "tau_minus": TAU_MINUS,
+        "V_m": Param("V_m", -70.6, "mV", "membrane potential (initial state)", check_finite, True),
+        **conductance_state(alpha),
+        "w": Param("w", 0.0, "pA", "adaptation current (initial state)", check_finite, True),
+    }
+
+
+#: NEST's bound on (V_peak - V_th) / Delta_T: exp of it must stay 1e20 below the largest double
+_MAX_EXP_ARG = math.log(1.7976931348623157e308 / 1e20)
+
+
+def _adex_relation(p: dict) -> str | None:
+    if not p["V_reset"] < p["V_peak"]:
+        return f"V_reset must be < V_peak, got V_reset={p['V_reset']} and V_peak={p['V_peak']}"
+    if p["V_peak"] < p["V_th"]:
+        return f"V_peak must be >= V_th, got V_peak={p['V_peak']} and V_th={p['V_th']}"
+    if p["Delta_T"] > 0 and (p["V_peak"] - p["V_th"]) / p["Delta_T"] >= _MAX_EXP_ARG:
+        return (f"(V_peak - V_th) / Delta_T must be < {_MAX_EXP_ARG:.1f} (exp of it would overflow at a spike), "
+                f"got V_peak={p['V_peak']}, V_th={p['V_th']}, Delta_T={p['Delta_T']}: raise Delta_T or lower V_peak")
+    return None
+
+
+def adex_relations() -> tuple:
+    """NEST's checks across the aeif_cond_* parameters."""
+    return (_adex_relation,)
+
+
+def _step_ms(dt: float) -> float:
+    """The simulation step (ms) as NEST's models read it: whole tics of 1 us times 0.001 ms (NEST's
+    ``Time::get_ms``; ``dsnn.description.timing.time_ms`` of one step)."""
+    return round(dt * 1000) * (1.0 / 1000)
+
+
+def alpha_norm(tau: float) -> float:
+    """NEST's factor that makes a weight of 1 nS the peak of an alpha conductance: e / tau."""
+    return 1.0 * math.e / tau
+
+
+#: the constants every model here passes its kernel first, in this order (its own follow): the step (ms), the
+#: threshold of the spike test and the reset, the error control's eps_abs, eps_rel, a_y and a_dydt, the factors
+#: of a spike's weight for the excitatory and inhibitory input (1, or e / tau for alpha conductances), the
+#: spike-triggered adaptation (pA; 0 without)
+COMMON_CONSTANTS = ("step_ms", "threshold", "V_reset", "eps_abs", "eps_rel", "a_y", "a_dydt", "g0_ex", "g0_in",
+                    "b_spike")
+
+
+def common_constants(p: dict, dt: float, alpha: bool, adex: bool) -> dict:
+    """:data:`COMMON_CONSTANTS` of a model with parameters ``p``: NEST's tolerances (iaf_cond_*: absolute
+    1e-3; aeif_cond_*: ``gsl_error_tol``, absolute and relative to h dy/dt) and threshold (aeif_cond_*:
+    V_peak, or V_th where Delta_T is 0)."""
+    if adex:
+        eps = float(p["gsl_error_tol"])
+        control = dict(eps_abs=eps, eps_rel=eps, a_y=0.0, a_dydt=1.0)
+        threshold = p["V_peak"] if p["Delta_T"] > 0 else p["V_th"]
+    else:
+        control = dict(eps_abs=1e-3, eps_rel=0.0, a_y=1.0, a_dydt=0.0)
+        threshold = p["V_th"]
+    norm = (alpha_norm(p["tau_syn_ex"]), alpha_norm(p["tau_syn_in"])) if alpha else (1.0, 1.0)
+    return dict(step_ms=_step_ms(dt), threshold=float(threshold), V_reset=float(p["V_reset"]), **control,
+                g0_ex=norm[0], g0_in=norm[1], b_spike=float(p["b"]) if adex else 0.0)
+
+
+def absolute_state(values: dict, names: tuple) -> dict:
+    """Kernel state arrays from the initial values ``names`` (V_m first, kept absolute, as ``V``), and ``h``,
+    each neuron's integration step: 0 until its first step starts it at the simulation step (as NEST)."""
+    state = {("V" if name == "V_m" else name): values[name].copy() for name in names}
+    state["h"] = values["V_m"].copy()
+    state["h"][:] = 0.0
+    return state
+
+
+#: rows of the scratch array of :func:`advance` after those of the integration: each lane's integration step
+#: and input current
+H_ROW, STIM_ROW = LANE_ROWS, LANE_ROWS + 1
+
+
+def stepper(update, kernel_state: tuple, dim: int):
+    """A model's ``step_group`` (see ``stepping.group_stepper``) that also hands its ``update`` the scratch
+    arrays of :func:`advance` for ``dim`` state variables."""
+
+    def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
+        import numpy as np  # here, not at import: describing a network loads no numpy
+
+        state = [group.state[name] for name in kernel_state]
+        return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
+                      group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step, n_spk,
+                      np.zeros((LANES, WORK_ROWS, dim)), np.zeros((STIM_ROW + 1, LANES)),
+                      np.zeros((2, LANES), dtype=np.int64))
+
+    step_group.__doc__ = f":func:`update` for a partition's blocks of this model (state {', '.join(kernel_state)})."
+    return step_group
+
+
+@kernel(inline=True)
+def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim):
+    """``(dV_m/dt, dw/dt)`` of NEST's aeif_cond_* dynamics at V_m ``v`` (mV), conductances ``g_ex``, ``g_in``
+    (nS), adaptation current ``adaptation`` (pA) and input ``stim`` (pA): V_m held at V_reset while
+    refractory and bounded by V_peak, the exponential term dropped where Delta_T is 0. ``c``: the model's
+    constants (its own from index 10: E_L, g_L, C_m, E_ex, E_in, tau_syn_ex, tau_syn_in, I_e, V_peak, Delta_T,
+    V_th, tau_w, a)."""
+    E_L, g_L, C_m, E_ex, E_in, I_e = c[10], c[11], c[12], c[13], c[14], c[17]
+    V_peak, Delta_T, V_th, tau_w, a, V_reset = c[18], c[19], c[20], c[21], c[22], c[2]
+    V = V_reset if refractory else (V_peak if V_peak < v else v)
+    I_syn_exc = g_ex * (V - E_ex)
+    I_syn_inh = g_in * (V - E_in)
+    I_spike = 0.0 if Delta_T == 0.0 else (g_L * Delta_T * math.exp((V - V_th) / Delta_T))
+    dV = 0.0 if refractory else (-g_L * (V - E_L) + I_spike - I_syn_exc - I_syn_inh - adaptation + I_e + stim) / C_m
+    return dV, (a * (V - E_L) - adaptation) / tau_w
+
+
+@kernel(inline=True)
+def advance(dynamics, dim, state, H, I0, ref, first_step, n_steps, blocks, ring_syn, ring_cur, consts, rec_idx,
+            rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts, adex, input_first, ex_var,
+            in_var, w_var):
+    """Advance every block of a model here by ``n_steps`` steps (the arguments as ``iaf_psc_exp.update``'s),
+    :data:`~dsnn.models.adaptive.LANES` neurons at a time, in NEST's order: the adaptive integration of the
+    step (with the spike test inside it where ``adex``), then
+
+    - iaf_cond_*: the spike test (V_m >= V_th: V_m := V_reset, refractory for t_ref; held at V_reset while
+      refractory), with the step's input added before it (``input_first``, iaf_cond_exp) or after;
+    - aeif_cond_*: the refractory count decremented, the step's spikes sent, the input added.
+
+    ``state``: the model's state arrays (V_m first; ``dim`` of them), ``H`` each neuron's integration step
+    (ms). The input of a step, weight times ``g0_ex``/``g0_in``, goes to state variables ``ex_var`` and
+    ``in_var``; ``w_var`` is the AdEx adaptation current. Scratch: ``work`` (LANES, WORK_ROWS, dim), ``lanes``
+    (STIM_ROW + 1, LANES), ``counts`` (2, LANES) int64 (:func:`stepper` makes them). Returns the new spike
+    count."""
+    R = ring_syn.shape[0]
+    w = work
+    h, stim, r, spikes = lanes[H_ROW], lanes[STIM_ROW], counts[0], counts[1]
+    for b in range(blocks.shape[0]):
+        lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        c = consts[b]
+        step_ms, threshold, V_reset, eps_abs, eps_rel, a_y, a_dydt = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+        g0_ex, g0_in, b_spike = c[7], c[8], c[9]
+        for k in range(n_steps):
+            step = first_step + k
+            slot = step % R
+            ex_row, in_row, cur_row = ring_syn[slot, 0, lo:lo + n], ring_syn[slot, 1, lo:lo + n], ring_cur[slot]
+            for start in range(0, n, LANES):
+                m = min(LANES, n - start)
+                for ln in range(m):
+                    i = off + start + ln
+                    for v in range(dim):
+                        w[ln, Y, v] = state[v][i]
+                    r[ln], stim[ln], h[ln], spikes[ln] = ref[i], I0[i], H[i] if H[i] > 0.0 else step_ms, 0
+                evolve_lanes(dynamics, c, w, dim, lanes, m, r, stim, h, step_ms, eps_abs, eps_rel, a_y, a_dydt,
+                             adex, threshold, V_reset, w_var, b_spike, ref_counts, spikes)
+                for ln in range(m):
+                    q = start + ln
+                    i = off + q
+                    H[i] = h[ln]
+                    ex, inh = take_synaptic(ex_row, in_row, q)
+                    if adex:
+                        ref[i] = r[ln] - 1 if r[ln] > 0 else r[ln]
+                        n_spk = append_spikes(lo + q, step, spikes[ln], spk_idx, spk_step, n_spk)
+                    else:
+                        if input_first:
+                            w[ln, Y, ex_var] = w[ln, Y, ex_var] + ex * g0_ex
+                            w[ln, Y, in_var] = w[ln, Y, in_var] + -inh * g0_in
+                        if ref[i] > 0:
+                            ref[i] -= 1
+                            w[ln, Y, 0] = V_reset
+                        elif w[ln, Y, 0] >= threshold:
+                            ref[i] = ref_counts
+                            w[ln, Y, 0] = V_reset
+                            n_spk = append_spikes(lo + q, step, 1, spk_idx, spk_step, n_spk)
+                    if adex or not input_first:
+                        w[ln, Y, ex_var] = w[ln, Y, ex_var] + ex * g0_ex
+                        w[ln, Y, in_var] = w[ln, Y, in_var] + -inh * g0_in
+                    for v in range(dim):
+                        state[v][i] = w[ln, Y, v]
+                    if with_current:
+                        I0[i] = take_current(cur_row, lo + q)
+            record(state[0], rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+    return n_spk

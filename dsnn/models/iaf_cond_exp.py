@@ -1,0 +1,82 @@
+"""``iaf_cond_exp``: leaky integrate-and-fire neuron with exponentially decaying synaptic conductances.
+
+C_m dV_m/dt = -g_L (V_m - E_L) - g_ex (V_m - E_ex) - g_in (V_m - E_in) + I_e + I,
+dg_ex/dt = -g_ex / tau_syn_ex, dg_in/dt = -g_in / tau_syn_in; a spike of weight w
+(nS) adds w to g_ex (w > 0) or -w to g_in. As NEST 3.10 integrates it
+(nest-simulator ``models/iaf_cond_exp.cpp``): GSL's adaptive RKF45 over each
+step (absolute error 1e-3, :mod:`.adaptive`), with V_m held at V_reset in
+the equations while refractory and bounded by V_th; then the step's spikes
+are added to the conductances, and then the threshold is tested (at
+V_m >= V_th: V_m := V_reset, refractory for t_ref).
+"""
+
+from __future__ import annotations
+
+from ..support.jit import kernel
+from .base import ModelSpec
+from .conductance import (
+    COMMON_CONSTANTS,
+    absolute_state,
+    advance,
+    common_constants,
+    iaf_cond_params,
+    reset_below_threshold,
+    stepper,
+)
+from .stepping import absolute_membrane_potential
+
+SPEC = ModelSpec(name="iaf_cond_exp", kind="neuron", doc=__doc__, params=iaf_cond_params(alpha=False),
+                 relations=(reset_below_threshold,))
+
+STATE = ("V_m", "g_ex", "g_in")
+
+#: the parameters the right-hand side reads, after the :data:`~.conductance.COMMON_CONSTANTS`
+OWN_CONSTANTS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "tau_syn_ex", "tau_syn_in", "I_e")
+
+
+def constants(p: dict, dt: float) -> dict:
+    """The common constants and the model's own (float64), for the update kernel."""
+    return {**common_constants(p, dt, alpha=False, adex=False), **{name: float(p[name]) for name in OWN_CONSTANTS}}
+
+
+def initial_state(values: dict, params: dict) -> dict:
+    """Kernel state arrays from the initial values (V_m absolute, as NEST keeps it)."""
+    return absolute_state(values, STATE)
+
+
+#: the state arrays and constants the update takes, in this order
+KERNEL_STATE = ("V", "g_ex", "g_in", "h", "I0", "ref")
+KERNEL_CONSTANTS = COMMON_CONSTANTS + OWN_CONSTANTS
+
+
+@kernel(inline=True)
+def dynamics(w, ln, s, f, c, refractory, stim):
+    """NEST's ``iaf_cond_exp_dynamics``: the state (V_m, g_ex, g_in)."""
+    V_th, V_reset = c[1], c[2]
+    E_L, g_L, C_m, E_ex, E_in, tau_ex, tau_in, I_e = c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17]
+    V = V_reset if refractory else (V_th if V_th < w[ln, s, 0] else w[ln, s, 0])
+    I_syn_exc = w[ln, s, 1] * (V - E_ex)
+    I_syn_inh = w[ln, s, 2] * (V - E_in)
+    I_L = g_L * (V - E_L)
+    w[ln, f, 0] = 0.0 if refractory else (-I_L + stim + I_e - I_syn_exc - I_syn_inh) / C_m
+    w[ln, f, 1] = -w[ln, s, 1] / tau_ex
+    w[ln, f, 2] = -w[ln, s, 2] / tau_in
+
+
+@kernel
+def update(first_step, n_steps, blocks, V, g_ex, g_in, H, I0, ref, ring_syn, ring_cur, consts,
+           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
+    """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
+    ``iaf_psc_exp.update``'s; ``H``: each neuron's integration step size, ms; ``work``, ``lanes``, ``counts``:
+    scratch): :func:`.conductance.advance`."""
+    return advance(dynamics, 3, (V, g_ex, g_in), H, I0, ref, first_step, n_steps, blocks, ring_syn,
+                   ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work,
+                   lanes, counts, adex=False, input_first=True, ex_var=1, in_var=2, w_var=0)
+
+
+step_group = stepper(update, KERNEL_STATE, 3)
+membrane_potential = absolute_membrane_potential
+
+#: no CUDA update yet: networks of this model are built on the CPU
+CUDA_KERNEL = None
+CUDA_SOURCE = ""

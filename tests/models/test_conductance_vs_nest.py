@@ -1,0 +1,206 @@
+"""The conductance-based and AdEx neurons (iaf_cond_exp, iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha)
+against NEST 3.10, which integrates them with GSL's adaptive RKF45.
+
+dsnn's integration is GSL 1.15's evolve/rkf45/standard-control path written
+again (dsnn/models/adaptive.py) with the same float64 operations in the same
+order, so the spike times are identical and V_m agrees to rounding: 0.0 mV
+apart in every case here on this machine (both call the same libm exp).
+:data:`V_TOLERANCE_MV` leaves room for a libm that rounds exp differently;
+a wrong step-size rule, update order or coefficient shows at 1e-6 mV or more.
+"""
+
+import numpy as np
+import pytest
+from test_neurons_vs_nest import T, _run_dsnn, _run_nest
+
+import dsnn
+
+V_TOLERANCE_MV = 1e-9
+
+_TRAIN_A = list(np.round(np.arange(3.0, 990.0, 1.3), 1))
+_TRAIN_B = list(np.round(np.arange(2.0, 999.0, 2.9), 1))
+
+# name, model parameters, dc (amplitude, start, stop), spike inputs (times, weight in nS, delay)
+COND_CASES = [
+    ("defaults_dc_train", {}, (500.0, 100.0, 700.0),
+     [([5.0, 20.0, 20.0, 150.0, 300.5], 30.0, 1.0), ([40.0, 41.0, 310.0], -20.0, 2.5), (_TRAIN_A, 8.0, 1.5)]),
+    # strong input arriving while the neuron is refractory (5 ms after each spike)
+    ("input_during_refractory", {"t_ref": 5.0, "I_e": 300.0, "V_m": -60.0}, (200.0, 0.0, 1000.0),
+     [(_TRAIN_A, 15.0, 2.0), (_TRAIN_B, -10.0, 1.2), ([50.0, 50.1, 50.2, 500.0], 200.0, 3.7)]),
+    ("other_constants", {"tau_syn_ex": 1.5, "tau_syn_in": 5.0, "g_L": 25.0, "C_m": 150.0, "E_L": -65.0,
+                         "V_th": -50.0, "V_reset": -68.0, "t_ref": 1.0, "E_in": -80.0, "V_m": -65.0},
+     (600.0, 0.0, 900.0), [(_TRAIN_A, 4.0, 1.0), (_TRAIN_B, -6.0, 2.2)]),
+]
+
+ADEX_CASES = [
+    # tonic spiking with adaptation (no refractory period: NEST's defaults)
+    ("defaults_dc_train", {}, (800.0, 50.0, 800.0),
+     [([5.0, 20.0, 20.0, 150.0, 300.5], 30.0, 1.0), ([40.0, 41.0, 310.0], -20.0, 2.5), (_TRAIN_A, 3.0, 1.5)]),
+    ("refractory_and_input", {"t_ref": 2.0, "a": 2.0, "b": 40.0, "V_m": -65.0, "w": 20.0}, (1000.0, 0.0, 1000.0),
+     [(_TRAIN_A, 10.0, 2.0), (_TRAIN_B, -8.0, 1.2), ([50.0, 50.1, 50.2, 500.0], 100.0, 3.7)]),
+    # without the exponential term, a spike at V_th
+    ("no_exponential", {"Delta_T": 0.0, "V_th": -52.0, "t_ref": 1.0}, (700.0, 100.0, 900.0),
+     [(_TRAIN_B, 6.0, 1.0)]),
+    # regular bursting (Naud et al. 2008, Table 1), a looser error bound
+    ("bursting_loose_tolerance", {"C_m": 200.0, "g_L": 10.0, "E_L": -58.0, "V_th": -50.0, "a": 2.0, "tau_w": 120.0,
+                                  "b": 100.0, "V_reset": -46.0, "V_m": -58.0, "gsl_error_tol": 1e-4},
+     (210.0, 0.0, 1000.0), [(_TRAIN_A, 0.5, 1.0), (_TRAIN_B, -0.5, 1.7)]),
+]
+
+
+def _check(model, params, dc, inputs, nest, min_spikes):
+    spikes, v = _run_dsnn(model, params, dc, inputs)
+    nest_spikes, nest_v = _run_nest(nest, model, params, dc, inputs)
+    assert len(nest_spikes) >= min_spikes
+    np.testing.assert_array_equal(spikes.time.to_numpy(), nest_spikes.time.to_numpy())
+    merged = v.merge(nest_v, on="time", how="inner")
+    assert len(merged) == len(nest_v) == len(v) == int(round(T / 0.1))
+    np.testing.assert_allclose(merged.V_m, merged.V_nest, rtol=0, atol=V_TOLERANCE_MV)
+    return spikes, v
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_alpha"])
+@pytest.mark.parametrize("name,params,dc,inputs", COND_CASES, ids=[c[0] for c in COND_CASES])
+def test_iaf_cond_models_match_nest(nest, model, name, params, dc, inputs):
+    """Identical spike times and V_m within :data:`V_TOLERANCE_MV` over 1 s (two runs of 500 ms), spikes
+    arriving while refractory in one case."""
+    spikes, v = _check(model, params, dc, inputs, nest, min_spikes=10)
+    if name == "input_during_refractory":
+        arrivals = np.concatenate([np.asarray(t) + d for t, _, d in inputs])
+        s = spikes.time.to_numpy()[:, None]
+        assert ((arrivals > s) & (arrivals <= s + params["t_ref"])).any()
+        assert (v.V_m == params.get("V_reset", -60.0)).sum() > 100  # clamped while refractory
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("model", ["aeif_cond_exp", "aeif_cond_alpha"])
+@pytest.mark.parametrize("name,params,dc,inputs", ADEX_CASES, ids=[c[0] for c in ADEX_CASES])
+def test_adex_models_match_nest(nest, model, name, params, dc, inputs):
+    """Identical spike times and V_m within :data:`V_TOLERANCE_MV` over 1 s: tonic, refractory, without the
+    exponential term and bursting regimes."""
+    spikes, _ = _check(model, params, dc, inputs, nest, min_spikes=5)
+    if name == "bursting_loose_tolerance":
+        isi = np.diff(spikes.time.to_numpy())
+        assert isi.min() < 0.3 * isi.max()  # bursts: short and long intervals
+
+
+def _several_per_step(partitions=None, nest=None):
+    """An AdEx neuron whose reset lies where the exponential term runs away at once: driven, it spikes
+    several times in one 0.1 ms step until its adaptation (b = 3 nA) stops it. 20 quiet neurons beside it
+    (on another partition where there are 2)."""
+    params = {"V_reset": -40.0, "a": 0.0, "b": 3000.0, "tau_w": 20.0, "I_e": 1000.0}
+    if nest is None:
+        net = dsnn.Network(seed=1, dt=0.1)
+        create, connect = net.create, net.connect
+    else:
+        nest.ResetKernel()
+        nest.resolution = 0.1
+        create, connect = nest.Create, nest.Connect
+    fast = create("aeif_cond_exp", 1, params)
+    create("aeif_cond_exp", 20)
+    sg = create("spike_generator", 1, {"spike_times": [10.0, 25.0]})
+    connect(sg, fast, syn_spec={"weight": 500.0, "delay": 1.0})
+    sr = create("spike_recorder")
+    connect(fast, sr)
+    if nest is None:
+        sim = net.build(partitions=partitions)
+        sim.run(40.0)
+        return sim.spikes(sr).time.round(4).tolist()
+    nest.Simulate(40.0)
+    return sorted(np.round(sr.events["times"], 4).tolist())
+
+
+@pytest.mark.nest
+def test_an_adex_neuron_spiking_several_times_in_a_step_sends_every_spike_as_nest(nest):
+    want = _several_per_step(nest=nest)
+    assert max(want.count(t) for t in want) >= 3  # the case really has several spikes in a step
+    assert _several_per_step(partitions=1) == want
+
+
+def _network(model):
+    """200 neurons of ``model``: excitatory and inhibitory random connections with heterogeneous delays and
+    Poisson drive; the network and its spike recorder."""
+    net = dsnn.Network(seed=7, dt=0.1)
+    params = {"V_m": dsnn.random.uniform(-70.0, -55.0)}
+    if model.startswith("aeif"):
+        params["t_ref"] = 2.0
+    pop = net.create(model, 200, params)
+    noise = net.create("poisson_generator", params={"rate": 20000.0})
+    net.connect(noise, pop, syn_spec={"weight": 3.0, "delay": 1.0})
+    net.connect(pop[:160], pop, {"rule": "fixed_indegree", "indegree": 20},
+                {"weight": 1.5, "delay": dsnn.random.uniform(0.5, 3.0)})
+    net.connect(pop[160:], pop, {"rule": "fixed_indegree", "indegree": 5},
+                {"weight": -6.0, "delay": dsnn.random.uniform(0.5, 3.0)})
+    sr = net.create("spike_recorder")
+    net.connect(pop, sr)
+    return net, sr
+
+
+def _keys(spikes):
+    return np.sort(spikes.sender.to_numpy() * 10**6 + np.round(spikes.time.to_numpy() * 10).astype(np.int64))
+
+
+@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp", "aeif_cond_alpha"])
+def test_a_network_of_the_model_spikes_alike_on_1_and_2_partitions(model):
+    """The same spikes, bit for bit, with the network split over two worker processes."""
+
+    def run(partitions):
+        net, sr = _network(model)
+        sim = net.build(partitions=partitions)
+        sim.run(200.0)
+        return _keys(sim.spikes(sr))
+
+    one = run(1)
+    assert one.shape[0] > 200  # the network is active
+    np.testing.assert_array_equal(run(2), one)
+
+
+@pytest.mark.parametrize("model", ["iaf_cond_alpha", "aeif_cond_alpha"])
+def test_a_checkpoint_keeps_the_integration_step_and_continues_bit_for_bit(model, tmp_path):
+    """Saved at 80 ms on 2 partitions, restored on 1: the same spikes as without stopping (each neuron's
+    integration step size is part of its state, as in NEST)."""
+    net, sr = _network(model)
+    full = net.build()
+    full.run(200.0)
+    want = _keys(full.spikes(sr))
+    net, sr = _network(model)
+    sim = net.build(partitions=2)
+    sim.run(80.0)
+    again = dsnn.restore(net, sim.checkpoint(tmp_path / "ck"), partitions=1)
+    again.run(120.0)
+    got = again.spikes(sr)
+    assert (got.time > 80.0).sum() > 100
+    np.testing.assert_array_equal(_keys(got), want)
+
+
+@pytest.mark.parametrize("model,params,match", [
+    ("aeif_cond_exp", {"V_reset": 5.0}, "V_reset must be < V_peak"),
+    ("aeif_cond_alpha", {"V_peak": -55.0}, "V_peak must be >= V_th"),
+    ("aeif_cond_exp", {"Delta_T": -1.0}, "Delta_T"),
+    ("aeif_cond_alpha", {"Delta_T": 0.1, "V_peak": 20.0}, "Delta_T must be <|would overflow"),
+    ("aeif_cond_exp", {"gsl_error_tol": 0.0}, "gsl_error_tol"),
+    ("aeif_cond_alpha", {"tau_w": 0.0}, "tau_w"),
+    ("iaf_cond_exp", {"V_reset": -50.0}, "V_reset must be < V_th"),
+    ("iaf_cond_alpha", {"tau_syn_in": -2.0}, "tau_syn_in"),
+    ("iaf_cond_exp", {"C_m": 0.0}, "C_m"),
+    ("iaf_cond_alpha", {"g_ex": -1.0}, "g_ex"),
+    ("aeif_cond_exp", {"t_ref": -0.1}, "t_ref"),
+    ("iaf_cond_exp", {"tau_m": 10.0}, "tau_m"),
+])
+def test_bad_parameters_are_refused_by_name(model, params, match):
+    net = dsnn.Network()
+    with pytest.raises(ValueError, match=match):
+        net.create(model, 2, params)
+    assert not net.populations  # nothing was created
+
+
+def test_an_unstable_adex_neuron_stops_the_run_with_nest_s_message():
+    """NEST stops an AdEx neuron whose V_m falls below -1000 mV; so does dsnn, with a message."""
+    net = dsnn.Network(seed=1)
+    n = net.create("aeif_cond_exp", 1, {"I_e": -2e6})
+    sr = net.create("spike_recorder")
+    net.connect(n, sr)
+    sim = net.build()
+    with pytest.raises(Exception, match="numerically unstable"):
+        sim.run(20.0)
