@@ -53,13 +53,18 @@ class NeuronBlock:
     lo: int
     hi: int
     ref_counts: int
-    rec_idx: np.ndarray  # block-relative indices recorded by voltmeters
+    rec_idx: np.ndarray  # block-relative indices recorded by voltmeters and multimeters, one per column
     rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
+    rec_var: np.ndarray = None  # per column, the variable recorded: its index in the model's SPEC.recordables
     rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
     population: int = -1  # index of the population in the network
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.state.values())
+
+    def recorded_variables(self) -> np.ndarray:
+        """``rec_var``: V_m (variable 0) in every column where no multimeter set other variables."""
+        return np.zeros(self.rec_idx.shape[0], dtype=np.int64) if self.rec_var is None else self.rec_var
 
 
 @dataclass
@@ -70,7 +75,8 @@ class ModelGroup:
     ``state`` then holds views of them); ``blocks`` has one row
     ``(lo, off, n, ref_counts)`` per block, ``consts`` the block's constants
     in the order of the model's ``KERNEL_CONSTANTS``; the recorded neurons
-    are ``rec_idx`` (state indices), block ``b``'s at
+    are ``rec_idx`` (state indices) and their variables ``rec_var`` (indices in the model's
+    ``SPEC.recordables``), block ``b``'s at
     ``rec_ptr[b] .. rec_ptr[b+1]-1`` of ``rec_out`` (interval, recorded),
     whose columns are the blocks' ``rec_out`` views.
     """
@@ -81,6 +87,7 @@ class ModelGroup:
     blocks: np.ndarray
     consts: np.ndarray
     rec_idx: np.ndarray
+    rec_var: np.ndarray
     rec_ptr: np.ndarray
     rec_out: np.ndarray
     with_current: bool = True  # whether the partition has current input (else its current ring stays empty)
@@ -104,6 +111,7 @@ class ModelGroup:
             consts=np.array([[float(b.const[name]) for name in model.KERNEL_CONSTANTS] for b in blocks],
                             dtype=np.float64).reshape(len(blocks), -1),
             rec_idx=np.concatenate([b.rec_idx + offsets[i] for i, b in enumerate(blocks)]).astype(np.int64),
+            rec_var=np.concatenate([b.recorded_variables() for b in blocks]).astype(np.int64),
             rec_ptr=rec_ptr, rec_out=rec_out, fired=np.zeros(max(sizes, default=0), dtype=np.uint8))
 
     def step(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk) -> int:

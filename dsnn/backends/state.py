@@ -14,7 +14,7 @@ decomposition of the same network:
   ``ring_cur`` (rows, neurons), fixed point, row ``k`` the input of update
   step ``step + k`` (the delivery log is added to the ring first);
 - what was recorded: ``spikes.<recorder gid>.gids`` / ``.steps`` and
-  ``vm.<voltmeter gid>.<k>.first`` / ``.V`` (absolute V_m, steps x neurons)
+  ``vm.<voltmeter gid>.<k>.first`` / ``.V`` (steps x neurons x variables, V_m absolute)
   / ``.gids``;
 - plastic synapses: ``plastic.<projection>.source`` / ``.target`` /
   ``.weight`` (by gids, in the order they were drawn within a pair) and
@@ -59,13 +59,17 @@ def _merged(chunks: list) -> list:
 
 
 def voltage_chunks(part, voltmeter_gid: int) -> list:
-    """``(first step, absolute V_m (steps, neurons), gids)`` chunks the partition holds for a voltmeter:
-    those restored from a checkpoint, then those it recorded."""
+    """``(first step, values (steps, neurons, variables), gids)`` chunks the partition holds for a voltmeter or
+    multimeter, its variables in the order it records them (V_m absolute): those restored from a checkpoint,
+    then those it recorded."""
     chunks = list(part.restored_vm.get(voltmeter_gid, []))
     for bi, cols, gids in part.voltmeters.get(voltmeter_gid, []):
         blk = part.blocks[bi]
+        is_vm = blk.recorded_variables()[cols] == 0  # V_m, the first recordable of every model
         for first, values in part.recorded_vm.get(bi, []):
-            chunks.append((first, blk.model.membrane_potential(blk, values[:, cols]), gids))
+            got = values[:, cols]
+            got[:, is_vm] = blk.model.membrane_potential(blk, got[:, is_vm])
+            chunks.append((first, got, gids))
     return chunks
 
 
@@ -208,8 +212,10 @@ def restore(part, saved: list) -> int:
                 gids = s[key]
                 keep = _local(part, gids)[1]
                 if keep.any():
+                    values = s[f"vm.{vgid}.{k}.V"]
+                    values = values[..., None] if values.ndim == 2 else values  # V_m alone, as dsnn saved it before
                     part.restored_vm.setdefault(int(vgid), []).append(
-                        (int(s[f"vm.{vgid}.{k}.first"][0]), s[f"vm.{vgid}.{k}.V"][:, keep], gids[keep]))
+                        (int(s[f"vm.{vgid}.{k}.first"][0]), values[:, keep], gids[keep]))
     if part.gpu:
         part.ring_syn[...] = xp.asarray(ring_syn)
         part.ring_cur[...] = xp.asarray(ring_cur)

@@ -15,6 +15,7 @@ from ..backends.partition import NeuronBlock, Partition
 from ..description.network import Network
 from ..description.timing import steps_of, tics
 from ..models import NEURON_MODELS
+from ..models.devices import recorded_variables
 from ..randomness import rng
 from ..randomness.sampling import sample
 from . import estimate
@@ -56,24 +57,29 @@ def neuron_blocks(net: Network, pieces) -> list:
 
 
 def _voltmeter_layout(blocks, local_gids, voltmeters: dict) -> dict:
-    """Set each block's recorded neurons (``rec_idx``) and return, per voltmeter gid, its
-    ``(block index, columns of the block's recording, gids)``."""
+    """Set each block's recorded columns (``rec_idx``, the neuron, and ``rec_var``, the variable: its index in
+    the model's recordables) and return, per voltmeter or multimeter gid, its ``(block index, columns
+    (neurons, variables), gids)``. ``voltmeters``: gid -> (the variables it records, the populations it
+    records from)."""
     columns: dict = {}
-    for vgid, posts in voltmeters.items():
-        for bi, blk in enumerate(blocks):
+    for vgid, (names, posts) in voltmeters.items():
+        for bi, blk in enumerate(blocks if names else ()):
             gids = local_gids[blk.lo:blk.hi]
             sel = np.zeros(gids.shape[0], dtype=bool)
             for post in posts:
                 for first, n in post.spans:
                     sel |= (gids >= first) & (gids < first + n)
             if sel.any():
-                columns.setdefault(bi, {})[vgid] = np.nonzero(sel)[0]
+                var = np.array([blk.model.SPEC.recordables.index(name) for name in names], dtype=np.int64)
+                columns.setdefault(bi, {})[vgid] = (np.nonzero(sel)[0], var)
     layout: dict = {}
     for bi, per_vm in columns.items():
-        rec = np.unique(np.concatenate(list(per_vm.values())))
-        blocks[bi].rec_idx = rec
-        for vgid, idx in per_vm.items():
-            layout.setdefault(vgid, []).append((bi, np.searchsorted(rec, idx), local_gids[blocks[bi].lo + idx]))
+        n = blocks[bi].hi - blocks[bi].lo
+        keys = np.unique(np.concatenate([(var[None, :] * n + idx[:, None]).ravel() for idx, var in per_vm.values()]))
+        blocks[bi].rec_idx, blocks[bi].rec_var = keys % n, keys // n
+        for vgid, (idx, var) in per_vm.items():
+            cols = np.searchsorted(keys, var[None, :] * n + idx[:, None])
+            layout.setdefault(vgid, []).append((bi, cols, local_gids[blocks[bi].lo + idx]))
     return layout
 
 
@@ -101,7 +107,7 @@ def build_partition(net: Network, decomposition, p: int) -> Partition:
                 mask |= (local_gids >= first) & (local_gids < first + n)
             continue
         if proj.kind == "record_vm":
-            voltmeters.setdefault(proj.pre.first, []).append(proj.post)
+            voltmeters.setdefault(proj.pre.first, (recorded_variables(proj.pre.pieces[0]), []))[1].append(proj.post)
             continue
         if proj.kind == "synapse":
             drawn = (None if proj.plastic else in_place_rows(net, proj, pieces)) or \

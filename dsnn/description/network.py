@@ -215,6 +215,14 @@ class Network:
 
     def _check_array_param(self, spec, name, value) -> tuple:
         where = f"create({spec.name!r})"
+        if name == "record_from":
+            names = [value] if isinstance(value, str) else value
+            if isinstance(names, (bytes, dict)) or not all(isinstance(v, str) for v in list(names)):
+                raise TypeError(f"{where}: record_from must be a list of state variable names, got {value!r}")
+            names = tuple(names)
+            if len(set(names)) != len(names):
+                raise ValueError(f"{where}: record_from names a variable twice: {list(names)}")
+            return names
         if isinstance(value, (str, bytes, dict)):
             raise TypeError(f"{where}: {name} must be a sequence of numbers, got {value!r}")
         try:
@@ -268,9 +276,8 @@ class Network:
         if pre.kind in ("spike_recorder", "voltmeter") and len(pre.pieces) > 1:
             raise ValueError(f"connect: pre must be one recorder, got {pre!r}")
         overlap = _overlap(pre, post)
-        without_vm = [piece.spec.name for piece in post.pieces if not piece.spec.has_membrane_potential]
-        if kind == "record_vm" and without_vm:
-            raise ValueError(f"connect: a {without_vm[0]} has no membrane potential to record; post is {post!r}")
+        if kind == "record_vm":
+            self._check_recorded(pre, post)
         if kind in ("record_spikes", "record_vm"):
             rule = parse_conn_spec(conn_spec, pre.n, post.n, overlap)
             if rule.name != "all_to_all":
@@ -290,6 +297,22 @@ class Network:
         return proj
 
     @staticmethod
+    def _check_recorded(meter, post) -> None:
+        """What a voltmeter or multimeter ``meter`` records must be a recordable of every neuron of ``post``."""
+        from ..models.devices import recorded_variables
+
+        names = recorded_variables(meter.pieces[0])  # none (NEST's default record_from): it records nothing
+        for piece in post.pieces:
+            spec = piece.spec
+            if meter.pieces[0].spec.name == "voltmeter" and not spec.has_membrane_potential:
+                raise ValueError(f"connect: a {spec.name} has no membrane potential to record; post is {post!r}")
+            missing = [name for name in names if name not in spec.recordables]
+            if missing:
+                allowed = ", ".join(spec.recordables) or "nothing"
+                raise ValueError(f"connect: a {spec.name} has no {missing[0]} to record (record_from); it records "
+                                 f"{allowed}")
+
+    @staticmethod
     def _projection_kind(pre: ModelSpec, post: ModelSpec) -> str:
         if post.kind == "spike_recorder":
             if not pre.is_neuron:
@@ -298,7 +321,7 @@ class Network:
             return "record_spikes"
         if pre.kind == "voltmeter":
             if not post.is_neuron:
-                raise ValueError(f"connect: a voltmeter records from neurons; recording from a device "
+                raise ValueError(f"connect: a {pre.name} records from neurons; recording from a device "
                                  f"({post.name}) is not supported")
             return "record_vm"
         if post.kind == "voltmeter" or pre.kind == "spike_recorder":

@@ -32,7 +32,7 @@ from .conductance import (
 from .stepping import absolute_membrane_potential
 
 SPEC = ModelSpec(name="aeif_cond_alpha", kind="neuron", doc=__doc__, params=adex_params(alpha=True),
-                 relations=adex_relations())
+                 relations=adex_relations(), recordables=("V_m", "g_ex", "g_in", "w"))
 
 STATE = ("V_m", "dg_ex", "g_ex", "dg_in", "g_in", "w")
 
@@ -69,13 +69,13 @@ def dynamics(w, ln, s, f, c, refractory, stim):
 
 @kernel
 def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, W, H, I0, ref, ring_syn, ring_cur, consts,
-           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
+           rec_idx, rec_var, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
     """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s; ``H``: each neuron's integration step size, ms; ``work``, ``lanes``, ``counts``:
     scratch): :func:`.conductance.advance`."""
-    return advance(dynamics, 6, (V, dg_ex, g_ex, dg_in, g_in, W), H, I0, ref, first_step, n_steps, blocks, ring_syn,
-                   ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work,
-                   lanes, counts, adex=True, input_first=False, ex_var=1, in_var=3, w_var=5)
+    return advance(dynamics, 6, (V, dg_ex, g_ex, dg_in, g_in, W), (V, g_ex, g_in, W), H, I0, ref, first_step, n_steps,
+                   blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
+                   spk_step, n_spk, work, lanes, counts, adex=True, input_first=False, ex_var=1, in_var=3, w_var=5)
 
 
 step_group = stepper(update, KERNEL_STATE, 6)

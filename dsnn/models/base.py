@@ -83,6 +83,8 @@ class ModelSpec:
     #: a neuron that repeats the spikes it receives (parrot_neuron): connections onto it count spikes, their
     #: weights ignored (NEST's); it takes no current and has no membrane potential
     repeats_spikes: bool = False
+    #: the state variables a multimeter may record (``record_from``), in the order the kernels know them
+    recordables: tuple = ()
 
     @property
     def is_neuron(self) -> bool:

@@ -174,8 +174,8 @@ def stepper(update, kernel_state: tuple, dim: int):
 
         state = [group.state[name] for name in kernel_state]
         return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
-                      group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step, n_spk,
-                      np.zeros((LANES, WORK_ROWS, dim)), np.zeros((STIM_ROW + 1, LANES)),
+                      group.rec_var, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
+                      n_spk, np.zeros((LANES, WORK_ROWS, dim)), np.zeros((STIM_ROW + 1, LANES)),
                       np.zeros((2, LANES), dtype=np.int64))
 
     step_group.__doc__ = f":func:`update` for a partition's blocks of this model (state {', '.join(kernel_state)})."
@@ -200,9 +200,9 @@ def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim):
 
 
 @kernel(inline=True)
-def advance(dynamics, dim, state, H, I0, ref, first_step, n_steps, blocks, ring_syn, ring_cur, consts, rec_idx,
-            rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts, adex, input_first, ex_var,
-            in_var, w_var):
+def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, blocks, ring_syn, ring_cur, consts,
+            rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts, adex,
+            input_first, ex_var, in_var, w_var):
     """Advance every block of a model here by ``n_steps`` steps (the arguments as ``iaf_psc_exp.update``'s),
     :data:`~dsnn.models.adaptive.LANES` neurons at a time, in NEST's order: the adaptive integration of the
     step (with the spike test inside it where ``adex``), then
@@ -212,10 +212,10 @@ def advance(dynamics, dim, state, H, I0, ref, first_step, n_steps, blocks, ring_
     - aeif_cond_*: the refractory count decremented, the step's spikes sent, the input added.
 
     ``state``: the model's state arrays (V_m first; ``dim`` of them), ``H`` each neuron's integration step
-    (ms). The input of a step, weight times ``g0_ex``/``g0_in``, goes to state variables ``ex_var`` and
-    ``in_var``; ``w_var`` is the AdEx adaptation current. Scratch: ``work`` (LANES, WORK_ROWS, dim), ``lanes``
-    (STIM_ROW + 1, LANES), ``counts`` (2, LANES) int64 (:func:`stepper` makes them). Returns the new spike
-    count."""
+    (ms); ``recordables``: the arrays of its ``SPEC.recordables``. The input of a step, weight times
+    ``g0_ex``/``g0_in``, goes to state variables ``ex_var`` and ``in_var``; ``w_var`` is the AdEx adaptation
+    current. Scratch: ``work`` (LANES, WORK_ROWS, dim), ``lanes`` (STIM_ROW + 1, LANES), ``counts`` (2, LANES)
+    int64 (:func:`stepper` makes them). Returns the new spike count."""
     R = ring_syn.shape[0]
     w = work
     h, stim, r, spikes = lanes[H_ROW], lanes[STIM_ROW], counts[0], counts[1]
@@ -263,5 +263,5 @@ def advance(dynamics, dim, state, H, I0, ref, first_step, n_steps, blocks, ring_
                         state[v][i] = w[ln, Y, v]
                     if with_current:
                         I0[i] = take_current(cur_row, lo + q)
-            record(state[0], rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+            record(recordables, rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk

@@ -70,5 +70,21 @@ VOLTMETER = ModelSpec(
     relations=(_window_relation,),
 )
 
+MULTIMETER = ModelSpec(
+    name="multimeter",
+    kind="voltmeter",
+    doc="Records the state variables named in `record_from` (V_m, g_ex, w, ...: the model's recordables) of the "
+        "neurons it is connected to, every `interval` ms.",
+    params={"interval": Param("interval", 1.0, "ms", "sampling interval, a multiple of dt", check_finite), **_WINDOW},
+    relations=(_window_relation,),
+    array_params={"record_from": "names of the state variables to record"},
+)
+
 #: every device model
-DEVICES = (POISSON_GENERATOR, DC_GENERATOR, SPIKE_GENERATOR, SPIKE_RECORDER, VOLTMETER)
+DEVICES = (POISSON_GENERATOR, DC_GENERATOR, SPIKE_GENERATOR, SPIKE_RECORDER, VOLTMETER, MULTIMETER)
+
+
+def recorded_variables(device) -> tuple:
+    """The variables a voltmeter or multimeter (a ``Population`` of one) records: ("V_m",) or its
+    ``record_from``."""
+    return tuple(device.params["record_from"]) if "record_from" in device.params else ("V_m",)

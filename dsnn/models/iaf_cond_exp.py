@@ -26,7 +26,7 @@ from .conductance import (
 from .stepping import absolute_membrane_potential
 
 SPEC = ModelSpec(name="iaf_cond_exp", kind="neuron", doc=__doc__, params=iaf_cond_params(alpha=False),
-                 relations=(reset_below_threshold,))
+                 relations=(reset_below_threshold,), recordables=("V_m", "g_ex", "g_in"))
 
 STATE = ("V_m", "g_ex", "g_in")
 
@@ -65,13 +65,13 @@ def dynamics(w, ln, s, f, c, refractory, stim):
 
 @kernel
 def update(first_step, n_steps, blocks, V, g_ex, g_in, H, I0, ref, ring_syn, ring_cur, consts,
-           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
+           rec_idx, rec_var, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes, counts):
     """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s; ``H``: each neuron's integration step size, ms; ``work``, ``lanes``, ``counts``:
     scratch): :func:`.conductance.advance`."""
-    return advance(dynamics, 3, (V, g_ex, g_in), H, I0, ref, first_step, n_steps, blocks, ring_syn,
-                   ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work,
-                   lanes, counts, adex=False, input_first=True, ex_var=1, in_var=2, w_var=0)
+    return advance(dynamics, 3, (V, g_ex, g_in), (V, g_ex, g_in), H, I0, ref, first_step, n_steps,
+                   blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
+                   spk_step, n_spk, work, lanes, counts, adex=False, input_first=True, ex_var=1, in_var=2, w_var=0)
 
 
 step_group = stepper(update, KERNEL_STATE, 3)

@@ -32,6 +32,7 @@ SPEC = ModelSpec(
         "tau_syn_in": Param("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha current", check_positive),
     }),
     relations=(RESET_BELOW_THRESHOLD, RESET_ABOVE_V_MIN),
+    recordables=("V_m", "I_syn_ex", "I_syn_in"),
 )
 
 STATE = ("V_m",)
@@ -91,7 +92,7 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex",
 
 @kernel
 def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_syn, ring_cur, consts,
-           rec_idx, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk):
+           rec_idx, rec_var, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model by ``n_steps`` steps; see iaf_psc_exp.update (``consts[b]`` in the
     order of :data:`KERNEL_CONSTANTS`)."""
     R = ring_syn.shape[0]
@@ -110,7 +111,7 @@ def update(first_step, n_steps, blocks, V, Iex, dIex, Iin, dIin, y0, ref, ring_s
                 _step_block(Vb, Iexb, dIexb, Iinb, dIinb, y0b, refb, ex, inh, cur, fired, consts[b], ref_counts,
                             False)
             n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
-            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+            record((V, Iex, Iin), rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 

@@ -37,6 +37,7 @@ SPEC = ModelSpec(
                                   "and add them, damped, when the period ends", is_switch=True),
     },
     relations=(RESET_BELOW_THRESHOLD, RESET_ABOVE_V_MIN),
+    recordables=("V_m",),
 )
 
 STATE = ("V_m",)
@@ -70,8 +71,8 @@ KERNEL_CONSTANTS = ("P33", "P30", "I_e", "theta", "V_reset", "V_min", "h", "tau_
 
 
 @kernel
-def update(first_step, n_steps, blocks, V, refr, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr, rec_out,
-           with_current, fired, spk_idx, spk_step, n_spk):
+def update(first_step, n_steps, blocks, V, refr, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr,
+           rec_out, with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s; ``refr`` is the input kept while refractory, mV)."""
     R = ring_syn.shape[0]
@@ -93,7 +94,7 @@ def update(first_step, n_steps, blocks, V, refr, I0, ref, ring_syn, ring_cur, co
             else:
                 _step_block(Vb, refrb, I0b, refb, ex, inh, cur, fired, consts[b], ref_counts, False, False)
             n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
-            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+            record((V,), rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 

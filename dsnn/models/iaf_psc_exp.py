@@ -36,6 +36,7 @@ SPEC = ModelSpec(
         "I_syn_in": Param("I_syn_in", 0.0, "pA", "inhibitory synaptic current (initial state)", check_finite, True),
     },
     relations=(RESET_BELOW_THRESHOLD,),
+    recordables=("V_m", "I_syn_ex", "I_syn_in"),
 )
 
 STATE = ("V_m", "I_syn_ex", "I_syn_in")
@@ -93,7 +94,7 @@ KERNEL_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "th
 
 
 @kernel
-def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr,
+def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr,
            rec_out, with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model on the partition by ``n_steps`` steps.
 
@@ -104,9 +105,10 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
     (R, n_local) are int64 fixed-point input buffers (units of 2**-32 pA),
     read and cleared at slot ``step % R``. Spikes are appended to
     ``spk_idx``/``spk_step`` from position ``n_spk``, in (block, step, neuron)
-    order; returns the new count. ``rec_out[k, q]`` receives V_m - E_L of
-    state index ``rec_idx[q]`` after step ``k``, for ``q`` in block ``b``'s
-    ``rec_ptr[b] .. rec_ptr[b+1]-1``. ``with_current``: the partition has
+    order; returns the new count. ``rec_out[k, q]`` receives, after step
+    ``k``, variable ``rec_var[q]`` of the model's ``SPEC.recordables`` (V_m
+    as the kernel keeps it: V_m - E_L here) of state index ``rec_idx[q]``,
+    for ``q`` in block ``b``'s ``rec_ptr[b] .. rec_ptr[b+1]-1``. ``with_current``: the partition has
     current input (dc generators); without, ``ring_cur`` is never written,
     so it is neither read nor cleared. ``fired``: uint8 scratch of a flag
     per neuron of the largest block.
@@ -125,7 +127,7 @@ def update(first_step, n_steps, blocks, V, Iex, Iin, I0, ref, ring_syn, ring_cur
             else:
                 _step_block(Vb, Iexb, Iinb, I0b, refb, ex, inh, cur, fired, consts[b], ref_counts, False)
             n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
-            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+            record((V, Iex, Iin), rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 

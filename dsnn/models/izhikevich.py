@@ -35,6 +35,7 @@ SPEC = ModelSpec(
         "V_m": Param("V_m", -65.0, "mV", "membrane potential (initial state)", check_finite, True),
         "U_m": Param("U_m", -13.0, "mV/ms", "recovery variable (initial state)", check_finite, True),
     },
+    recordables=("V_m", "U_m"),
 )
 
 STATE = ("V_m", "U_m")
@@ -58,7 +59,7 @@ KERNEL_CONSTANTS = ("h", "a", "b", "c", "d", "I_e", "V_th", "V_min", "consistent
 
 
 @kernel
-def update(first_step, n_steps, blocks, V, U, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr, rec_out,
+def update(first_step, n_steps, blocks, V, U, I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out,
            with_current, fired, spk_idx, spk_step, n_spk):
     """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s; ``ref`` stays 0: the model is never refractory)."""
@@ -81,7 +82,7 @@ def update(first_step, n_steps, blocks, V, U, I0, ref, ring_syn, ring_cur, const
             else:
                 _step_block(Vb, Ub, I0b, ex, inh, cur, fired, consts[b], False, False)
             n_spk = append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk)
-            record(V, rec_idx, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+            record((V, U), rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
 

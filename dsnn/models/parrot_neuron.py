@@ -46,7 +46,8 @@ KERNEL_CONSTANTS = ()
 
 
 @kernel
-def update(first_step, n_steps, blocks, ref, ring_syn, ring_cur, consts, rec_idx, rec_ptr, rec_out, with_current,
+def update(first_step, n_steps, blocks, ref, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out,
+           with_current,
            fired, spk_idx, spk_step, n_spk):
     """Advance every parrot block of the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s): each neuron emits as many spikes in a step as arrived in it, appended one
@@ -91,5 +92,5 @@ def spikes_due(group, first_step: int, n_steps: int, ring_syn) -> int:
 def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
     """:func:`update` for a partition's parrot blocks."""
     return update(first_step, n_steps, group.blocks, group.state["ref"], ring_syn, ring_cur, group.consts,
-                  group.rec_idx, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
-                  n_spk)
+                  group.rec_idx, group.rec_var, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx,
+                  spk_step, n_spk)

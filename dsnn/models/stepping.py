@@ -75,10 +75,11 @@ def append_spikes(j, step, count, spk_idx, spk_step, n_spk):
 
 
 @kernel(inline=True)
-def record(V, rec_idx, rec_out, k, first, last):
-    """``rec_out[k, q] = V[rec_idx[q]]`` for the recorded columns ``first .. last-1`` of a block."""
+def record(recordables, rec_idx, rec_var, rec_out, k, first, last):
+    """``rec_out[k, q] = recordables[rec_var[q]][rec_idx[q]]`` for the recorded columns ``first .. last-1`` of
+    a block: ``recordables`` are the model's state arrays in the order of its ``SPEC.recordables``."""
     for q in range(first, last):
-        rec_out[k, q] = V[rec_idx[q]]
+        rec_out[k, q] = recordables[rec_var[q]][rec_idx[q]]
 
 
 def membrane_potential(block, values):
@@ -101,7 +102,8 @@ def group_stepper(update, kernel_state: tuple):
     def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
         state = [group.state[name] for name in kernel_state]
         return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
-                      group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step, n_spk)
+                      group.rec_var, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
+                      n_spk)
 
     step_group.__doc__ = f":func:`update` for a partition's blocks of this model (state {', '.join(kernel_state)})."
     return step_group

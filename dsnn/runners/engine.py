@@ -42,11 +42,14 @@ class Engine:
             if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
                 raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
         cpu_only = [p.synapse for p in net.projections if p.plastic] + sorted(
-            {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL})
+            {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL}) + [
+            f"a multimeter recording {', '.join(pop.params['record_from'])}" for pop in net.populations
+            if pop.model == "multimeter" and tuple(pop.params["record_from"]) not in ((), ("V_m",))]
         if cpu_only and device == "gpu":
-            raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet; build with device='cpu'")
+            raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet (the GPU records V_m alone); build with "
+                             "device='cpu'")
         if cpu_only:
-            device = "cpu"  # "auto" too: plastic synapses and these models are updated on the CPU
+            device = "cpu"  # "auto" too: plastic synapses, these models and these recordings are on the CPU
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process

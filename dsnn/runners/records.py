@@ -51,37 +51,40 @@ def spikes_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
 
 
 def voltage_chunks(part, voltmeter_gid: int) -> list:
-    """(first step, absolute V_m (steps, neurons), gids) chunks a partition holds for a voltmeter (restored
-    from a checkpoint, then recorded)."""
+    """(first step, values (steps, neurons, variables), gids) chunks a partition holds for a voltmeter or
+    multimeter (restored from a checkpoint, then recorded)."""
     from ..backends.state import voltage_chunks as chunks
 
     return chunks(part, voltmeter_gid)
 
 
-def voltages_frame(chunks, params: dict, dt: float) -> pd.DataFrame:
-    """V_m samples from (first update step, values (steps, neurons), gids) chunks.
+def voltages_frame(chunks, params: dict, dt: float, names: tuple = ("V_m",)) -> pd.DataFrame:
+    """Samples from (first update step, values (steps, neurons, variables), gids) chunks: columns sender, time
+    and one per recorded variable (``names``, in order).
 
-    The state after update step n is stamped n+1; a voltmeter samples the
-    stamps that are multiples of its interval within its window.
+    The state after update step n is stamped n+1; a voltmeter or multimeter
+    samples the stamps that are multiples of its interval within its window.
     """
     every = steps_of(params["interval"], dt)
     lo, hi = window(params, dt)
     senders, stamps, values = [], [], []
-    for first, vals, gids in chunks:
+    for first, vals, gids in chunks if names else ():  # a multimeter told to record nothing records nothing
         st = first + 1 + np.arange(vals.shape[0])
         rows = np.nonzero((st % every == 0) & (st > lo) & (st <= hi))[0]
         if rows.size == 0:
             continue
         senders.append(np.tile(gids, rows.size))
         stamps.append(np.repeat(st[rows], gids.shape[0]))
-        values.append(vals[rows].ravel())
+        values.append(vals[rows].reshape(-1, len(names)))
     if senders:
         s, t, v = np.concatenate(senders), np.concatenate(stamps), np.concatenate(values)
     else:
         s = t = np.zeros(0, dtype=np.int64)
-        v = np.zeros(0)
+        v = np.zeros((0, len(names)))
     order = np.lexsort((s, t))
-    return pd.DataFrame({"sender": s[order].astype(np.int64), "time": time_ms(t[order], dt), "V_m": v[order]})
+    frame = {"sender": s[order].astype(np.int64), "time": time_ms(t[order], dt)}
+    frame.update({name: v[order, j] for j, name in enumerate(names)})
+    return pd.DataFrame(frame)
 
 
 def check_projection(network, projection) -> int | None:

@@ -274,16 +274,18 @@ class Simulation:
         return label_spikes(spikes, self.network)
 
     def voltages(self, voltmeter: Population):
-        """V_m sampled by ``voltmeter``: DataFrame with columns sender, time (ms), V_m (mV)."""
+        """What ``voltmeter`` sampled: DataFrame with columns sender, time (ms), V_m (mV); of a multimeter,
+        sender, time and a column per variable of its ``record_from`` (NEST's units: mV, nS, pA ...)."""
+        from ..models.devices import recorded_variables
         from .records import voltages_frame
 
-        vm = self._device(voltmeter, "voltmeter", "voltages")
+        vm = self._device(voltmeter, ("voltmeter", "multimeter"), "voltages")
         chunks = [c for part in self.runner.call("voltages", "voltages", vm.first) for c in part]
         if self.stream_dir is not None:
             from .streams import read_voltages
 
             chunks += read_voltages(self.stream_dir, vm.first)
-        return voltages_frame(chunks, vm.params, self.network.dt)
+        return voltages_frame(chunks, vm.params, self.network.dt, recorded_variables(vm))
 
     def membrane_potentials(self, neurons) -> np.ndarray:
         """V_m (mV) now of ``neurons`` (a population, populations added, or gids), in their order."""
@@ -347,9 +349,11 @@ class Simulation:
         infos = self.info()
         return memory_totals([i["nbytes"] for i in infos], sum(i["n_synapses"] for i in infos))
 
-    def _device(self, dev, model: str, what: str) -> Population:
-        if not isinstance(dev, Population) or dev.network is not self.network or dev.model != model:
-            raise ValueError(f"{what}: expected a {model} of this network, got {dev!r}")
+    def _device(self, dev, model, what: str) -> Population:
+        """``dev``, refused unless it is a ``model`` (a name, or a tuple of names) of this network."""
+        models = (model,) if isinstance(model, str) else model
+        if not isinstance(dev, Population) or dev.network is not self.network or dev.model not in models:
+            raise ValueError(f"{what}: expected a {' or '.join(models)} of this network, got {dev!r}")
         return dev
 
     # ------------------------------------------------------------------ the end

@@ -58,10 +58,10 @@ def write_recordings(part, directory: str, rank: int, since: int) -> int:
         chunks.clear()
     for vgid in sorted(set(part.voltmeters) | set(part.restored_vm)):
         for k, (first, values, gids) in enumerate(merged_voltage_chunks(part, vgid)):
-            n_steps, n = values.shape
+            n_steps, n, n_vars = values.shape
             frame = pd.DataFrame({"sender": np.tile(np.asarray(gids, dtype=np.int64), n_steps),
                                   "step": np.repeat(first + np.arange(n_steps, dtype=np.int64), n),
-                                  "V_m": np.ascontiguousarray(values).ravel()})
+                                  **{f"v{j}": np.ascontiguousarray(values[..., j]).ravel() for j in range(n_vars)}})
             _write(frame, Path(directory) / f"vm-{vgid}", f"p{rank:05d}-{int(since):012d}-{k}.parquet")
             written += values.size
     for chunks in part.recorded_vm.values():
@@ -86,15 +86,17 @@ def read_spikes(directory, recorder_gid: int) -> list:
 
 
 def read_voltages(directory, voltmeter_gid: int) -> list:
-    """``(first step, V_m (steps, neurons), gids)`` chunks of the files streamed for a voltmeter."""
+    """``(first step, values (steps, neurons, variables), gids)`` chunks of the files streamed for a voltmeter
+    or multimeter (columns v0, v1, ...: its variables in order)."""
     out = []
     for frame in _frames(Path(directory) / f"vm-{voltmeter_gid}"):
         steps = frame["step"].to_numpy(np.int64)
         if steps.shape[0] == 0:
             continue
         n = int(np.count_nonzero(steps == steps[0]))  # the first step's row holds every neuron once
-        out.append((int(steps[0]), frame["V_m"].to_numpy(np.float64).reshape(-1, n),
-                    frame["sender"].to_numpy(np.int64)[:n]))
+        columns = sorted((c for c in frame.columns if c.startswith("v") and c[1:].isdigit()), key=lambda c: int(c[1:]))
+        values = np.stack([frame[c].to_numpy(np.float64) for c in columns], axis=-1)
+        out.append((int(steps[0]), values.reshape(-1, n, len(columns)), frame["sender"].to_numpy(np.int64)[:n]))
     return out
 
 

@@ -77,7 +77,7 @@ def test_network_accepts_edges(kwargs):
 # ======================================================================= create
 CREATE_BAD = [
     # model
-    pytest.param("iaf_cond_exp", 1, None, r"\bmodel\b", id="unknown model"),
+    pytest.param("hh_psc_alpha", 1, None, r"\bmodel\b", id="unknown model"),
     pytest.param("IAF_PSC_EXP", 1, None, r"\bmodel\b", id="model wrong case"),
     pytest.param(None, 1, None, r"\bmodel\b", id="model=None"),
     # n

@@ -209,7 +209,6 @@ def test_what_dsnn_lacks_fails_in_one_line_naming_it():
         (lambda: dnest.spatial, "nest.spatial"),
         (lambda: dnest.math.exp, "nest.math.exp"),
         (lambda: dnest.math.max(dnest.math.redraw(dnest.random.normal(), min=-1.0), 0.0), "nest.math.min/max"),
-        (lambda: dnest.Create("multimeter", params={"record_from": ["g_ex"]}), "g_ex"),
     ]:
         with pytest.raises(NestError) as info:
             call()

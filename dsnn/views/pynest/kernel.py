@@ -40,12 +40,8 @@ MAX_RUNS = 256
 #: at most this many connections may be given their own weights or delays as arrays (one projection each)
 MAX_ARRAY_CONNECTIONS = 1024
 
-#: NEST's multimeter is dsnn's voltmeter when it records V_m alone
-MULTIMETER = "multimeter"
-
-
 #: what cannot change between two Simulate calls: the voltmeter's sampling
-FIXED_AFTER_BUILD = {"voltmeter": {"interval"}}
+FIXED_AFTER_BUILD = {"voltmeter": {"interval", "record_from"}}
 
 
 class NestError(ValueError):
@@ -141,8 +137,6 @@ class Kernel:
         self.connections: list[Connection] = []
         self.model_defaults = {name: dict(spec.defaults()) for name, spec in model_specs().items()}
         self.model_base = {name: name for name in model_specs()}
-        self.model_defaults[MULTIMETER] = {**self.model_defaults["voltmeter"], "record_from": ()}
-        self.model_base[MULTIMETER] = "voltmeter"
         self.synapse_defaults = {name: {"weight": 1.0, "delay": 1.0, **params}
                                  for name, params in SYNAPSE_MODELS.items()}
         self.synapse_bases: dict = {}  # CopyModel'd synapse model -> the dsnn model it copies
@@ -196,14 +190,7 @@ class Kernel:
         """``params`` checked for ``block``'s model (dsnn's checks, NEST's names); the NEST-only ones of
         recorders apart. Returns them as given."""
         spec = model_specs()[block.dsnn_model]
-        dsnn_params = {k: v for k, v in params.items() if k not in RECORDER_ATTRIBUTES and k != "record_from"}
-        if "record_from" in params:
-            record_from = params["record_from"]
-            if isinstance(record_from, str):
-                record_from = [record_from]
-            extra = sorted(set(record_from) - {"V_m"})
-            if extra:
-                raise unsupported(f"recording {', '.join(extra)} with a {block.model}", "dsnn records V_m")
+        dsnn_params = {k: v for k, v in params.items() if k not in RECORDER_ATTRIBUTES}
         try:
             self._scratch()._check_params(spec, dsnn_params)
         except (TypeError, ValueError) as exc:
@@ -481,8 +468,7 @@ class Kernel:
         self.populations = {}  # first gid of each run -> its dsnn population
         for block in self.blocks:
             for lo, hi, params in block.runs:
-                dsnn_params = {k: v for k, v in params.items()
-                               if k not in RECORDER_ATTRIBUTES and k != "record_from"}
+                dsnn_params = {k: v for k, v in params.items() if k not in RECORDER_ATTRIBUTES}
                 label = block.model if block.model != block.dsnn_model else None
                 pop = net.create(block.dsnn_model, hi - lo, dsnn_params, label=label)
                 assert pop.first == block.first + lo
@@ -585,10 +571,14 @@ class Kernel:
 
     # ---------------------------------------------------------------- recordings
     def events(self, block: Block, i: int) -> dict:
-        """NEST's ``events`` of recorder ``i`` of ``block``: senders, times (ms) and, for a voltmeter, V_m."""
+        """NEST's ``events`` of recorder ``i`` of ``block``: senders, times (ms) and, for a voltmeter, V_m, for a
+        multimeter the variables of its ``record_from``."""
         empty = {"senders": np.zeros(0, dtype=np.int64), "times": np.zeros(0)}
         if block.kind == "voltmeter":
-            empty["V_m"] = np.zeros(0)
+            record_from = block.params_of(i).get("record_from", self.model_defaults[block.model].get("record_from",
+                                                                                                     ("V_m",)))
+            empty.update({name: np.zeros(0) for name in ([record_from] if isinstance(record_from, str)
+                                                         else record_from)})
         if self.sim is None:
             return empty
         pop = self.populations[block.first + i]
@@ -601,11 +591,9 @@ class Kernel:
             frame = frame[frame["time"] <= self.last_slice_ms() + 1e-9]
         out = {"senders": frame["sender"].to_numpy(np.int64), "times": frame["time"].to_numpy(np.float64)}
         if block.kind == "voltmeter":
-            out["V_m"] = frame["V_m"].to_numpy(np.float64)
-            if "record_from" in self.model_defaults[block.model]:  # a multimeter records only what it is told
-                record_from = block.params_of(i).get("record_from", self.model_defaults[block.model]["record_from"])
-                if "V_m" not in ([record_from] if isinstance(record_from, str) else list(record_from)):
-                    return empty
+            if len(empty) == 2:  # a multimeter records only what it is told
+                return empty
+            out.update({name: frame[name].to_numpy(np.float64) for name in empty if name not in out})
             # NEST hands a voltmeter each min-delay slice's samples neuron after neuron
             slice_steps = max(1, int(round(self.min_delay_ms / self.resolution)))
             steps = np.rint(out["times"] / self.resolution).astype(np.int64)
