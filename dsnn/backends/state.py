@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["capture", "restore", "voltage_chunks", "merged_voltage_chunks", "membrane_potentials",
+__all__ = ["capture", "restore", "voltage_chunks", "merged_voltage_chunks", "membrane_potentials", "state_values",
            "set_membrane_potentials", "FORMAT"]
 
 #: version of the arrays' layout; a reader refuses another
@@ -126,16 +126,24 @@ def _owned_blocks(part, gids: np.ndarray):
             yield blk, where, pos[where] - blk.lo
 
 
-def membrane_potentials(part, gids: np.ndarray) -> tuple:
-    """V_m (mV, absolute) now of those of ``gids`` the partition owns: (their positions in ``gids``,
-    values). The kernels keep ``V`` as V_m - E_L (``model.membrane_potential`` adds it back)."""
+def state_values(part, gids: np.ndarray, name: str) -> tuple:
+    """The value now of state variable ``name`` (one of the model's ``SPEC.recordables``; V_m absolute, in mV)
+    of those of ``gids`` the partition owns: (their positions in ``gids``, values)."""
     where, values = [], []
     for blk, at, offsets in _owned_blocks(part, np.asarray(gids, dtype=np.int64)):
+        model = blk.model
+        array = _host(blk.state[model.RECORDED_STATE[model.SPEC.recordables.index(name)]])[offsets]
         where.append(at)
-        values.append(np.asarray(blk.model.membrane_potential(blk, _host(blk.state["V"])[offsets]), dtype=float))
+        values.append(np.asarray(model.membrane_potential(blk, array) if name == "V_m" else array, dtype=float))
     if not where:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(where), np.concatenate(values)
+
+
+def membrane_potentials(part, gids: np.ndarray) -> tuple:
+    """V_m (mV, absolute) now of those of ``gids`` the partition owns: (their positions in ``gids``,
+    values). Some kernels keep ``V`` as V_m - E_L (``model.membrane_potential`` adds it back)."""
+    return state_values(part, gids, "V_m")
 
 
 def set_membrane_potentials(part, gids: np.ndarray, values: np.ndarray) -> int:

@@ -48,6 +48,8 @@ def initial_state(values: dict, params: dict) -> dict:
 #: the state arrays and constants the update takes, in this order
 KERNEL_STATE = ("V", "dg_ex", "g_ex", "dg_in", "g_in", "h", "I0", "ref")
 KERNEL_CONSTANTS = COMMON_CONSTANTS + OWN_CONSTANTS
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ("V", "g_ex", "g_in")
 
 
 @kernel(inline=True)

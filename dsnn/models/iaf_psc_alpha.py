@@ -88,6 +88,8 @@ def initial_state(values: dict, params: dict) -> dict:
 KERNEL_STATE = ("V", "Iex", "dIex", "Iin", "dIin", "I0", "ref")
 KERNEL_CONSTANTS = ("P11ex", "P11in", "P21ex", "P21in", "P30", "P31ex", "P32ex", "P31in", "P32in", "expm1_tau_m",
                     "EPSC", "IPSC", "I_e", "theta", "V_reset", "V_min")
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ("V", "Iex", "Iin")
 
 
 @kernel

@@ -68,6 +68,8 @@ def initial_state(values: dict, params: dict) -> dict:
 #: the state arrays and constants the CPU and CUDA updates take, in this order
 KERNEL_STATE = ("V", "refr", "I0", "ref")
 KERNEL_CONSTANTS = ("P33", "P30", "I_e", "theta", "V_reset", "V_min", "h", "tau_m", "refractory_input")
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ("V",)
 
 
 @kernel

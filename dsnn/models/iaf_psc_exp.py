@@ -91,6 +91,8 @@ def initial_state(values: dict, params: dict) -> dict:
 #: the state arrays and constants the CPU and CUDA updates take, in this order
 KERNEL_STATE = ("V", "Iex", "Iin", "I0", "ref")
 KERNEL_CONSTANTS = ("P11ex", "P11in", "P22", "P21ex", "P21in", "P20", "I_e", "theta", "V_reset")
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ("V", "Iex", "Iin")
 
 
 @kernel

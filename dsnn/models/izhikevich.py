@@ -56,6 +56,8 @@ def initial_state(values: dict, params: dict) -> dict:
 #: the state arrays and constants the CPU and CUDA updates take, in this order
 KERNEL_STATE = ("V", "U", "I0", "ref")
 KERNEL_CONSTANTS = ("h", "a", "b", "c", "d", "I_e", "V_th", "V_min", "consistent")
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ("V", "U")
 
 
 @kernel

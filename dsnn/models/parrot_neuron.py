@@ -43,6 +43,8 @@ CUDA_SOURCE = ""
 #: neuron block has, always 0)
 KERNEL_STATE = ("ref",)
 KERNEL_CONSTANTS = ()
+#: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
+RECORDED_STATE = ()
 
 
 @kernel

@@ -305,6 +305,13 @@ class PartitionLoop:
 
         return membrane_potentials(self.partition, gids)
 
+    def state_values(self, gids, name: str) -> tuple:
+        """(positions in ``gids``, values now of state variable ``name``) of the neurons of ``gids`` this
+        partition owns."""
+        from ..backends.state import state_values
+
+        return state_values(self.partition, gids, name)
+
     def set_membrane_potentials(self, gids, values) -> int:
         """Set V_m (mV) of the neurons of ``gids`` this partition owns; returns how many it owns."""
         from ..backends.state import set_membrane_potentials

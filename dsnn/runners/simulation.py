@@ -295,6 +295,18 @@ class Simulation:
             out[where] = values
         return out
 
+    def state_variable(self, neurons, name: str) -> np.ndarray:
+        """The value now of state variable ``name`` of ``neurons`` (a population, populations added, or
+        gids), in their order: any variable a multimeter may record from their model (V_m, I_syn_ex, U_m,
+        g_ex, w, ...: ``spec.recordables``), in NEST's units."""
+        if not isinstance(name, str):
+            raise TypeError(f"state_variable: name must be a state variable's name, got {name!r}")
+        gids = self._neuron_gids(neurons, "state_variable", name)
+        out = np.full(gids.shape[0], np.nan)
+        for where, values in self.runner.call("state_variable", "state_values", gids, name):
+            out[where] = values
+        return out
+
     def set_membrane_potentials(self, neurons, values) -> None:
         """Set V_m (mV) of ``neurons`` now, to one value or one per neuron; the run goes on from there."""
         gids = self._neuron_gids(neurons, "set_membrane_potentials")
@@ -303,13 +315,20 @@ class Simulation:
             raise ValueError("set_membrane_potentials: values must be finite numbers (mV)")
         self.runner.call("set_membrane_potentials", "set_membrane_potentials", gids, np.ascontiguousarray(values))
 
-    def _neuron_gids(self, neurons, what: str) -> np.ndarray:
+    def _neuron_gids(self, neurons, what: str, variable: str = "V_m") -> np.ndarray:
+        """The gids of ``neurons``, refused unless they are neurons of this network with ``variable``."""
+
+        def lacking(spec) -> str:
+            if variable == "V_m":
+                return f"a {spec.name} has no membrane potential"
+            return f"a {spec.name} has no {variable} (it has {', '.join(spec.recordables) or 'none'})"
+
         if hasattr(neurons, "spans"):
             if neurons.network is not self.network or not neurons.is_neuron:
                 raise ValueError(f"{what}: expected neurons of this network, got {neurons!r}")
             for piece in neurons.pieces:
-                if not piece.spec.has_membrane_potential:
-                    raise ValueError(f"{what}: a {piece.spec.name} has no membrane potential; got {neurons!r}")
+                if variable not in piece.spec.recordables:
+                    raise ValueError(f"{what}: {lacking(piece.spec)}; got {neurons!r}")
             return np.concatenate([np.arange(f, f + n, dtype=np.int64) for f, n in neurons.spans])
         gids = np.asarray(neurons, dtype=np.int64).ravel()
         neuron_gids = np.concatenate([np.arange(p.first, p.first + p.n) for p in self.network.neuron_populations])
@@ -317,9 +336,9 @@ class Simulation:
             raise ValueError(f"{what}: gids {gids[~np.isin(gids, neuron_gids)][:5].tolist()} are not neurons of "
                              "this network")
         for p in self.network.neuron_populations:
-            if not p.spec.has_membrane_potential and ((gids >= p.first) & (gids < p.first + p.n)).any():
-                raise ValueError(f"{what}: a {p.spec.name} has no membrane potential; gids {p.first}.."
-                                 f"{p.first + p.n - 1} are {p.spec.name}s")
+            if variable not in p.spec.recordables and ((gids >= p.first) & (gids < p.first + p.n)).any():
+                raise ValueError(f"{what}: {lacking(p.spec)}; gids {p.first}..{p.first + p.n - 1} are "
+                                 f"{p.spec.name}s")
         return gids
 
     def connections(self, projection=None):

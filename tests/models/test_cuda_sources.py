@@ -39,3 +39,14 @@ def test_the_declared_state_and_constants_exist(name):
     assert set(model.KERNEL_STATE) <= set(state) | {"I0", "ref"}  # the construction adds I0 and ref
     assert set(state) <= set(model.KERNEL_STATE)  # every state array is stepped
     assert set(model.KERNEL_CONSTANTS) <= set(model.constants(scalars, 0.1))
+
+
+@pytest.mark.parametrize("name", sorted(NEURON_MODELS))
+def test_the_recordables_name_state_arrays_v_m_first(name):
+    """A model's ``SPEC.recordables`` (what multimeters record and ``sim.state_variable`` reads) map one to one
+    onto state arrays it steps (``RECORDED_STATE``), V_m first where it has one (the recordings' V_m
+    conversion relies on it)."""
+    model = NEURON_MODELS[name]
+    assert len(model.RECORDED_STATE) == len(model.SPEC.recordables)
+    assert set(model.RECORDED_STATE) <= set(model.KERNEL_STATE)
+    assert model.SPEC.has_membrane_potential == (model.SPEC.recordables[:1] == ("V_m",))

@@ -21,19 +21,29 @@ def _network(create, connect, model, record_from, params, interval=0.1, window=N
     return mm
 
 
-def _dsnn(model, record_from, params, partitions=1, **kw):
+def _dsnn(model, record_from, params, partitions=1, now=False, **kw):
+    """The multimeter's frame; with ``now``, and the neurons' recordables at the end."""
     net = dsnn.Network(seed=1, dt=0.1)
     mm = _network(net.create, net.connect, model, record_from, params, **kw)
     sim = net.build(partitions=partitions)
     sim.run(T / 2)
     sim.run(T / 2)
+    if now:
+        neurons = net.populations[0]
+        return sim.voltages(mm), {name: sim.state_variable(neurons, name) for name in neurons.spec.recordables}
     return sim.voltages(mm)
 
 
-def _nest(nest, model, record_from, params, **kw):
+def _nest(nest, model, record_from, params, now=False, **kw):
     nest.ResetKernel()
     nest.resolution = 0.1
     mm = _network(nest.Create, nest.Connect, model, record_from, params, **kw)
+    if now:
+        nest.Simulate(T)
+        neurons = nest.NodeCollection([1, 2])
+        status = neurons.get()  # NEST's status holds some of the recordables (iaf_psc_*: V_m alone)
+        return {name: np.array(status[name]) for name in dsnn.Network().create(model).spec.recordables
+                if name in status}
     nest.Simulate(T + 5.0)  # NEST's multimeter reports one min-delay late: run past T
     ev = mm.events
     frame = pd.DataFrame({"sender": ev["senders"], "time": ev["times"], **{k: ev[k] for k in record_from}})
@@ -64,6 +74,22 @@ def test_every_recorded_variable_matches_nest(nest, model, record_from, params, 
     for name in record_from:
         assert merged[name].abs().max() > 0  # the variable really moves
         np.testing.assert_allclose(merged[name], merged[f"{name}_nest"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("model,record_from,params,kw", CASES[::2], ids=[c[0] for c in CASES[::2]])
+def test_state_variables_read_now_are_nest_s_and_the_last_samples(nest, model, record_from, params, kw):
+    """``sim.state_variable`` after the run: every recordable NEST's GetStatus gives as it gives it, and each
+    recorded one as the multimeter's sample at the end."""
+    frame, now = _dsnn(model, record_from, params, now=True)
+    want = _nest(nest, model, record_from, params, now=True)
+    assert set(want) <= set(now) and "V_m" in want
+    for name, values in want.items():
+        np.testing.assert_allclose(now[name], values, rtol=0, atol=1e-12)
+    last = frame[frame.time == frame.time.max()].sort_values("sender")
+    if last.time.iloc[0] == T:
+        for name in record_from:
+            np.testing.assert_array_equal(last[name].to_numpy(), now[name])
 
 
 def test_the_same_samples_on_any_partitioning_and_beside_a_voltmeter():
@@ -114,3 +140,6 @@ def test_what_a_multimeter_cannot_record_is_refused_naming_it():
     sim = net.build()
     sim.run(10.0)
     assert len(sim.voltages(quiet)) == 0 and list(sim.voltages(quiet).columns) == ["sender", "time"]
+    with pytest.raises(ValueError, match="iaf_psc_exp has no w .it has V_m, I_syn_ex, I_syn_in"):
+        sim.state_variable(n, "w")
+    assert np.isfinite(sim.state_variable(n, "I_syn_ex")).all()

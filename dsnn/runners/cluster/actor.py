@@ -211,6 +211,9 @@ class PartitionActor:
     def membrane_potentials(self, gids) -> tuple:
         return self.loop.membrane_potentials(gids)
 
+    def state_values(self, gids, name: str) -> tuple:
+        return self.loop.state_values(gids, name)
+
     def set_membrane_potentials(self, gids, values) -> int:
         return self.loop.set_membrane_potentials(gids, values)
 

@@ -302,8 +302,8 @@ class Kernel:
                 self.pending_vm.setdefault(gid, v)
 
     def get_params(self, gid: int, potentials: dict | None = None) -> dict:
-        """Every parameter of node ``gid`` as NEST lists them (the model's defaults included); V_m of a
-        neuron once built from ``potentials`` (gid -> mV, see :meth:`potentials`)."""
+        """Every parameter of node ``gid`` as NEST lists them (the model's defaults included); a neuron's
+        state variables once built from ``potentials`` (see :meth:`potentials`)."""
         block = self.block_of(gid)
         out = {**self.model_defaults[block.model], **block.params_of(gid - block.first)}
         out.update(global_id=gid, model=block.model, element_type=_element_type(block.kind), local=True,
@@ -315,20 +315,25 @@ class Kernel:
             out["n_events"] = len(events["times"])
             if out["record_to"] == "memory":  # NEST keeps no events in memory for the other backends
                 out["events"] = events
-        if self._has_vm(block) and self.sim is not None:
-            out["V_m"] = (potentials or self.potentials([gid]))[gid]
+        if block.kind == "neuron" and self.sim is not None:  # state variables as they are now
+            out.update((potentials if potentials is not None else self.potentials([gid])).get(gid, {}))
         return out
 
-    def _has_vm(self, block) -> bool:
-        """Whether the nodes of ``block`` are neurons with a membrane potential (not parrots)."""
-        return block.kind == "neuron" and "V_m" in self.model_defaults[block.model]
-
-    def potentials(self, gids) -> dict:
-        """gid -> V_m (mV) now of the neurons among ``gids`` (the simulation is built)."""
-        neurons = [g for g in gids if self._has_vm(self.block_of(g))]
-        if not neurons:
-            return {}
-        return dict(zip(neurons, self.sim.membrane_potentials(np.asarray(neurons, dtype=np.int64)).tolist()))
+    def potentials(self, gids, names=None) -> dict:
+        """gid -> {state variable: its value now} of the neurons among ``gids`` (the simulation is built):
+        every variable their model records (V_m, w, g_ex, U_m, ...), or those among ``names``."""
+        wanted: dict = {}
+        for gid in gids:
+            block = self.block_of(gid)
+            if block.kind == "neuron":
+                for var in model_specs()[block.dsnn_model].recordables:
+                    if names is None or var in names:
+                        wanted.setdefault(var, []).append(gid)
+        out: dict = {}
+        for var, of in wanted.items():
+            for gid, value in zip(of, self.sim.state_variable(np.asarray(of, dtype=np.int64), var).tolist()):
+                out.setdefault(gid, {})[var] = value
+        return out
 
     # ---------------------------------------------------------------- connections
     def connect(self, pre_spans, post_spans, conn_spec, syn_spec) -> None:

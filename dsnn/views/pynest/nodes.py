@@ -133,7 +133,7 @@ class NodeCollection:
             names = list(keys)
         rows = []
         gids = self.tolist()
-        potentials = k.potentials(gids) if k.sim is not None and (names is None or "V_m" in names) else None
+        potentials = k.potentials(gids, names) if k.sim is not None else None
         for gid in gids:
             params = k.get_params(gid, potentials)
             if names is not None:
