@@ -204,3 +204,15 @@ def test_an_unstable_adex_neuron_stops_the_run_with_nest_s_message():
     sim = net.build()
     with pytest.raises(Exception, match="numerically unstable"):
         sim.run(20.0)
+
+
+def test_spikes_beyond_the_buffers_stop_the_run_with_a_message():
+    """An AdEx neuron without refractory period whose reset lies past the point of no return spikes at every
+    integration step: more spikes than the interval's buffers hold end the run with an error, not a wrong
+    count."""
+    net = dsnn.Network(seed=1)
+    n = net.create("aeif_cond_exp", 1, {"V_reset": -30.0, "a": 0.0, "b": 0.0, "I_e": 1000.0})
+    net.connect(n, net.create("spike_recorder"))
+    sim = net.build()
+    with pytest.raises(Exception, match="more spikes in one interval than neurons times steps"):
+        sim.run(20.0)
