@@ -94,7 +94,8 @@ def read_voltages(directory, voltmeter_gid: int) -> list:
         if steps.shape[0] == 0:
             continue
         n = int(np.count_nonzero(steps == steps[0]))  # the first step's row holds every neuron once
-        columns = sorted((c for c in frame.columns if c.startswith("v") and c[1:].isdigit()), key=lambda c: int(c[1:]))
+        columns = sorted((c for c in frame.columns if c.startswith("v") and c[1:].isdigit()),
+                         key=lambda c: int(c[1:])) or ["V_m"]  # a voltmeter's files as dsnn wrote them before
         values = np.stack([frame[c].to_numpy(np.float64) for c in columns], axis=-1)
         out.append((int(steps[0]), values.reshape(-1, n, len(columns)), frame["sender"].to_numpy(np.int64)[:n]))
     return out
