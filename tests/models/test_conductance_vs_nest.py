@@ -79,7 +79,12 @@ def test_iaf_cond_models_match_nest(nest, model, name, params, dc, inputs):
 def test_adex_models_match_nest(nest, model, name, params, dc, inputs):
     """Identical spike times and V_m within :data:`V_TOLERANCE_MV` over 1 s: tonic, refractory, without the
     exponential term and bursting regimes."""
-    spikes, _ = _check(model, params, dc, inputs, nest, min_spikes=5)
+    spikes, v = _check(model, params, dc, inputs, nest, min_spikes=5)
+    if name == "refractory_and_input":
+        arrivals = np.concatenate([np.asarray(t) + d for t, _, d in inputs])
+        s = spikes.time.to_numpy()[:, None]
+        assert ((arrivals > s) & (arrivals <= s + params["t_ref"])).any()  # input while refractory
+        assert (v.V_m == -60.0).sum() > 100  # held at V_reset while refractory
     if name == "bursting_loose_tolerance":
         isi = np.diff(spikes.time.to_numpy())
         assert isi.min() < 0.3 * isi.max()  # bursts: short and long intervals
