@@ -55,16 +55,13 @@ class NeuronBlock:
     ref_counts: int
     rec_idx: np.ndarray  # block-relative indices recorded by voltmeters and multimeters, one per column
     rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
-    rec_var: np.ndarray = None  # per column, the variable recorded: its index in the model's SPEC.recordables
+    #: per column, the variable recorded: its index in the model's SPEC.recordables (set with rec_idx)
+    rec_var: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
     population: int = -1  # index of the population in the network
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.state.values())
-
-    def recorded_variables(self) -> np.ndarray:
-        """``rec_var``: V_m (variable 0) in every column where no multimeter set other variables."""
-        return np.zeros(self.rec_idx.shape[0], dtype=np.int64) if self.rec_var is None else self.rec_var
 
 
 @dataclass
@@ -111,7 +108,7 @@ class ModelGroup:
             consts=np.array([[float(b.const[name]) for name in model.KERNEL_CONSTANTS] for b in blocks],
                             dtype=np.float64).reshape(len(blocks), -1),
             rec_idx=np.concatenate([b.rec_idx + offsets[i] for i, b in enumerate(blocks)]).astype(np.int64),
-            rec_var=np.concatenate([b.recorded_variables() for b in blocks]).astype(np.int64),
+            rec_var=np.concatenate([b.rec_var for b in blocks]).astype(np.int64),
             rec_ptr=rec_ptr, rec_out=rec_out, fired=np.zeros(max(sizes, default=0), dtype=np.uint8))
 
     def step(self, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk) -> int:

@@ -65,7 +65,7 @@ def voltage_chunks(part, voltmeter_gid: int) -> list:
     chunks = list(part.restored_vm.get(voltmeter_gid, []))
     for bi, cols, gids in part.voltmeters.get(voltmeter_gid, []):
         blk = part.blocks[bi]
-        is_vm = blk.recorded_variables()[cols] == 0  # V_m, the first recordable of every model
+        is_vm = blk.rec_var[cols] == 0  # V_m, the first recordable of every model
         for first, values in part.recorded_vm.get(bi, []):
             got = values[:, cols]
             got[:, is_vm] = blk.model.membrane_potential(blk, got[:, is_vm])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 from .base import DBL_MAX, TAU_MINUS, ModelSpec, Param, check_finite, check_lower_bound
-from .stepping import append_fired, group_stepper, record, take_current, take_synaptic
+from .stepping import absolute_membrane_potential, append_fired, group_stepper, record, take_current, take_synaptic
 
 SPEC = ModelSpec(
     name="izhikevich",
@@ -114,11 +114,7 @@ def _step_block(V, U, I0, ex_row, in_row, cur_row, fired, c, consistent, with_cu
 
 
 step_group = group_stepper(update, KERNEL_STATE)
-
-
-def membrane_potential(block, values):
-    """V_m from the kernel's values: kept absolute."""
-    return values
+membrane_potential = absolute_membrane_potential  # V_m kept absolute
 
 
 # ------------------------------------------------------------------------------------------------ GPU
