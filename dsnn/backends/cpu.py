@@ -152,13 +152,71 @@ def _deliver_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wf
             ring[slot, 0 if w > 0 else 1, target] += w
 
 
+@kernel
+def sort_rows_by_delay(row_ptr, packed, packed_hi, dmask, weights):
+    """Order each row's synapses by delay, in place and stably (within a delay, the order they had):
+    a spike's synapses of one delay are then consecutive, logged as one run (:func:`_log_rows`). The
+    words move with their ``packed_hi`` bytes and their ``weights`` (float32 or empty). Returns the number
+    of rows that were not in order already."""
+    dmask = np.uint64(dmask)
+    n_rows = row_ptr.shape[0] - 1
+    longest = 0
+    for s in range(n_rows):
+        longest = max(longest, np.int64(row_ptr[s + 1] - row_ptr[s]))
+    D = np.int64(dmask) + 1
+    counts = np.zeros(D + 1, dtype=np.int64)
+    keys = np.empty(longest, dtype=np.uint64)
+    words = np.empty(longest, dtype=np.uint64)
+    held = np.empty(longest if weights.shape[0] else 0, dtype=weights.dtype)
+    moved = 0
+    for s in range(n_rows):
+        a, b = np.int64(row_ptr[s]), np.int64(row_ptr[s + 1])
+        n = b - a
+        last = np.uint64(0)
+        ordered = True
+        for j in range(n):
+            words[j] = word(packed, packed_hi, a + j)
+            keys[j] = words[j] & dmask
+            if keys[j] < last:
+                ordered = False
+            last = keys[j]
+        if ordered:
+            continue
+        moved += 1
+        for j in range(n):
+            if weights.shape[0]:
+                held[j] = weights[a + j]
+        if D <= 4 * n:  # counting sort: a pass over the delays' counts costs little beside the row
+            counts[:] = 0
+            for j in range(n):
+                counts[np.int64(keys[j]) + 1] += 1
+            for d in range(D):
+                counts[d + 1] += counts[d]
+            for j in range(n):
+                k = np.int64(keys[j])
+                at = a + counts[k]
+                counts[k] += 1
+                put_word(packed, packed_hi, at, words[j])
+                if weights.shape[0]:
+                    weights[at] = held[j]
+        else:  # a short row among many delays: sort (delay, position) pairs, unique, so stable
+            order = np.argsort((keys[:n] << np.uint64(32)) | np.arange(n).astype(np.uint64))
+            for j in range(n):
+                put_word(packed, packed_hi, a + j, words[order[j]])
+                if weights.shape[0]:
+                    weights[a + j] = held[order[j]]
+    return moved
+
+
+
 @kernel(inline=True)
 def _log_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, group, weights, wfix, log, log_count,
               ring):
     """Log the events of rows of several delays (see the module's docstring): an event is the target in
     bits 0-30 and, in bits 32-63, the synapse's float32 weight, or with bit 31 set the index of the group
-    whose common weight it has. A slot whose log is full takes its events straight into the ring. Returns
-    the number of those."""
+    whose common weight it has. Rows are ordered by delay (:func:`sort_rows_by_delay`), so a row is a few
+    runs of one slot each, appended one after the other. A slot whose log is full takes its events
+    straight into the ring. Returns the number of those."""
     R = ring.shape[0]
     capacity = log.shape[1]
     common = (np.uint64(group) << _S32) | _COMMON_WEIGHT
@@ -166,19 +224,31 @@ def _log_rows(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, group,
     for i in range(slots.shape[0]):
         s = slots[i]
         base = steps[i] % R
-        for j in range(row_ptr[s], row_ptr[s + 1]):
-            slot, target = _cell(word(packed, packed_hi, j), base, d0, dmask, shift, R)
+        j, end = np.int64(row_ptr[s]), np.int64(row_ptr[s + 1])
+        while j < end:
+            p = word(packed, packed_hi, j)
+            delay = p & dmask
+            slot, target = _cell(p, base, d0, dmask, shift, R)
             c = log_count[slot]
-            if c < capacity:
-                if weights.shape[0]:
-                    log[slot, c] = np.uint64(target) | (np.uint64(np.float32(weights[j]).view(np.uint32)) << _S32)
+            while True:
+                if c < capacity:
+                    if weights.shape[0]:
+                        log[slot, c] = np.uint64(target) | (np.uint64(np.float32(weights[j]).view(np.uint32)) << _S32)
+                    else:
+                        log[slot, c] = np.uint64(target) | common
+                    c += 1
                 else:
-                    log[slot, c] = np.uint64(target) | common
-                log_count[slot] = c + 1
-            else:
-                w = _fixed(weights, j, wfix)
-                ring[slot, 0 if w > 0 else 1, target] += w
-                direct += 1
+                    w = _fixed(weights, j, wfix)
+                    ring[slot, 0 if w > 0 else 1, target] += w
+                    direct += 1
+                j += 1
+                if j == end:
+                    break
+                p = word(packed, packed_hi, j)
+                if p & dmask != delay:
+                    break
+                target = np.int64(p >> shift)
+            log_count[slot] = c
     return direct
 
 

@@ -279,6 +279,8 @@ FOLD_EVERY = 512
 #: intervals with spikes after which the spike histories of plastic synapses' targets are pruned
 PRUNE_EVERY = 64
 
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+
 #: events a slot's delivery log holds at first (it doubles when a slot overflows, up to LOG_MAX_BYTES)
 LOG_FIRST_CAPACITY = 1024
 
@@ -364,6 +366,7 @@ class Partition:
     synaptic_events: int = 0  # spikes delivered times their synapses here (CPU)
     input_s: float = 0.0  # seconds spent in generator input (CPU)
     log_overflows: int = 0  # synaptic events that found their slot's delivery log full (CPU)
+    log_s: float = 0.0  # seconds spent adding logged events to the ring before updates (CPU): delivery time
     gpu: bool = False  # arrays on the CUDA device (see to_gpu)
     build_seconds: float = 0.0  # wall seconds its construction took (build_partition)
     tics_per_step: int = 100  # the time step in tics of 1 µs (NEST's clock: times in ms are 0.001 * tics)
@@ -384,6 +387,10 @@ class Partition:
         self.block_spikes = np.zeros(len(self.blocks), dtype=np.int64)  # spikes emitted, per block
         self._uncounted: list = []  # local indices of spikes not yet in block_spikes
         self._count_lock = threading.Lock()
+        for g in self.groups:  # a spike's synapses of one delay consecutive: logged as one run
+            if int(g.dmask) and not g.plastic:
+                cpu.sort_rows_by_delay(g.row_ptr, g.packed, g.packed_hi, np.uint64(g.dmask),
+                                       g.weights if g.weights is not None else _NO_WEIGHTS)
         self._slot_groups = _slot_groups(self.groups)
         self._tables = _synapse_tables(self.groups)
         self._common_wfix = np.array([g.wfix for g in self.groups], dtype=np.int64)
@@ -488,7 +495,9 @@ class Partition:
 
     def _update_cpu(self, first, n_steps):
         if self._log.shape[1]:
+            t0 = time.perf_counter()
             cpu.apply_log(first, n_steps, self._log, self._log_count, self._common_wfix, self.ring_syn)
+            self.log_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.poisson is not None:
             self.poisson.inject(first, n_steps, self.ring_syn)

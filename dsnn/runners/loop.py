@@ -91,6 +91,7 @@ class PartitionLoop:
         self.rank = plan.rank
         self.interval_index = 0
         self.timers = {"update": 0.0, "deliver": 0.0, "exchange": 0.0}
+        self._log_s = partition.log_s  # the partition's log seconds already in the timers
         self.failed = None  # why a run failed: the state is then mid-interval, so no run may follow
         self._stream = None  # (directory, most records held) where recordings are streamed to files
         self._stream_since = 0
@@ -196,9 +197,11 @@ class PartitionLoop:
     def _account(self, t0: float, t1: float, t2: float, t3: float, own_s: float) -> None:
         """Close an interval that updated from ``t0`` to ``t1``, exchanged (and delivered its own spikes for
         ``own_s`` seconds) to ``t2`` and delivered what arrived to ``t3``."""
-        self.timers["update"] += t1 - t0
+        logged = self.partition.log_s - self._log_s  # delivery done in the update (Partition.log_s)
+        self._log_s = self.partition.log_s
+        self.timers["update"] += t1 - t0 - logged
         self.timers["exchange"] += t2 - t1 - own_s
-        self.timers["deliver"] += t3 - t2 + own_s
+        self.timers["deliver"] += t3 - t2 + own_s + logged
         self.interval_index += 1
 
     def _spike_messages(self) -> bool:

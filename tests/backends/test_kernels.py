@@ -80,6 +80,46 @@ def test_fill_rows_keeps_input_order_within_a_row():
     assert list(words) == [13, 11, 15, 10, 12, 14]
 
 
+@pytest.mark.parametrize("dtype,with_high,n_targets,max_delay,row_mean,weighted", [
+    (np.uint16, False, 300, 40, 300, True),     # counting sort: long rows, few delays
+    (np.uint16, True, 5000, 200, 300, True),    # 24-bit words
+    (np.uint32, False, 5000, 1000, 20, True),   # short rows among many delays: the pair sort
+    (np.uint64, False, 5000, 60, 5, False),     # a common weight: no weights to move
+])
+def test_sort_rows_by_delay_orders_each_row_stably_and_keeps_its_synapses(dtype, with_high, n_targets, max_delay,
+                                                                           row_mean, weighted):
+    """Each row ends up ordered by delay; within one delay its synapses keep their order; words, high bytes
+    and weights move together (each row holds the same (target, delay, weight) triples as before)."""
+    rng = np.random.default_rng(11)
+    n_slots = 400
+    n = n_slots * row_mean
+    src, tgt, delay, weight = _synapses(rng, n, n_slots, n_targets, 1, max_delay)
+    tgt = np.arange(n) % n_targets  # targets ascend in input order: stability is visible
+    words = np.empty(n, dtype=dtype)
+    high = np.empty(n if with_high else 0, dtype=np.uint8)
+    row_ptr, d0, dbits, w_rows = _pack(src, tgt, delay, weight, n_slots, words, high)
+    dmask = (1 << dbits) - 1
+
+    def triples():
+        full = words.astype(np.uint64) | (high.astype(np.uint64) << np.uint64(16) if with_high else np.uint64(0))
+        return (full >> np.uint64(dbits)).astype(np.int64), (full & np.uint64(dmask)).astype(np.int64), w_rows.copy()
+
+    if not weighted:
+        w_rows = np.zeros(0, dtype=np.float32)
+    t_before, d_before, w_before = triples()
+    moved = cpu.sort_rows_by_delay(row_ptr, words, high, np.uint64(dmask), w_rows)
+    t_after, d_after, w_after = triples()
+    assert 0 < moved <= n_slots
+    for s in range(n_slots):
+        a, b = row_ptr[s], row_ptr[s + 1]
+        expect = np.lexsort((np.arange(b - a), d_before[a:b]))  # by delay, then by place: a stable sort
+        np.testing.assert_array_equal(d_after[a:b], d_before[a:b][expect])
+        np.testing.assert_array_equal(t_after[a:b], t_before[a:b][expect])
+        if weighted:
+            np.testing.assert_array_equal(w_after[a:b], w_before[a:b][expect])
+    assert cpu.sort_rows_by_delay(row_ptr, words, high, np.uint64(dmask), w_rows) == 0  # sorted: nothing moves
+
+
 @pytest.mark.parametrize("rate", [800.0, 12_000.0, 3.0e6])
 def test_poisson_runs_draw_what_the_per_connection_kernel_draws(rate):
     """The run-wise Poisson kernel (one stretch of a ring row per run and step; short tables compared entry

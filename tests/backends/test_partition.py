@@ -117,3 +117,24 @@ def test_spikes_do_not_depend_on_the_delivery_log(monkeypatch, first_capacity, m
     spikes, parts = _spikes(3)
     assert all(p._log.shape[1] == 0 for p in parts)
     np.testing.assert_array_equal(spikes, reference)
+
+
+def test_rows_of_several_delays_are_ordered_by_delay_in_every_partition():
+    """A partition orders each row of a non-plastic group of several delays by delay (a spike's synapses of
+    one delay are logged as one run), on any partition count, and the synapses stay those drawn: the
+    network's synapse list is the same on 1 and 3 partitions."""
+    lists = []
+    for partitions in (1, 3):
+        sim = _network().build(partitions=partitions)
+        several = 0
+        for p in sim.partitions:
+            for g in p.groups:
+                if int(g.dmask) and not g.plastic:
+                    slot, _, delay, _ = g.unpack()
+                    same_row = np.diff(slot) == 0
+                    assert (np.diff(delay)[same_row] >= 0).all()
+                    several += int((np.diff(delay)[same_row] > 0).sum())
+        assert several > 1000  # rows really hold several delays
+        conns = sim.connections()
+        lists.append(conns.sort_values(list(conns.columns)).to_numpy())
+    np.testing.assert_array_equal(lists[0], lists[1])
