@@ -165,48 +165,53 @@ def sort_rows_by_delay(row_ptr, packed, packed_hi, dmask, weights):
         longest = max(longest, np.int64(row_ptr[s + 1] - row_ptr[s]))
     D = np.int64(dmask) + 1
     counts = np.zeros(D + 1, dtype=np.int64)
-    keys = np.empty(longest, dtype=np.uint64)
+    keys = np.empty(longest, dtype=np.int64)  # a synapse's delay, then its place in the sorted row
     words = np.empty(longest, dtype=np.uint64)
     held = np.empty(longest if weights.shape[0] else 0, dtype=weights.dtype)
     moved = 0
     for s in range(n_rows):
         a, b = np.int64(row_ptr[s]), np.int64(row_ptr[s + 1])
         n = b - a
-        last = np.uint64(0)
-        ordered = True
         for j in range(n):
             words[j] = word(packed, packed_hi, a + j)
-            keys[j] = words[j] & dmask
-            if keys[j] < last:
+            keys[j] = np.int64(words[j] & dmask)
+        ordered = True
+        for j in range(1, n):
+            if keys[j] < keys[j - 1]:
                 ordered = False
-            last = keys[j]
+                break
         if ordered:
             continue
         moved += 1
-        for j in range(n):
-            if weights.shape[0]:
-                held[j] = weights[a + j]
         if D <= 4 * n:  # counting sort: a pass over the delays' counts costs little beside the row
             counts[:] = 0
             for j in range(n):
-                counts[np.int64(keys[j]) + 1] += 1
+                counts[keys[j] + 1] += 1
             for d in range(D):
                 counts[d + 1] += counts[d]
+            # places first, then each array in a loop of its own: stores into the arrays between the
+            # counts' loads and stores, or into two arrays in one loop, made the sort ~7x slower
             for j in range(n):
-                k = np.int64(keys[j])
-                at = a + counts[k]
+                k = keys[j]
+                keys[j] = counts[k]
                 counts[k] += 1
-                put_word(packed, packed_hi, at, words[j])
-                if weights.shape[0]:
-                    weights[at] = held[j]
-        else:  # a short row among many delays: sort (delay, position) pairs, unique, so stable
-            order = np.argsort((keys[:n] << np.uint64(32)) | np.arange(n).astype(np.uint64))
+        else:  # a short row among many delays: sort (delay, place) pairs, unique, so stable
+            order = np.argsort((keys[:n] << 32) | np.arange(n))
             for j in range(n):
-                put_word(packed, packed_hi, a + j, words[order[j]])
-                if weights.shape[0]:
-                    weights[a + j] = held[order[j]]
+                keys[order[j]] = j
+        if packed_hi.shape[0]:  # each array in a loop of its own (see above)
+            for j in range(n):
+                packed[a + keys[j]] = words[j] & _M16
+            for j in range(n):
+                packed_hi[a + keys[j]] = words[j] >> _S16
+        else:
+            for j in range(n):
+                packed[a + keys[j]] = words[j]
+        if weights.shape[0]:
+            held[:n] = weights[a:b]
+            for j in range(n):
+                weights[a + keys[j]] = held[j]
     return moved
-
 
 
 @kernel(inline=True)
