@@ -1,6 +1,8 @@
 """stdp_synapse: weight trajectories of pair protocols against NEST 3.10, the same weights and spikes on any
 partitioning, a small plastic network's weights against NEST's, and what is refused."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,80 @@ def test_a_group_of_one_delay_reuses_each_targets_trace_and_changes_no_bit(rule)
     for a, b in zip(one[1:], several[1:]):
         np.testing.assert_array_equal(a, b)
     assert (one[1] != weights).mean() > 0.5  # the weights moved
+
+
+def _stdp_by_pairs(slots, steps, row_ptr, targets, d_steps, weights, p, hist_t, hist_k, hist_n, tau_minus_inv,
+                   tics):
+    """NEST's stdp_synapse / stdp_pl_synapse_hom send(), pair by pair in Python floats: each synapse's weight
+    after the spikes (the facilitation's trace computed anew for every pair)."""
+    from dsnn.backends.plasticity import STDP_EPS
+
+    w, kplus, t_last = weights.copy(), np.zeros(len(row_ptr) - 1), np.zeros(len(row_ptr) - 1)
+    power_law = p["rule"] == 1.0
+    lam, alpha, mu, Wmax, tau_plus = p["lambda"], p["alpha"], p["mu_plus"], p["Wmax"], p["tau_plus"]
+    for s, step in zip(slots, steps):
+        if row_ptr[s] == row_ptr[s + 1]:
+            continue
+        t_spike = 0.001 * float((step + 1) * tics)
+        tl, kp = t_last[s], kplus[s]
+        for j in range(row_ptr[s], row_ptr[s + 1]):
+            q, dendritic, wj = targets[j], float(d_steps) * 0.1, w[j]
+            times = hist_t[q, :hist_n[q]]
+            if tl - dendritic != t_spike - dendritic:
+                for t_post in times[(times >= tl - dendritic + STDP_EPS) & (times < t_spike - dendritic + STDP_EPS)]:
+                    minus_dt = tl - (t_post + dendritic)
+                    if power_law:
+                        wj = wj + (lam * math.pow(wj, mu) * (kp * math.exp(minus_dt * (1.0 / tau_plus))))
+                    else:
+                        k_plus = kp * math.exp(minus_dt / tau_plus)
+                        norm_w = (wj / Wmax) + (lam * math.pow(1.0 - (wj / Wmax), mu) * k_plus)
+                        wj = norm_w * Wmax if norm_w < 1.0 else Wmax
+            t = t_spike - dendritic
+            before = np.nonzero(t - times > STDP_EPS)[0]
+            kminus = 0.0
+            if before.size:
+                kminus = hist_k[q, before[-1]] * math.exp((times[before[-1]] - t) * tau_minus_inv[q])
+            if power_law:
+                wj = wj - (lam * alpha * wj * kminus)
+                wj = wj if wj > 0.0 else 0.0
+            else:
+                norm_w = (wj / Wmax) - (alpha * lam * math.pow(wj / Wmax, p["mu_minus"]) * kminus)
+                wj = norm_w * Wmax if norm_w > 0.0 else 0.0
+            w[j] = wj
+        kplus[s] = kp * math.exp((tl - t_spike) * (1.0 / tau_plus) if power_law else (tl - t_spike) / tau_plus) + 1.0
+        t_last[s] = t_spike
+    return w
+
+
+@pytest.mark.parametrize("rule", ["stdp_synapse", "stdp_pl_synapse_hom"])
+def test_weights_are_nests_send_evaluated_pair_by_pair(rule):
+    """deliver_stdp's weights bit for bit those of NEST's send() written out pair by pair in Python floats
+    (the same libm): many targets spiking in the same few steps, several spikes per source, long
+    presynaptic intervals with several postsynaptic spikes in each."""
+    from dsnn.backends.plasticity import RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
+
+    rng = np.random.default_rng(8)
+    n_local, n_src, tics, d_steps = 60, 30, 100, 15
+    counts = rng.integers(20, 60, n_src)
+    row_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    targets = rng.integers(0, n_local, row_ptr[-1])
+    weights = rng.uniform(5.0, 15.0, row_ptr[-1])
+    post_steps = np.sort(rng.choice(np.arange(0, 400, 7), 600))  # few distinct times, many neurons each
+    post_idx = rng.integers(0, n_local, 600).astype(np.int64)
+    hist_t, hist_k, hist_n = np.zeros((n_local, 64)), np.zeros((n_local, 64)), np.zeros(n_local, dtype=np.int64)
+    tau_minus_inv = np.full(n_local, 1.0 / 30.0)
+    record_post_spikes(post_idx, post_steps, tics, tau_minus_inv, np.zeros(n_local), np.full(n_local, -1.0),
+                       hist_t, hist_k, hist_n)
+    p = {"rule": float(RULES[rule]), "tau_plus": 15.0, "lambda": 0.05, "alpha": 1.1, "mu_plus": 0.4,
+         "mu_minus": 1.0, "Wmax": 40.0}
+    slots = rng.integers(0, n_src, 60).astype(np.int64)
+    steps = np.sort(rng.integers(100, 420, 60)).astype(np.int64)
+    w = weights.copy()
+    deliver_stdp(slots, steps, row_ptr, targets.astype(np.uint32), np.zeros(0, dtype=np.uint8), np.uint64(0),
+                 np.uint64(0), d_steps, w, np.zeros(n_src), np.zeros(n_src), np.zeros(n_src),
+                 np.array([p[c] for c in STDP_COLUMNS]), 0.1, tics, tau_minus_inv, hist_t, hist_k, hist_n,
+                 np.zeros((40, 2, n_local), dtype=np.int64))
+    expected = _stdp_by_pairs(slots, steps, row_ptr, targets, d_steps, weights, p, hist_t, hist_k, hist_n,
+                              tau_minus_inv, tics)
+    np.testing.assert_array_equal(w, expected)
+    assert (w != weights).mean() > 0.5
