@@ -91,7 +91,7 @@ class Model:
     quick_time_ms: float = 50.0
 
 
-#: the six models; sizes and times chosen so that all of them, 3 repeats, dsnn and NEST, take about 15 minutes
+#: the models; sizes and times chosen so that all of them, 3 repeats, dsnn and NEST, take about 15 minutes
 #: on 2 cores (microcircuit and multi_area record from t = 0: the rates include the start-up transient)
 MODELS = {
     "brunel": Model("examples/brunel.py", {"scale": 1.0}, 1000.0, {"scale": 0.02}),
@@ -110,6 +110,9 @@ MODELS = {
     # 10,000 aeif_cond_alpha neurons of 1,000 synapses each: the adaptive integration (GSL's RKF45 in NEST,
     # the same steps in dsnn) costs ~100x a Brunel neuron update, so 200 ms
     "brunel_adex": Model("examples/brunel_adex.py", {"scale": 1.0}, 200.0, {"scale": 0.02}),
+    # the same with dsnn's exact-conductance option (NEST's scheme beside it, as it has no other)
+    "brunel_adex_exact": Model("examples/brunel_adex.py", {"scale": 1.0, "exact_conductances": True}, 200.0,
+                               {"scale": 0.02, "exact_conductances": True}),
 }
 
 #: models run only when ``--models`` names them: the full-scale microcircuit (77,169 neurons, 3e8 synapses;

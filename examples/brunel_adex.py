@@ -29,12 +29,15 @@ def _sizes(scale: float) -> tuple:
 
 
 def network(scale: float = 1.0, seed: int = 12345, w_ex: float = 1.0, g: float = 1.2, rate: float = 25000.0,
-            delay: float = 1.5, record: bool = True) -> dsnn.Network:
-    """The network; ``scale`` multiplies the neuron numbers and in-degrees (the Poisson drive stays)."""
+            delay: float = 1.5, record: bool = True, exact_conductances: bool = False) -> dsnn.Network:
+    """The network; ``scale`` multiplies the neuron numbers and in-degrees (the Poisson drive stays);
+    ``exact_conductances``: dsnn's option of the neuron model (the conductances solved exactly, V_m and w
+    integrated adaptively), not NEST's."""
     NE, NI, CE, CI = _sizes(scale)
     net = dsnn.Network(seed=seed, dt=0.1)
-    E = net.create(MODEL, NE, {**NEURON, "V_m": dsnn.random.uniform(-70.6, -55.0)}, label="E")
-    I = net.create(MODEL, NI, {**NEURON, "V_m": dsnn.random.uniform(-70.6, -55.0)}, label="I")
+    neuron = {**NEURON, "exact_conductances": float(exact_conductances)}
+    E = net.create(MODEL, NE, {**neuron, "V_m": dsnn.random.uniform(-70.6, -55.0)}, label="E")
+    I = net.create(MODEL, NI, {**neuron, "V_m": dsnn.random.uniform(-70.6, -55.0)}, label="I")
     noise = net.create("poisson_generator", params={"rate": rate})
     for post in (E, I):
         net.connect(E, post, {"rule": "fixed_indegree", "indegree": CE}, {"weight": w_ex, "delay": delay})
@@ -48,9 +51,11 @@ def network(scale: float = 1.0, seed: int = 12345, w_ex: float = 1.0, g: float =
 
 
 def nest_network(nest, scale: float = 1.0, seed: int = 12345, w_ex: float = 1.0, g: float = 1.2,
-                 rate: float = 25000.0, delay: float = 1.5, threads: int = 1):
+                 rate: float = 25000.0, delay: float = 1.5, threads: int = 1, exact_conductances: bool = False):
     """The same network in NEST (the reference): returns (spike_recorder, number of neurons). ``nest`` is
-    the imported NEST module; its kernel is reset first and runs ``threads`` threads."""
+    the imported NEST module; its kernel is reset first and runs ``threads`` threads. NEST has no
+    ``exact_conductances``: it always integrates the conductances with V_m and w (taken and ignored, so
+    that one set of parameters serves both)."""
     nest.ResetKernel()
     nest.local_num_threads = threads
     nest.resolution = 0.1

@@ -22,7 +22,13 @@ A model supplies its right-hand side as a numba function
 ``dynamics(w, ln, s, f, c, refractory, stim)``: it reads lane ``ln``'s state
 from row ``s`` of the work array ``w`` (``w[ln, s, :]``) and writes the
 derivatives to row ``f``, with the model's constants ``c``, whether the
-neuron is refractory and its input current ``stim`` (pA).
+neuron is refractory and its input current ``stim`` (pA). Before each
+evaluation, ``at_time(w, ln, row, stage, t0, h, c, data)`` may fill in what
+depends on the time in row ``row``: ``t0 + STAGE_FRACTIONS[stage] h`` ms since
+the simulation step began (``t0`` the integration step's start, ``h`` its
+size; ``data``: the hook's own): :func:`no_time` in :func:`evolve_lanes`
+(NEST's autonomous systems); dsnn's exact-conductance option
+(:mod:`.conductance`) sets the conductances there.
 
 The control accepts a step while ``|yerr[i]| <= 1.1 (eps_rel (a_y |y[i]| +
 a_dydt |h f[i]|) + eps_abs)`` for every i, with the error ``yerr`` of the
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 
-__all__ = ["evolve_lanes", "LANES", "LANE_ROWS", "WORK_ROWS", "Y"]
+__all__ = ["evolve_lanes", "adex_spike_test", "no_time", "LANES", "LANE_ROWS", "WORK_ROWS", "Y", "STAGE_FRACTIONS"]
 
 # Fehlberg's coefficients as GSL writes them (ode-initval/rkf45.c): the same quotients, rounded alike
 AH0, AH1, AH2, AH3, AH4 = 1.0 / 4.0, 3.0 / 8.0, 12.0 / 13.0, 1.0, 1.0 / 2.0
@@ -47,6 +53,10 @@ C1, C3, C4, C5, C6 = (902880.0 / 7618050.0, 3953664.0 / 7618050.0, 3855735.0 / 7
                       -1371249.0 / 7618050.0, 277020.0 / 7618050.0)
 # differences of the 5th- and 4th-order weights: the error estimate
 EC1, EC3, EC4, EC5, EC6 = 1.0 / 360.0, -128.0 / 4275.0, -2197.0 / 75240.0, 1.0 / 50.0, 2.0 / 55.0
+
+#: where in an integration step the right-hand side is evaluated: its start, the five stages (AH0 .. AH4) and
+#: the candidate at its end (the ``stage`` index of ``at_time``)
+STAGE_FRACTIONS = (0.0, AH0, AH1, AH2, AH3, AH4, 1.0)
 
 #: rkf45's order as GSL reports it to the control
 ORDER = 5
@@ -69,9 +79,16 @@ LANE_ROWS = 5
 
 
 @kernel(inline=True)
-def _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, a, K, coef0, coef1, coef2, coef3, coef4, out):
+def no_time(w, ln, row, stage, t0, h, c, data):
+    """The ``at_time`` of an autonomous right-hand side (NEST's models): nothing to set."""
+    return
+
+
+@kernel(inline=True)
+def _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, stage, a, K, coef0, coef1, coef2,
+           coef3, coef4, out):
     """Fehlberg stage: for each active lane, ``YTMP = Y + h (coef0 K1 + coef1 K2 + ...)`` over the first ``K``
-    stages (GSL's grouping, term by term), then the derivatives there into row ``out``."""
+    stages (GSL's grouping, term by term), then the derivatives there (stage ``stage``) into row ``out``."""
     for j in range(n_act):
         ln = int(act[j])
         h = h0[ln]
@@ -88,24 +105,32 @@ def _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, a, K, coef0, coef1, 
             else:
                 w[ln, YTMP, i] = w[ln, Y, i] + h * (coef0 * w[ln, K1, i] + coef1 * w[ln, K2, i] + coef2 * w[ln, K3, i]
                                                   + coef3 * w[ln, K4, i] + coef4 * w[ln, K5, i])
+        at_time(w, ln, YTMP, stage, t0[ln], h, c, data)
         dynamics(w, ln, YTMP, out, c, refr[ln] != 0.0, stim[ln])
 
 
 @kernel(inline=True)
-def _attempt(dynamics, c, w, dim, act, n_act, refr, stim, h0):
+def _attempt(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0):
     """One Fehlberg step of size ``h0[ln]`` from ``w[ln, Y]`` for each active lane (GSL's ``rkf45_apply``): the
-    candidate state in row YNEW, the derivatives there in DYDT_OUT and the error estimate in YERR."""
-    _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, AH0, 1, 0.0, 0.0, 0.0, 0.0, 0.0, K2)
-    _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, 0.0, 2, B30, B31, 0.0, 0.0, 0.0, K3)
-    _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, 0.0, 3, B40, B41, B42, 0.0, 0.0, K4)
-    _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, 0.0, 4, B50, B51, B52, B53, 0.0, K5)
-    _stage(dynamics, c, w, dim, act, n_act, refr, stim, h0, 0.0, 5, B60, B61, B62, B63, B64, K6)
+    candidate state in row YNEW, the derivatives there in DYDT_OUT and the error estimate in YERR; ``at_time``
+    and its ``data`` as the module's docstring says."""
+    _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, 1, AH0, 1, 0.0, 0.0, 0.0, 0.0, 0.0,
+           K2)
+    _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, 2, 0.0, 2, B30, B31, 0.0, 0.0, 0.0,
+           K3)
+    _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, 3, 0.0, 3, B40, B41, B42, 0.0, 0.0,
+           K4)
+    _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, 4, 0.0, 4, B50, B51, B52, B53, 0.0,
+           K5)
+    _stage(dynamics, at_time, data, c, w, dim, act, n_act, refr, stim, t0, h0, 5, 0.0, 5, B60, B61, B62, B63, B64,
+           K6)
     for j in range(n_act):
         ln = int(act[j])
         h = h0[ln]
         for i in range(dim):
             d_i = C1 * w[ln, K1, i] + C3 * w[ln, K3, i] + C4 * w[ln, K4, i] + C5 * w[ln, K5, i] + C6 * w[ln, K6, i]
             w[ln, YNEW, i] = w[ln, Y, i] + h * d_i
+        at_time(w, ln, YNEW, 6, t0[ln], h, c, data)
         dynamics(w, ln, YNEW, DYDT_OUT, c, refr[ln] != 0.0, stim[ln])
         for i in range(dim):
             w[ln, YERR, i] = h * (EC1 * w[ln, K1, i] + EC3 * w[ln, K3, i] + EC4 * w[ln, K4, i] + EC5 * w[ln, K5, i]
@@ -121,6 +146,29 @@ def _error_ratio(w, dim, ln, h, eps_abs, eps_rel, a_y, a_dydt):
         r = abs(w[ln, YERR, i]) / abs(d0)
         rmax = r if r > rmax else rmax
     return rmax
+
+
+@kernel(inline=True)
+def adex_spike_test(w, ln, r, refr, spikes, V_peak, V_reset, w_index, b, ref_counts):
+    """NEST's AdEx test after an integration step of lane ``ln`` (V_m in row Y, variable 0): V_m held at
+    ``V_reset`` while refractory (``r[ln] > 0``), or where it reached ``V_peak`` reset, variable ``w_index``
+    grown by ``b``, ``r[ln]`` set to ``ref_counts + 1`` (0 without a refractory period) and ``spikes[ln]``
+    counting the spike; FloatingPointError where the lane became unstable as NEST says (V_m < -1000 mV or
+    |w| > 1e6). Returns whether the state or the refractoriness changed."""
+    if w[ln, Y, 0] < -1e3 or abs(w[ln, Y, w_index]) > 1e6:
+        raise FloatingPointError("an AdEx neuron became numerically unstable (V_m < -1000 mV or "
+                                 "|w| > 1e6 pA), as NEST reports it: check its parameters and input")
+    if r[ln] > 0:
+        w[ln, Y, 0] = V_reset
+        return True
+    if w[ln, Y, 0] >= V_peak:
+        w[ln, Y, 0] = V_reset
+        w[ln, Y, w_index] = w[ln, Y, w_index] + b
+        r[ln] = ref_counts + 1 if ref_counts > 0 else 0
+        refr[ln] = 1.0 if r[ln] > 0 else 0.0
+        spikes[ln] += 1
+        return True
+    return False
 
 
 @kernel(inline=True)
@@ -149,7 +197,7 @@ def evolve_lanes(dynamics, c, w, dim, lanes, n, r, stim, h, t1, eps_abs, eps_rel
             ln = int(act[j])
             final[ln] = 1.0 if h[ln] > t1 - t0[ln] else 0.0
             h0[ln] = t1 - t0[ln] if final[ln] != 0.0 else h[ln]
-        _attempt(dynamics, c, w, dim, act, n_act, refr, stim, h0)
+        _attempt(dynamics, no_time, h0, c, w, dim, act, n_act, refr, stim, t0, h0)
         n_next = 0
         for j in range(n_act):
             ln = int(act[j])
@@ -178,21 +226,8 @@ def evolve_lanes(dynamics, c, w, dim, lanes, n, r, stim, h, t1, eps_abs, eps_rel
                 w[ln, Y, i] = w[ln, YNEW, i]
             t0[ln] = t
             h[ln] = h_next
-            changed = False  # the state or the refractoriness since DYDT_OUT was computed
-            if spike_test:
-                if w[ln, Y, 0] < -1e3 or abs(w[ln, Y, w_index]) > 1e6:
-                    raise FloatingPointError("an AdEx neuron became numerically unstable (V_m < -1000 mV or "
-                                             "|w| > 1e6 pA), as NEST reports it: check its parameters and input")
-                if r[ln] > 0:
-                    w[ln, Y, 0] = V_reset
-                    changed = True
-                elif w[ln, Y, 0] >= V_peak:
-                    w[ln, Y, 0] = V_reset
-                    w[ln, Y, w_index] = w[ln, Y, w_index] + b
-                    r[ln] = ref_counts + 1 if ref_counts > 0 else 0
-                    refr[ln] = 1.0 if r[ln] > 0 else 0.0
-                    spikes[ln] += 1
-                    changed = True
+            # the state or the refractoriness changed since DYDT_OUT was computed
+            changed = spike_test and adex_spike_test(w, ln, r, refr, spikes, V_peak, V_reset, w_index, b, ref_counts)
             if t < t1:  # the next evolve_apply: its dydt_in is the derivatives at the state reached
                 act[n_next] = ln
                 n_next += 1

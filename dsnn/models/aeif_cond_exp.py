@@ -26,6 +26,7 @@ from .conductance import (
     adex_relations,
     advance,
     common_constants,
+    exp_at,
     stepper,
 )
 from .stepping import absolute_membrane_potential
@@ -37,7 +38,7 @@ STATE = ("V_m", "g_ex", "g_in", "w")
 
 #: the parameters the right-hand side reads, after the :data:`~.conductance.COMMON_CONSTANTS`
 OWN_CONSTANTS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "tau_syn_ex", "tau_syn_in", "I_e", "V_peak", "Delta_T", "V_th",
-                 "tau_w", "a")
+                 "tau_w", "a", "exact_conductances")
 
 
 def constants(p: dict, dt: float) -> dict:
@@ -53,6 +54,8 @@ def initial_state(values: dict, params: dict) -> dict:
 #: the state arrays and constants the update takes, in this order
 KERNEL_STATE = ("V", "g_ex", "g_in", "w", "h", "I0", "ref")
 KERNEL_CONSTANTS = COMMON_CONSTANTS + OWN_CONSTANTS
+#: the index of ``exact_conductances`` among the kernel constants
+EXACT_FLAG = KERNEL_CONSTANTS.index("exact_conductances")
 #: the state arrays of ``SPEC.recordables``, in that order (what the kernels record from)
 RECORDED_STATE = ("V", "g_ex", "g_in", "w")
 
@@ -74,7 +77,8 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref, ring_syn, 
     scratch): :func:`.conductance.advance`."""
     return advance(dynamics, 4, (V, g_ex, g_in, W), (V, g_ex, g_in, W), H, I0, ref, first_step, n_steps,
                    blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
-                   spk_step, n_spk, work, lanes, counts, adex=True, input_first=False, ex_var=1, in_var=2, w_var=3)
+                   spk_step, n_spk, work, lanes, counts, adex=True, input_first=False, layout=(1, 2, 3),
+                   exact_at=exp_at, exact=(EXACT_FLAG, -1, 1, -1, 2))
 
 
 step_group = stepper(update, KERNEL_STATE, 4)

@@ -14,12 +14,27 @@ from __future__ import annotations
 import math
 
 from ..support.jit import kernel
-from .adaptive import LANE_ROWS, LANES, WORK_ROWS, Y, evolve_lanes
+from .adaptive import (
+    DYDT_OUT,
+    K1,
+    LANE_ROWS,
+    LANES,
+    STAGE_FRACTIONS,
+    WORK_ROWS,
+    YNEW,
+    Y,
+    _attempt,
+    _error_ratio,
+    adex_spike_test,
+    evolve_lanes,
+    no_time,
+)
 from .base import TAU_MINUS, Param, check_finite, check_nonnegative, check_positive
 from .stepping import append_spikes, record, take_current, take_synaptic
 
 __all__ = ["iaf_cond_params", "adex_params", "adex_relations", "common_constants", "COMMON_CONSTANTS",
-           "advance", "absolute_state", "stepper", "adex_membrane"]
+           "advance", "absolute_state", "stepper", "adex_membrane", "adex_exact_dynamics", "alpha_at", "exp_at",
+           "no_time"]
 
 
 def synaptic_params(tau_ex: float = 0.2, tau_in: float = 2.0) -> dict:
@@ -89,11 +104,20 @@ def adex_params(alpha: bool) -> dict:
         "I_e": Param("I_e", 0.0, "pA", "constant input current"),
         "gsl_error_tol": Param("gsl_error_tol", 1e-6, "", "error bound of the adaptive integration (absolute, "
                                "and relative to h dy/dt)", check_positive),
+        "exact_conductances": Param("exact_conductances", 0.0, "", "dsnn's option, not NEST's: 1 integrates the "
+                                    "conductances exactly and only V_m and w adaptively (NEST: all of them), 0 as "
+                                    "NEST", check_flag),
         "tau_minus": TAU_MINUS,
         "V_m": Param("V_m", -70.6, "mV", "membrane potential (initial state)", check_finite, True),
         **conductance_state(alpha),
         "w": Param("w", 0.0, "pA", "adaptation current (initial state)", check_finite, True),
     }
+
+
+def check_flag(name: str, value: float) -> str | None:
+    if value not in (0.0, 1.0):
+        return f"{name} must be 0 or 1, got {value!r}"
+    return None
 
 
 #: NEST's bound on (V_peak - V_th) / Delta_T: exp of it must stay 1e20 below the largest double
@@ -161,8 +185,15 @@ def absolute_state(values: dict, names: tuple) -> dict:
 
 
 #: rows of the scratch array of :func:`advance` after those of the integration: each lane's integration step
-#: and input current
-H_ROW, STIM_ROW = LANE_ROWS, LANE_ROWS + 1
+#: and input current, then (the exact-conductance option) its dg_ex, g_ex, dg_in, g_in at the start of the
+#: step, exp(-t / tau_syn_ex) and exp(-t / tau_syn_in) at the start of its integration step, and its level
+#: then the table of _decay, (MAX_LEVEL + 1, 7, 2) values in order, LANES to a row
+H_ROW, STIM_ROW, G0_ROW = LANE_ROWS, LANE_ROWS + 1, LANE_ROWS + 2
+TABLE_ROW = G0_ROW + 7
+
+#: the exact-conductance option halves a neuron's integration step at most this many times (dt / 2^MAX_LEVEL)
+MAX_LEVEL = 24
+SCRATCH_ROWS = TABLE_ROW + -(-(MAX_LEVEL + 1) * 7 * 2 // LANES)
 
 
 def stepper(update, kernel_state: tuple, dim: int):
@@ -175,7 +206,7 @@ def stepper(update, kernel_state: tuple, dim: int):
         state = [group.state[name] for name in kernel_state]
         return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
                       group.rec_var, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
-                      n_spk, np.zeros((LANES, WORK_ROWS, dim)), np.zeros((STIM_ROW + 1, LANES)),
+                      n_spk, np.zeros((LANES, WORK_ROWS, dim)), np.zeros((SCRATCH_ROWS, LANES)),
                       np.zeros((2, LANES), dtype=np.int64))
 
     step_group.__doc__ = f":func:`update` for a partition's blocks of this model (state {', '.join(kernel_state)})."
@@ -200,9 +231,169 @@ def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim):
 
 
 @kernel(inline=True)
+def adex_exact_dynamics(w, ln, s, f, c, refractory, stim):
+    """The AdEx right-hand side of the exact-conductance option: the state (V_m, w) with the conductances
+    g_ex, g_in at that time in columns 2 and 3 (:func:`alpha_at`, :func:`exp_at`)."""
+    w[ln, f, 0], w[ln, f, 1] = adex_membrane(c, w[ln, s, 0], w[ln, s, 2], w[ln, s, 3], w[ln, s, 1], refractory, stim)
+
+
+@kernel(inline=True)
+def _table_cell(k, stage, kind):
+    """(row, column) in the scratch array of the decay table's entry (level ``k``, ``stage``, ``kind``)."""
+    at = (k * 7 + stage) * 2 + kind
+    return TABLE_ROW + at // LANES, at % LANES
+
+
+@kernel(inline=True)
+def _decay(data, ln, stage, k):
+    """exp(-t / tau_syn) (``k`` 0: excitatory, 1: inhibitory) at stage ``stage`` of lane ``ln``'s step: its
+    value at the step's start times the decay over the stage's part of a step of the lane's level."""
+    _, e0, level, lanes = data
+    row, col = _table_cell(int(level[ln]), stage, k)
+    return e0[k, ln] * lanes[row, col]
+
+
+@kernel(inline=True)
+def alpha_at(w, ln, row, stage, t0, h, c, data):
+    """Alpha conductances at a stage, exactly, from their values at the simulation step's start (``data[0]``:
+    dg_ex, g_ex, dg_in, g_in per lane): ``g(t) = (g + dg t) exp(-t / tau)``."""
+    g0 = data[0]
+    t = t0 + STAGE_FRACTIONS[stage] * h
+    w[ln, row, 2] = (g0[1, ln] + g0[0, ln] * t) * _decay(data, ln, stage, 0)
+    w[ln, row, 3] = (g0[3, ln] + g0[2, ln] * t) * _decay(data, ln, stage, 1)
+
+
+@kernel(inline=True)
+def exp_at(w, ln, row, stage, t0, h, c, data):
+    """Exponential conductances at a stage, exactly: ``g(t) = g exp(-t / tau)``."""
+    g0 = data[0]
+    w[ln, row, 2] = g0[1, ln] * _decay(data, ln, stage, 0)
+    w[ln, row, 3] = g0[3, ln] * _decay(data, ln, stage, 1)
+
+
+@kernel(inline=True)
+def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, b, ref_counts, spikes):
+    """The exact-conductance option's integration of (V_m, w) over one simulation step of ``t1`` ms, for
+    lanes ``0 .. n-1`` (``w[ln, Y]``: V_m, w): RKF45 stages and error as :func:`~.adaptive.evolve_lanes`, with
+    NEST's tolerance, but integration steps of ``t1 / 2^level`` only (``data[2]``: each lane's level, kept
+    for the next step): halved and tried again where the error is too large, doubled after a step with
+    half the error allowed where the step's end lies on the coarser grid. So the conductances' decay over
+    any stage comes from a table per level (``data[3]``) and the decay since the simulation step began is
+    carried as a product (``data[1]``): no exp besides the membrane's. The AdEx spike test after each step
+    as NEST's."""
+    t0, h0, pos, refr, act = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
+    _, e0, level, _ = data
+    eps_abs, eps_rel, a_y, a_dydt = c[3], c[4], c[5], c[6]
+    n_act = n
+    for ln in range(n):
+        t0[ln], pos[ln], act[ln] = 0.0, 0.0, ln
+        h0[ln] = t1 * 0.5 ** level[ln]
+        e0[0, ln], e0[1, ln] = 1.0, 1.0
+        refr[ln] = 1.0 if r[ln] > 0 else 0.0
+        at_time(w, ln, Y, 0, 0.0, h0[ln], c, data)
+        adex_exact_dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
+    while n_act > 0:
+        _attempt(adex_exact_dynamics, at_time, data, c, w, 2, act, n_act, refr, stim, t0, h0)
+        n_next = 0
+        for j in range(n_act):
+            ln = int(act[j])
+            rmax = _error_ratio(w, 2, ln, h0[ln], eps_abs, eps_rel, a_y, a_dydt)
+            if rmax > 1.1 and level[ln] < MAX_LEVEL:  # rejected: half the step, from the same start
+                level[ln] += 1
+                pos[ln] *= 2.0
+                h0[ln] = t1 * 0.5 ** level[ln]
+                act[n_next] = ln
+                n_next += 1
+                continue
+            for i in range(2):
+                w[ln, Y, i] = w[ln, YNEW, i]
+            e0[0, ln], e0[1, ln] = _decay(data, ln, 6, 0), _decay(data, ln, 6, 1)  # at the step's end
+            pos[ln] += 1.0
+            t0[ln] = pos[ln] * h0[ln]
+            if rmax < 0.5 and level[ln] > 0 and pos[ln] % 2.0 == 0.0:  # double it: the end is on both grids
+                level[ln] -= 1
+                pos[ln] *= 0.5
+                h0[ln] = t1 * 0.5 ** level[ln]
+            changed = adex_spike_test(w, ln, r, refr, spikes, V_peak, V_reset, 1, b, ref_counts)
+            if pos[ln] * h0[ln] < t1:
+                act[n_next] = ln
+                n_next += 1
+                at_time(w, ln, Y, 0, t0[ln], h0[ln], c, data)
+                if changed:
+                    adex_exact_dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
+                else:
+                    for i in range(2):
+                        w[ln, K1, i] = w[ln, DYDT_OUT, i]
+        n_act = n_next
+
+
+@kernel(inline=True)
+def _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_syn, ring_cur, with_current,
+                   spk_idx, spk_step, n_spk, w, lanes, counts, exact_at, w_var, exact, recordables, rec_idx, rec_var,
+                   rec_out, rec_ptr):
+    """Block ``b`` of an AdEx model in :func:`advance` with the exact-conductance option: per step, (V_m, w)
+    integrated by :func:`_evolve_dyadic` with the conductances given in time by ``exact_at``, then the
+    conductances carried exactly to the step's end and the step's input added (NEST's order). ``H`` keeps
+    each neuron's integration step, ``dt / 2^level``."""
+    R = ring_syn.shape[0]
+    lo, off, n, ref_counts = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+    dg_ex_var, g_ex_var, dg_in_var, g_in_var = exact[1], exact[2], exact[3], exact[4]
+    stim, r, spikes = lanes[STIM_ROW], counts[0], counts[1]
+    step_ms, threshold, V_reset = c[0], c[1], c[2]
+    g0_ex, g0_in, b_spike = c[7], c[8], c[9]
+    g0, e0, level = lanes[G0_ROW:G0_ROW + 4], lanes[G0_ROW + 4:G0_ROW + 6], lanes[G0_ROW + 6]
+    for k in range(MAX_LEVEL + 1):
+        hk = step_ms * 0.5 ** k
+        for s in range(len(STAGE_FRACTIONS)):
+            for kind in range(2):
+                row, col = _table_cell(k, s, kind)
+                lanes[row, col] = math.exp(-(STAGE_FRACTIONS[s] * hk) / c[15 + kind])
+    data = (g0, e0, level, lanes)
+    decay_ex, decay_in = math.exp(-step_ms / c[15]), math.exp(-step_ms / c[16])
+    for k in range(n_steps):
+        step = first_step + k
+        slot = step % R
+        ex_row, in_row, cur_row = ring_syn[slot, 0, lo:lo + n], ring_syn[slot, 1, lo:lo + n], ring_cur[slot]
+        for start in range(0, n, LANES):
+            m = min(LANES, n - start)
+            for ln in range(m):
+                i = off + start + ln
+                w[ln, Y, 0], w[ln, Y, 1] = state[0][i], state[w_var][i]
+                g0[0, ln] = state[dg_ex_var][i] if dg_ex_var >= 0 else 0.0
+                g0[1, ln] = state[g_ex_var][i]
+                g0[2, ln] = state[dg_in_var][i] if dg_in_var >= 0 else 0.0
+                g0[3, ln] = state[g_in_var][i]
+                # the level of the step size kept (0 before the first step: the whole step)
+                level[ln] = 0.0 if H[i] <= 0.0 else min(float(MAX_LEVEL), max(0.0, round(math.log2(step_ms / H[i]))))
+                r[ln], stim[ln], spikes[ln] = ref[i], I0[i], 0
+            _evolve_dyadic(exact_at, data, c, w, lanes, m, r, stim, step_ms, threshold, V_reset, b_spike, ref_counts,
+                           spikes)
+            for ln in range(m):
+                q = start + ln
+                i = off + q
+                H[i] = step_ms * 0.5 ** level[ln]
+                ex, inh = take_synaptic(ex_row, in_row, q)
+                ref[i] = r[ln] - 1 if r[ln] > 0 else r[ln]
+                n_spk = append_spikes(lo + q, step, spikes[ln], spk_idx, spk_step, n_spk)
+                state[0][i], state[w_var][i] = w[ln, Y, 0], w[ln, Y, 1]
+                if dg_ex_var >= 0:  # alpha: g(dt) = (g + dg dt) e^(-dt/tau), dg(dt) = dg e^(-dt/tau); input into dg
+                    state[g_ex_var][i] = (g0[1, ln] + g0[0, ln] * step_ms) * decay_ex
+                    state[g_in_var][i] = (g0[3, ln] + g0[2, ln] * step_ms) * decay_in
+                    state[dg_ex_var][i] = g0[0, ln] * decay_ex + ex * g0_ex
+                    state[dg_in_var][i] = g0[2, ln] * decay_in + -inh * g0_in
+                else:
+                    state[g_ex_var][i] = g0[1, ln] * decay_ex + ex * g0_ex
+                    state[g_in_var][i] = g0[3, ln] * decay_in + -inh * g0_in
+                if with_current:
+                    I0[i] = take_current(cur_row, lo + q)
+        record(recordables, rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
+    return n_spk
+
+
+@kernel(inline=True)
 def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, blocks, ring_syn, ring_cur, consts,
             rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts, adex,
-            input_first, ex_var, in_var, w_var):
+            input_first, layout, exact_at, exact):
     """Advance every block of a model here by ``n_steps`` steps (the arguments as ``iaf_psc_exp.update``'s),
     :data:`~dsnn.models.adaptive.LANES` neurons at a time, in NEST's order: the adaptive integration of the
     step (with the spike test inside it where ``adex``), then
@@ -213,9 +404,18 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
 
     ``state``: the model's state arrays (V_m first; ``dim`` of them), ``H`` each neuron's integration step
     (ms); ``recordables``: the arrays of its ``SPEC.recordables``. The input of a step, weight times
-    ``g0_ex``/``g0_in``, goes to state variables ``ex_var`` and ``in_var``; ``w_var`` is the AdEx adaptation
-    current. Scratch: ``work`` (LANES, WORK_ROWS, dim), ``lanes`` (STIM_ROW + 1, LANES), ``counts`` (2, LANES)
-    int64 (:func:`stepper` makes them). Returns the new spike count."""
+    ``g0_ex``/``g0_in``, goes to state variables ``layout[0]`` and ``layout[1]``; ``layout[2]`` is the AdEx
+    adaptation current. Scratch: ``work`` (LANES, WORK_ROWS, dim), ``lanes`` (SCRATCH_ROWS, LANES),
+    ``counts`` (2, LANES) int64 (:func:`stepper` makes them).
+
+    ``exact`` = (flag, dg_ex, g_ex, dg_in, g_in): where constant ``flag`` of a block is 1 (AdEx models:
+    dsnn's exact-conductance option; -1: none), the conductances (those state variables; -1: none, as the
+    exponential ones have no derivative) follow their exact solution through the step (``exact_at`` gives
+    them at any time in it) and the adaptive integration, with the same control and spike test, covers
+    (V_m, w) alone (:func:`_advance_exact`). Returns the new spike count. Calls here keep to 30 arguments:
+    Python passes more as a tuple (``*args``), which numba cannot inline."""
+    ex_var, in_var, w_var = layout
+    exact_flag = exact[0]
     R = ring_syn.shape[0]
     w = work
     h, stim, r, spikes = lanes[H_ROW], lanes[STIM_ROW], counts[0], counts[1]
@@ -224,6 +424,11 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
         c = consts[b]
         step_ms, threshold, V_reset, eps_abs, eps_rel, a_y, a_dydt = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
         g0_ex, g0_in, b_spike = c[7], c[8], c[9]
+        if exact_flag >= 0 and c[exact_flag] != 0.0:
+            n_spk = _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_syn, ring_cur,
+                                   with_current, spk_idx, spk_step, n_spk, w, lanes, counts, exact_at, w_var, exact,
+                                   recordables, rec_idx, rec_var, rec_out, rec_ptr)
+            continue
         for k in range(n_steps):
             step = first_step + k
             slot = step % R
@@ -265,3 +470,4 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
                         I0[i] = take_current(cur_row, lo + q)
             record(recordables, rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
+

@@ -21,6 +21,7 @@ from .conductance import (
     advance,
     common_constants,
     iaf_cond_params,
+    no_time,
     reset_below_threshold,
     stepper,
 )
@@ -76,7 +77,8 @@ def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, H, I0, ref,
     scratch): :func:`.conductance.advance`."""
     return advance(dynamics, 5, (V, dg_ex, g_ex, dg_in, g_in), (V, g_ex, g_in), H, I0, ref, first_step, n_steps,
                    blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
-                   spk_step, n_spk, work, lanes, counts, adex=False, input_first=False, ex_var=1, in_var=3, w_var=0)
+                   spk_step, n_spk, work, lanes, counts, adex=False, input_first=False, layout=(1, 3, 0),
+                   exact_at=no_time, exact=(-1, -1, -1, -1, -1))
 
 
 step_group = stepper(update, KERNEL_STATE, 5)

@@ -20,6 +20,7 @@ from .conductance import (
     advance,
     common_constants,
     iaf_cond_params,
+    no_time,
     reset_below_threshold,
     stepper,
 )
@@ -73,7 +74,8 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, H, I0, ref, ring_syn, rin
     scratch): :func:`.conductance.advance`."""
     return advance(dynamics, 3, (V, g_ex, g_in), (V, g_ex, g_in), H, I0, ref, first_step, n_steps,
                    blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
-                   spk_step, n_spk, work, lanes, counts, adex=False, input_first=True, ex_var=1, in_var=2, w_var=0)
+                   spk_step, n_spk, work, lanes, counts, adex=False, input_first=True, layout=(1, 2, 0),
+                   exact_at=no_time, exact=(-1, -1, -1, -1, -1))
 
 
 step_group = stepper(update, KERNEL_STATE, 3)

@@ -23,9 +23,11 @@ CV_SD = 0.020
 
 
 @pytest.mark.nest
-def test_rates_and_irregularity_agree_with_nest(nest):
+@pytest.mark.parametrize("exact", [False, True], ids=["nest_scheme", "exact_conductances"])
+def test_rates_and_irregularity_agree_with_nest(nest, exact):
+    """NEST's integration, and dsnn's exact-conductance option, against NEST's network."""
     adex = load("brunel_adex")
-    net = adex.network(scale=SCALE, seed=3)
+    net = adex.network(scale=SCALE, seed=3, exact_conductances=exact)
     sim = net.build()
     sim.run(T)
     s = sim.spikes(net.populations[-1])
