@@ -12,15 +12,25 @@ compiled code. An :class:`Intrinsic` (code numba cannot express, such as
 The seconds this process spends compiling or loading kernels are counted
 (:func:`compile_seconds`), so that runners and examples can report them
 apart from the simulation.
+
+numba checks a cached kernel against its own source file only, not against
+the files of the kernels it inlines: after an edit or an upgrade in place of
+another module, it would load machine code built from the old source. So a
+cached kernel's stamp also holds a digest of every ``.py`` file of its
+top-level package (:func:`package_digest`): any change there compiles the
+kernels again.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import sys
 import threading
 import time
+from pathlib import Path
 
-__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "fence", "compile_seconds"]
+__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "fence", "compile_seconds", "package_digest"]
 
 _lock = threading.RLock()
 _nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
@@ -67,6 +77,35 @@ def _numba():
     return numba
 
 
+_digests: dict = {}
+
+
+def package_digest(module_name: str) -> str | None:
+    """SHA-1 of the paths and contents of every ``.py`` file of the top-level package of ``module_name``
+    (computed once per process; None where it is not a package on disk)."""
+    top = module_name.split(".")[0]
+    if top not in _digests:
+        paths = getattr(sys.modules.get(top), "__path__", None)
+        digest = None
+        if paths:
+            root = Path(list(paths)[0])
+            h = hashlib.sha1()
+            for f in sorted(root.rglob("*.py")):
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+            digest = h.hexdigest()
+        _digests[top] = digest
+    return _digests[top]
+
+
+def _stamp_with_package(dispatcher, module_name: str) -> None:
+    """Make ``dispatcher``'s on-disk cache valid only for the sources its package has now (numba compares
+    the stamp it stored with the index against this one, and compiles again where they differ)."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = (cache_file._source_stamp, package_digest(module_name))
+
+
 class Kernel:
     """A Python function that becomes a numba ``njit`` function on first use (see the module docstring)."""
 
@@ -84,6 +123,8 @@ class Kernel:
                 if self._dispatcher is None:
                     numba = _numba()
                     dispatcher = numba.njit(**self.options)(self.py_func)
+                    if self.options.get("cache"):
+                        _stamp_with_package(dispatcher, self.py_func.__module__)
                     dispatcher.compile = _timed(dispatcher.compile)
                     self._dispatcher = dispatcher
                     module_globals = self.py_func.__globals__
