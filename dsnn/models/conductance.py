@@ -187,13 +187,13 @@ def absolute_state(values: dict, names: tuple) -> dict:
 #: rows of the scratch array of :func:`advance` after those of the integration: each lane's integration step
 #: and input current, then (the exact-conductance option) its dg_ex, g_ex, dg_in, g_in at the start of the
 #: step, exp(-t / tau_syn_ex) and exp(-t / tau_syn_in) at the start of its integration step, and its level
-#: then the table of _decay, (MAX_LEVEL + 1, 7, 2) values in order, LANES to a row
+#: then the table of _decay, (MAX_LEVEL + 1, len(STAGE_FRACTIONS), 2) values in order, LANES to a row
 H_ROW, STIM_ROW, G0_ROW = LANE_ROWS, LANE_ROWS + 1, LANE_ROWS + 2
 TABLE_ROW = G0_ROW + 7
 
 #: the exact-conductance option halves a neuron's integration step at most this many times (dt / 2^MAX_LEVEL)
 MAX_LEVEL = 24
-SCRATCH_ROWS = TABLE_ROW + -(-(MAX_LEVEL + 1) * 7 * 2 // LANES)
+SCRATCH_ROWS = TABLE_ROW + -(-(MAX_LEVEL + 1) * len(STAGE_FRACTIONS) * 2 // LANES)
 
 
 def stepper(update, kernel_state: tuple, dim: int):
@@ -240,7 +240,7 @@ def adex_exact_dynamics(w, ln, s, f, c, refractory, stim):
 @kernel(inline=True)
 def _table_cell(k, stage, kind):
     """(row, column) in the scratch array of the decay table's entry (level ``k``, ``stage``, ``kind``)."""
-    at = (k * 7 + stage) * 2 + kind
+    at = (k * len(STAGE_FRACTIONS) + stage) * 2 + kind
     return TABLE_ROW + at // LANES, at % LANES
 
 
@@ -281,6 +281,7 @@ def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, 
     any stage comes from a table per level (``data[3]``) and the decay since the simulation step began is
     carried as a product (``data[1]``): no exp besides the membrane's. The AdEx spike test after each step
     as NEST's."""
+    # evolve_lanes' scratch rows; its row 2 (whether a step is the last) holds the lane's place on its grid
     t0, h0, pos, refr, act = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
     _, e0, level, _ = data
     eps_abs, eps_rel, a_y, a_dydt = c[3], c[4], c[5], c[6]
