@@ -27,6 +27,7 @@ _LAZY = {
     "Simulation": ("dsnn.runners.simulation", "Simulation"),
     "restore": ("dsnn.runners.checkpoint", "restore"),
     "Decomposition": ("dsnn.partitioning.decomposition", "Decomposition"),
+    "balanced_sizes": ("dsnn.partitioning.decomposition", "balanced_sizes"),
     "local_cluster": ("dsnn.launch.cluster", "local_cluster"),
     "save_run": ("dsnn.views.results", "save_run"),
     "load_run": ("dsnn.views.results", "load_run"),

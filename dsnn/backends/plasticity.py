@@ -131,6 +131,82 @@ def _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0
     return events
 
 
+@kernel(inline=True)
+def _facilitate(w, minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam, mu_plus, Wmax):
+    """The weight after one postsynaptic spike ``minus_dt`` ms after the synapse's last presynaptic spike
+    (minus_dt < 0), as NEST's stdp_synapse (or stdp_pl_synapse_hom where ``power_law``) facilitates it."""
+    if power_law:
+        return w + (lam * math.pow(w, mu_plus) * (kp * math.exp(minus_dt * tau_plus_inv)))
+    k_plus = kp * math.exp(minus_dt / tau_plus)
+    norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
+    return norm_w * Wmax if norm_w < 1.0 else Wmax
+
+
+#: how many of each neuron's newest spike times :func:`deliver_stdp` copies into one compact array per call
+NEWEST = 4
+
+
+@kernel(inline=True)
+def _newest_spikes(hist_t, hist_n):
+    """(neurons, NEWEST) float64: each neuron's newest spike times, newest first, -inf where it has fewer.
+    One cache line per neuron: a delivery's windows are nearly always among them, and the histories' rows
+    are too long (and too many) to stay in the caches."""
+    newest = np.full((hist_n.shape[0], NEWEST), -np.inf)
+    for q in range(hist_n.shape[0]):
+        for r in range(min(hist_n[q], NEWEST)):
+            newest[q, r] = hist_t[q, hist_n[q] - 1 - r]
+    return newest
+
+
+@kernel(inline=True)
+def _pairs_of_row(a, b, packed, packed_hi, shift, dmask, d0, ms_per_step, tl, t_spike, hist_t, hist_n, newest,
+                  pair_j, pair_q, pair_k, pair_end, pair_dend):
+    """For the synapses ``a .. b-1`` of one presynaptic spike (emitted at ``t_spike``, the previous one at
+    ``tl``): the postsynaptic spikes each is facilitated by, those with tl - d < t_post <= t_spike - d
+    (NEST's ``get_history`` window, both ends moved by STDP_EPS as NEST does). Writes, for each synapse
+    with at least one, its index j, target q, the history indices of the window's oldest spike and of its
+    end (exclusive), and its dendritic delay (ms); returns how many.
+
+    Unless the target spiked within the last delay, a window ends at the newest spike: its spikes among
+    the newest four (``newest``: :func:`_newest_spikes`) are counted without branches."""
+    m = 0
+    for j in range(a, b):
+        p = word(packed, packed_hi, j)
+        q = np.int64(p >> shift)
+        dendritic = np.float64(d0 + np.int64(p & dmask)) * ms_per_step
+        t1 = tl - dendritic + STDP_EPS
+        t2 = t_spike - dendritic + STDP_EPS
+        n = hist_n[q]
+        stop = n
+        if newest[q, 0] >= t2:  # spikes after the window: look for its end
+            while stop > 0 and hist_t[q, stop - 1] >= t2:
+                stop -= 1
+            first = stop
+            while first > 0 and hist_t[q, first - 1] >= t1:
+                first -= 1
+        else:
+            c = np.int64(newest[q, 0] >= t1) + np.int64(newest[q, 1] >= t1) + np.int64(newest[q, 2] >= t1) \
+                + np.int64(newest[q, 3] >= t1)
+            first = stop - c
+            if c == NEWEST:
+                while first > 0 and hist_t[q, first - 1] >= t1:
+                    first -= 1
+        pair_j[m], pair_q[m], pair_k[m], pair_end[m], pair_dend[m] = j, q, first, stop, dendritic
+        m += np.int64(first < stop) & np.int64(tl - dendritic != t_spike - dendritic)
+    return m
+
+
+@kernel(inline=True)
+def _depress(w, kminus, power_law, lam, alpha, mu_minus, Wmax):
+    """The weight after a presynaptic spike meets the target's depression trace ``kminus``, as NEST's
+    stdp_synapse (or stdp_pl_synapse_hom where ``power_law``) depresses it."""
+    if power_law:
+        w = w - (lam * alpha * w * kminus)
+        return w if w > 0.0 else 0.0
+    norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
+    return norm_w * Wmax if norm_w > 0.0 else 0.0
+
+
 @kernel
 def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus, t_last, u_state,
                  params, ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
@@ -144,7 +220,12 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     ``rule`` 2 is tsodyks2_synapse, short-term plasticity: per presynaptic slot the resources ``kplus``
     (x) and the utilisation ``u_state`` (u), updated at each spike from the time since the last (t_last,
     -1 before the first) as NEST does; ``params[1..3]`` are U, tau_rec, tau_fac; the weights do not change
-    and each spike is delivered with ``x u w``."""
+    and each spike is delivered with ``x u w``.
+
+    Per presynaptic spike the work is done in three passes over its synapses, each synapse's operations in
+    NEST's order: the postsynaptic spikes of each synapse's window; facilitation by them, in rounds (the
+    first spike of every window, then the second ...), so that the power and exponential of different
+    synapses are independent and overlap in the CPU; depression and delivery."""
     if params[0] == 2.0:
         return _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus,
                                  t_last, u_state, params[1], params[2], params[3], tics_per_step, ring)
@@ -153,57 +234,86 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     tau_plus_inv = 1.0 / tau_plus
     R = ring.shape[0]
     events = 0
+    longest = 0
+    for i in range(slots.shape[0]):
+        longest = max(longest, row_ptr[slots[i] + 1] - row_ptr[slots[i]])
+    pair_j, pair_q, pair_k = np.empty(longest, np.int64), np.empty(longest, np.int64), np.empty(longest, np.int64)
+    pair_end, pair_dend = np.empty(longest, np.int64), np.empty(longest)
     # one delay for the whole group: every spike of one step meets target q's trace at the same time, so
     # it is computed once per (step, target) (the same value: the same operations on the same numbers)
     one_delay = dmask == 0
     n_cached = ring.shape[2] if one_delay else 0
     trace, trace_of = np.empty(n_cached), np.full(n_cached, -1, dtype=np.int64)  # value, and for which step
+    dense_step = -1  # the last step whose spikes were looked at for that
+    dense_now = False  # whether every target's trace is at hand for it
+    newest = _newest_spikes(hist_t, hist_n)
     for i in range(slots.shape[0]):
         s = slots[i]
-        if row_ptr[s] == row_ptr[s + 1]:  # no synapse of this group from that source here: no state kept
+        a, b = row_ptr[s], row_ptr[s + 1]
+        if a == b:  # no synapse of this group from that source here: no state kept
             continue
         t_spike = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
         tl = t_last[s]
         kp = kplus[s]
         base = steps[i] % R
-        events += row_ptr[s + 1] - row_ptr[s]
-        for j in range(row_ptr[s], row_ptr[s + 1]):
-            p = word(packed, packed_hi, j)
-            q = np.int64(p >> shift)
-            d_steps = d0 + np.int64(p & dmask)
-            dendritic = np.float64(d_steps) * ms_per_step
-            w = weights[j]
-            n = hist_n[q]
-            t1 = tl - dendritic + STDP_EPS
-            t2 = t_spike - dendritic + STDP_EPS
-            if tl - dendritic != t_spike - dendritic:
-                k = _first_at_or_after(hist_t, q, n, t1)
-                while k < n and hist_t[q, k] < t2:
-                    minus_dt = tl - (hist_t[q, k] + dendritic)
-                    if power_law:
-                        w = w + (lam * math.pow(w, mu_plus) * (kp * math.exp(minus_dt * tau_plus_inv)))
-                    else:
-                        k_plus = kp * math.exp(minus_dt / tau_plus)
-                        norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
-                        w = norm_w * Wmax if norm_w < 1.0 else Wmax
-                    k += 1
-            if one_delay:
-                if trace_of[q] != steps[i]:
-                    trace[q] = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
-                    trace_of[q] = steps[i]
-                kminus = trace[q]
-            else:
-                kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
-            if power_law:
-                w = w - (lam * alpha * w * kminus)
-                w = w if w > 0.0 else 0.0
-            else:
-                norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
-                w = norm_w * Wmax if norm_w > 0.0 else 0.0
-            weights[j] = w
-            slot = base + d_steps
+        events += b - a
+        if one_delay and steps[i] != dense_step:
+            dense_now = False
+            # where the synapses of this step's spikes outnumber the targets, every target's trace at once
+            dense_step = steps[i]
+            total = 0
+            for i2 in range(i, slots.shape[0]):
+                if steps[i2] != dense_step:
+                    break
+                total += row_ptr[slots[i2] + 1] - row_ptr[slots[i2]]
+            if total >= n_cached:
+                t_at = t_spike - np.float64(d0) * ms_per_step
+                for q in range(n_cached):
+                    trace[q] = _trace_before(hist_t, hist_k, hist_n[q], q, t_at, tau_minus_inv[q])
+                    trace_of[q] = dense_step
+                dense_now = True
+        m = _pairs_of_row(a, b, packed, packed_hi, shift, dmask, d0, ms_per_step, tl, t_spike, hist_t, hist_n,
+                          newest, pair_j, pair_q, pair_k, pair_end, pair_dend)
+        while m > 0:
+            for u in range(m):
+                j = pair_j[u]
+                minus_dt = tl - (hist_t[pair_q[u], pair_k[u]] + pair_dend[u])
+                weights[j] = _facilitate(weights[j], minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam,
+                                         mu_plus, Wmax)
+            left = 0
+            for u in range(m):  # the synapses with a further spike in their window, for the next round
+                k = pair_k[u] + 1
+                pair_j[left], pair_q[left], pair_k[left] = pair_j[u], pair_q[u], k
+                pair_end[left], pair_dend[left] = pair_end[u], pair_dend[u]
+                left += np.int64(k < pair_end[u])
+            m = left
+        if dense_now:  # one delay, every target's trace at hand
+            slot = base + d0
             slot = slot - R if slot >= R else slot
-            ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
+            for j in range(a, b):
+                q = np.int64(word(packed, packed_hi, j) >> shift)
+                w = _depress(weights[j], trace[q], power_law, lam, alpha, mu_minus, Wmax)
+                weights[j] = w
+                ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
+        else:
+            for j in range(a, b):
+                p = word(packed, packed_hi, j)
+                q = np.int64(p >> shift)
+                d_steps = d0 + np.int64(p & dmask)
+                dendritic = np.float64(d_steps) * ms_per_step
+                n = hist_n[q]
+                if one_delay:
+                    if trace_of[q] != steps[i]:
+                        trace[q] = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+                        trace_of[q] = steps[i]
+                    kminus = trace[q]
+                else:
+                    kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+                w = _depress(weights[j], kminus, power_law, lam, alpha, mu_minus, Wmax)
+                weights[j] = w
+                slot = base + d_steps
+                slot = slot - R if slot >= R else slot
+                ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
         if power_law:
             kplus[s] = kp * math.exp((tl - t_spike) * tau_plus_inv) + 1.0
         else:

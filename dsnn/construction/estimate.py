@@ -36,19 +36,7 @@ INPUT_BYTES = 40
 
 def _expected_synapses(proj, n_targets: int) -> float:
     """Mean number of synapses of ``proj`` onto ``n_targets`` of its targets."""
-    rule, n_pre, n_post = proj.rule, proj.pre.n, proj.post.n
-    share = n_targets / n_post
-    if rule.name == "one_to_one":
-        return float(n_targets)
-    if rule.name == "fixed_indegree":
-        return float(rule.value) * n_targets
-    if rule.name == "fixed_outdegree":
-        return float(rule.value) * n_pre * share
-    if rule.name == "fixed_total_number":
-        return float(rule.value) * share
-    if rule.name == "all_to_all":
-        return float(n_pre) * n_targets
-    return float(rule.value) * n_pre * n_targets  # pairwise_bernoulli
+    return proj.rule.expected_indegree(proj.pre.n, proj.post.n) * n_targets
 
 
 def _word_bytes(bits: int) -> int:

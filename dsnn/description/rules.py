@@ -36,6 +36,20 @@ class Rule:
     allow_autapses: bool = True
     allow_multapses: bool = True
 
+    def expected_indegree(self, n_pre: int, n_post: int) -> float:
+        """The mean number of synapses onto one of ``n_post`` targets from ``n_pre`` sources."""
+        if self.name == "one_to_one":
+            return 1.0
+        if self.name == "fixed_indegree":
+            return float(self.value)
+        if self.name == "fixed_outdegree":
+            return float(self.value) * n_pre / n_post
+        if self.name == "fixed_total_number":
+            return float(self.value) / n_post
+        if self.name == "all_to_all":
+            return float(n_pre)
+        return float(self.value) * n_pre  # pairwise_bernoulli
+
     def __repr__(self) -> str:
         param = RULES[self.name]
         arg = f", {param[0]}={self.value!r}" if param else ""

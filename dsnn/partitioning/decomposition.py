@@ -17,7 +17,14 @@ import numpy as np
 
 from ..description.populations import Collection, Population
 
-__all__ = ["Decomposition"]
+__all__ = ["Decomposition", "balanced_sizes", "neuron_work", "PLASTIC_WORK", "NEURON_WORK", "INPUT_WORK"]
+
+#: the work of a plastic synapse per event relative to a static one (stdp_pl_synapse_hom in the plastic
+#: hpc_benchmark, twelfth/thirteenth sessions: ~18-20 ns per event against ~5 ns for static synapses)
+PLASTIC_WORK = 4.0
+#: a neuron's own update and a generator input (a Poisson train drawn each step), in static synaptic
+#: events: ~2-3 ns per neuron-step against ~5 ns per event, at 0.1 ms steps and ~10 spikes/s
+INPUT_WORK = NEURON_WORK = 200.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ class Decomposition:
     @classmethod
     def of(cls, net, partitions) -> "Decomposition":
         """The decomposition of ``net``'s neurons that ``partitions`` asks for (see ``Network.build``):
-        a number of near-equal blocks, the size of each block, or the populations of each partition."""
+        a number of near-equal blocks, the size of each block (:func:`balanced_sizes` gives sizes of equal
+        expected work), or the populations of each partition."""
         if net.n_neurons == 0:
             raise ValueError("build: the network has no neurons; create some with net.create('iaf_psc_exp', n)")
         bounds = _bounds(_placement_sizes(net, partitions), net.n_neurons)
@@ -118,10 +126,7 @@ def _placement_sizes(net, partitions):
     if not any(isinstance(g, (Population, Collection)) or (hasattr(g, "__iter__") and not isinstance(g, (str, bytes)))
                for g in groups):
         return groups
-    position, offset = {}, 0  # first gid of each neuron population -> its position in the neuron order
-    for pop in net.neuron_populations:
-        position[pop.first] = offset
-        offset += pop.n
+    position = _positions(net)
     sizes, expected = [], 0
     for i, group in enumerate(groups):
         if isinstance(group, (Population, Collection)):
@@ -150,3 +155,66 @@ def _placement_sizes(net, partitions):
         raise ValueError(f"build: the placement covers {expected} of the {net.n_neurons} neurons; "
                          "every neuron population must be placed")
     return sizes
+
+
+def _positions(net) -> dict:
+    """First gid of each neuron population -> its position in the neuron order."""
+    position, offset = {}, 0
+    for pop in net.neuron_populations:
+        position[pop.first] = offset
+        offset += pop.n
+    return position
+
+
+def neuron_work(net) -> list[tuple[int, int, float]]:
+    """``(start, stop, work)`` runs of the neuron order: the expected work of each neuron per step, in
+    static synaptic events: :data:`NEURON_WORK`, plus its expected in-degree from every projection of
+    spikes (times :data:`PLASTIC_WORK` where the synapses are plastic), plus :data:`INPUT_WORK` per
+    generator input. Firing rates are not known before the run, so every source counts alike."""
+    position = _positions(net)
+    edges = {0: 0.0, net.n_neurons: 0.0}  # position -> change of the work per neuron there
+    for proj in net.projections:
+        if proj.kind == "synapse":
+            per_target = proj.rule.expected_indegree(proj.pre.n, proj.post.n)
+            per_target *= PLASTIC_WORK if proj.plastic else 1.0
+        elif proj.kind in ("poisson", "current"):
+            per_target = INPUT_WORK * proj.rule.expected_indegree(proj.pre.n, proj.post.n)
+        else:
+            continue
+        for m in proj.post.pieces:
+            if not m.spec.is_neuron:
+                continue
+            start = position[m.root.first] + (m.first - m.root.first)
+            edges[start] = edges.get(start, 0.0) + per_target
+            edges[start + m.n] = edges.get(start + m.n, 0.0) - per_target
+    runs, work = [], NEURON_WORK
+    at = sorted(edges)
+    for a, b in zip(at, at[1:]):
+        work += edges[a]
+        runs.append((a, b, work))
+    return runs
+
+
+def balanced_sizes(net, partitions: int) -> list[int]:
+    """Sizes of ``partitions`` blocks of the neuron order with near-equal expected work
+    (:func:`neuron_work`), for ``net.build(partitions=...)``: where populations differ in in-degree or
+    plasticity, equal numbers of neurons leave some partitions waiting for the others every interval."""
+    if isinstance(partitions, bool) or not isinstance(partitions, numbers.Integral):
+        raise TypeError(f"balanced_sizes: partitions must be an int, got {partitions!r}")
+    P, n = int(partitions), net.n_neurons
+    if not 1 <= P <= n:
+        raise ValueError(f"balanced_sizes: partitions must be between 1 and the number of neurons ({n}), got {P}")
+    runs = neuron_work(net)
+    total = sum((b - a) * w for a, b, w in runs)
+    bounds, done, k = [0], 0.0, 1
+    for a, b, w in runs:
+        while k < P and done + (b - a) * w >= total * k / P:
+            bounds.append(a + int(round((total * k / P - done) / w)))
+            k += 1
+        done += (b - a) * w
+    bounds += [n] * (P + 1 - len(bounds))
+    for i in range(1, P + 1):  # at least one neuron each, in order
+        bounds[i] = max(bounds[i], bounds[i - 1] + 1)
+    for i in range(P - 1, 0, -1):
+        bounds[i] = min(bounds[i], bounds[i + 1] - 1)
+    return [b - a for a, b in zip(bounds, bounds[1:])]

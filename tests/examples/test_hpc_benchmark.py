@@ -209,3 +209,18 @@ def test_the_plastic_version_has_nests_stdp_on_e_to_e_only(hpc):
     assert len(runs[0][0]) > 1000
     assert runs[1][0].equals(runs[0][0]) and runs[1][1].equals(runs[0][1])
     assert runs[0][1]["weight"].std() > 0  # the weights moved apart
+
+
+def test_placement_gives_the_plastic_excitatory_side_smaller_blocks(hpc):
+    """The model's placement: equal blocks for the static network; with plastic E -> E synapses (about four
+    times the work per event) the first partition, all excitatory, holds fewer neurons, and the neurons'
+    expected work (in-degree, plasticity, the neuron and its Poisson input) splits evenly."""
+    static = hpc.network(scale=0.1, indegree_scale=0.1, record=False, partitions=2)
+    assert hpc.placement(static, 2) == [1125, 1125]
+    net = hpc.network(scale=0.1, indegree_scale=0.1, record=False, partitions=2, plastic=True)
+    p = hpc.parameters(scale=0.2, indegree_scale=0.1)
+    from dsnn.partitioning.decomposition import INPUT_WORK, NEURON_WORK, PLASTIC_WORK
+    e = NEURON_WORK + INPUT_WORK + PLASTIC_WORK * p["CE"] + p["CI"]
+    i = NEURON_WORK + INPUT_WORK + p["CE"] + p["CI"]
+    first = round((p["NE"] * e + p["NI"] * i) / 2 / e)
+    assert first < p["NE"] and hpc.placement(net, 2) == [first, p["NE"] + p["NI"] - first]
