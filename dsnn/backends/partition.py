@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cpu, gpu, plasticity
+from . import cpu, glibc_math, gpu, plasticity
 
 __all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PostHistory", "PoissonInput", "CurrentInput"]
 
@@ -181,7 +181,8 @@ class SynapseGroup:
 class PostHistory:
     """The spikes of a partition's neurons that plastic synapses onto them pair with (NEST's archiving
     node): per local neuron, the times (ms) and depression traces after each of its spikes (rows of
-    ``t``/``k``, ``n`` of them), its trace ``kminus`` and last spike time now, and 1 / tau_minus.
+    ``t``/``k``, ``n`` of them), its trace ``kminus`` and last spike time now, and 1 / tau_minus; and the
+    times of its newest spikes again in one compact row (``newest``, see plasticity.newest_spikes).
 
     Spikes are kept as long as the run (as NEST keeps them for an input that never fires)."""
 
@@ -191,6 +192,7 @@ class PostHistory:
     t: np.ndarray
     k: np.ndarray
     n: np.ndarray
+    newest: np.ndarray
 
     @classmethod
     def of(cls, blocks, n_local: int, capacity: int = 16) -> "PostHistory":
@@ -198,7 +200,8 @@ class PostHistory:
         for b in blocks:
             tau_minus_inv[b.lo:b.hi] = 1.0 / b.params["tau_minus"]
         return cls(tau_minus_inv, np.zeros(n_local), np.full(n_local, -1.0), np.zeros((n_local, capacity)),
-                   np.zeros((n_local, capacity)), np.zeros(n_local, dtype=np.int64))
+                   np.zeros((n_local, capacity)), np.zeros(n_local, dtype=np.int64),
+                   np.full((n_local, plasticity.NEWEST), -np.inf))
 
     def prune(self, groups, max_delay_ms: float) -> None:
         """Forget the spikes no synapse of ``groups`` (this partition's plastic groups) will pair with: those
@@ -206,7 +209,12 @@ class PostHistory:
         them all, as NEST keeps them for an input that never fires)."""
         oldest = min(float(g.t_last[np.diff(_host(g.row_ptr)) > 0].min(initial=np.inf)) for g in groups)
         if np.isfinite(oldest):
-            plasticity.prune_history(oldest - max_delay_ms - plasticity.STDP_EPS, self.t, self.k, self.n)
+            if plasticity.prune_history(oldest - max_delay_ms - plasticity.STDP_EPS, self.t, self.k, self.n):
+                self.refresh_newest()
+
+    def refresh_newest(self) -> None:
+        """Build ``newest`` again from the histories (after they were pruned or restored)."""
+        plasticity.newest_spikes(self.t, self.n, self.newest)
 
     def ensure_capacity(self, need: int) -> None:
         """Make room for ``need`` spikes per neuron (at least doubling), keeping those held."""
@@ -222,7 +230,7 @@ class PostHistory:
         """Append the spikes of local neurons ``idx`` in update steps ``steps``, making room first."""
         self.ensure_capacity(int((self.n + np.bincount(idx, minlength=self.n.shape[0])).max()))
         plasticity.record_post_spikes(idx, steps, tics_per_step, self.tau_minus_inv, self.kminus, self.last_spike,
-                                      self.t, self.k, self.n)
+                                      self.t, self.k, self.n, self.newest)
 
 
 @dataclass
@@ -545,6 +553,11 @@ class Partition:
             cpu.deliver_table(none, none, *self._slot_groups, table, like_rows, like_words, self._log,
                               self._log_count, self._log_direct, self.ring_syn)
         cpu.apply_log(self.step, 0, self._log, self._log_count, self._common_wfix, self.ring_syn)
+        for g in self._plastic:
+            self._deliver_plastic(g, none, none)
+        if self._stdp:
+            self._post.record(none, none, self.tics_per_step)
+            self._post.refresh_newest()
         if self.poisson is not None:
             self.poisson.inject(self.step, 0, self.ring_syn)
         if self.currents is not None:
@@ -564,18 +577,22 @@ class Partition:
         if self._plastic:
             order = np.argsort(steps, kind="stable")  # each source's spikes in time order
             s_slots, s_steps = slots[order], steps[order]
-            post = self._post
             for g in self._plastic:
-                self.synaptic_events += plasticity.deliver_stdp(
-                    s_slots, s_steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask),
-                    g.d0, g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0,
-                    self.tics_per_step, post.tau_minus_inv, post.t, post.k, post.n, self.ring_syn)
+                self.synaptic_events += self._deliver_plastic(g, s_slots, s_steps)
         for table, like_rows, like_words, _ in self._tables:
             self.synaptic_events += cpu.deliver_table(slots, steps, *self._slot_groups, table, like_rows,
                                                       like_words, self._log, self._log_count,
                                                       self._log_direct, self.ring_syn)
         if self._log_direct[0]:
             self._grow_log()
+
+    def _deliver_plastic(self, g: SynapseGroup, slots, steps) -> int:
+        """Deliver spikes (int64 ``slots``, ``steps``, in time order) through plastic group ``g``."""
+        post = self._post
+        return plasticity.deliver_stdp(
+            slots, steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask), g.d0,
+            g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
+            post.tau_minus_inv, post.t, post.k, post.n, post.newest, self.ring_syn, glibc_math.exact_here())
 
     def _grow_log(self) -> None:
         """Double the log's capacity after a slot overflowed (up to the limit), keeping what it holds."""

@@ -28,9 +28,11 @@ import math
 import numpy as np
 
 from ..support.jit import kernel
+from . import glibc_math
 from .cpu import word
 
-__all__ = ["record_post_spikes", "deliver_stdp", "prune_history", "STDP_EPS", "STDP_COLUMNS", "RULES"]
+__all__ = ["record_post_spikes", "newest_spikes", "deliver_stdp", "prune_history", "STDP_EPS", "STDP_COLUMNS",
+           "RULES", "NEWEST"]
 
 #: NEST's tolerance when comparing spike times in STDP (ConnectionManager's stdp_eps, ms)
 STDP_EPS = 1.0e-6
@@ -45,10 +47,17 @@ RULES = {"stdp_synapse": 0, "stdp_pl_synapse_hom": 1, "tsodyks2_synapse": 2}
 _S32 = 4294967296.0
 
 
+#: how many of each neuron's newest spike times are kept apart, in one compact row per neuron (see
+#: :func:`newest_spikes`)
+NEWEST = 4
+
+
 @kernel
-def record_post_spikes(idx, steps, tics_per_step, tau_minus_inv, kminus, last_spike, hist_t, hist_k, hist_n):
+def record_post_spikes(idx, steps, tics_per_step, tau_minus_inv, kminus, last_spike, hist_t, hist_k, hist_n,
+                       newest):
     """Append the spikes of local neurons ``idx`` in update steps ``steps`` (time order) to their histories:
-    time ``0.001 * tics`` of stamp ``step + 1`` and the trace after it. The histories must have room."""
+    time ``0.001 * tics`` of stamp ``step + 1`` and the trace after it; and to ``newest`` (see
+    :func:`newest_spikes`). The histories must have room."""
     for i in range(idx.shape[0]):
         q = idx[i]
         t = 0.001 * np.float64((steps[i] + 1) * tics_per_step)
@@ -58,6 +67,20 @@ def record_post_spikes(idx, steps, tics_per_step, tau_minus_inv, kminus, last_sp
         hist_t[q, n] = t
         hist_k[q, n] = kminus[q]
         hist_n[q] = n + 1
+        for r in range(NEWEST - 1, 0, -1):
+            newest[q, r] = newest[q, r - 1]
+        newest[q, 0] = t
+
+
+@kernel
+def newest_spikes(hist_t, hist_n, newest):
+    """Fill ``newest`` (neurons, NEWEST) float64 with each neuron's newest spike times, newest first, -inf
+    where it has fewer. One cache line per neuron: a delivery's windows are nearly always among them, and
+    the histories' rows are too long (and too many) to stay in the caches. :func:`record_post_spikes` keeps
+    it up to date; this builds it again after the histories are pruned or restored."""
+    for q in range(hist_n.shape[0]):
+        for r in range(NEWEST):
+            newest[q, r] = hist_t[q, hist_n[q] - 1 - r] if r < hist_n[q] else -np.inf
 
 
 @kernel(inline=True)
@@ -91,11 +114,11 @@ def prune_history(before, hist_t, hist_k, hist_n):
 
 
 @kernel(inline=True)
-def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv):
+def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv, inline):
     """The depression trace of neuron ``q`` at time ``t`` from its last spike strictly before t (0 if none)."""
     for k in range(n - 1, -1, -1):
         if t - hist_t[q, k] > STDP_EPS:
-            return hist_k[q, k] * math.exp((hist_t[q, k] - t) * tau_minus_inv)
+            return hist_k[q, k] * glibc_math.exp((hist_t[q, k] - t) * tau_minus_inv, inline)
     return 0.0
 
 
@@ -132,30 +155,14 @@ def _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0
 
 
 @kernel(inline=True)
-def _facilitate(w, minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam, mu_plus, Wmax):
+def _facilitate(w, minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam, mu_plus, Wmax, inline):
     """The weight after one postsynaptic spike ``minus_dt`` ms after the synapse's last presynaptic spike
     (minus_dt < 0), as NEST's stdp_synapse (or stdp_pl_synapse_hom where ``power_law``) facilitates it."""
     if power_law:
-        return w + (lam * math.pow(w, mu_plus) * (kp * math.exp(minus_dt * tau_plus_inv)))
-    k_plus = kp * math.exp(minus_dt / tau_plus)
-    norm_w = (w / Wmax) + (lam * math.pow(1.0 - (w / Wmax), mu_plus) * k_plus)
+        return w + (lam * glibc_math.pow(w, mu_plus, inline) * (kp * glibc_math.exp(minus_dt * tau_plus_inv, inline)))
+    k_plus = kp * glibc_math.exp(minus_dt / tau_plus, inline)
+    norm_w = (w / Wmax) + (lam * glibc_math.pow(1.0 - (w / Wmax), mu_plus, inline) * k_plus)
     return norm_w * Wmax if norm_w < 1.0 else Wmax
-
-
-#: how many of each neuron's newest spike times :func:`deliver_stdp` copies into one compact array per call
-NEWEST = 4
-
-
-@kernel(inline=True)
-def _newest_spikes(hist_t, hist_n):
-    """(neurons, NEWEST) float64: each neuron's newest spike times, newest first, -inf where it has fewer.
-    One cache line per neuron: a delivery's windows are nearly always among them, and the histories' rows
-    are too long (and too many) to stay in the caches."""
-    newest = np.full((hist_n.shape[0], NEWEST), -np.inf)
-    for q in range(hist_n.shape[0]):
-        for r in range(min(hist_n[q], NEWEST)):
-            newest[q, r] = hist_t[q, hist_n[q] - 1 - r]
-    return newest
 
 
 @kernel(inline=True)
@@ -168,7 +175,7 @@ def _pairs_of_row(a, b, packed, packed_hi, shift, dmask, d0, ms_per_step, tl, t_
     end (exclusive), and its dendritic delay (ms); returns how many.
 
     Unless the target spiked within the last delay, a window ends at the newest spike: its spikes among
-    the newest four (``newest``: :func:`_newest_spikes`) are counted without branches."""
+    the newest four (``newest``: :func:`newest_spikes`) are counted without branches."""
     m = 0
     for j in range(a, b):
         p = word(packed, packed_hi, j)
@@ -197,19 +204,20 @@ def _pairs_of_row(a, b, packed, packed_hi, shift, dmask, d0, ms_per_step, tl, t_
 
 
 @kernel(inline=True)
-def _depress(w, kminus, power_law, lam, alpha, mu_minus, Wmax):
+def _depress(w, kminus, power_law, lam, alpha, mu_minus, Wmax, inline):
     """The weight after a presynaptic spike meets the target's depression trace ``kminus``, as NEST's
     stdp_synapse (or stdp_pl_synapse_hom where ``power_law``) depresses it."""
     if power_law:
         w = w - (lam * alpha * w * kminus)
         return w if w > 0.0 else 0.0
-    norm_w = (w / Wmax) - (alpha * lam * math.pow(w / Wmax, mu_minus) * kminus)
+    norm_w = (w / Wmax) - (alpha * lam * glibc_math.pow(w / Wmax, mu_minus, inline) * kminus)
     return norm_w * Wmax if norm_w > 0.0 else 0.0
 
 
 @kernel
 def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus, t_last, u_state,
-                 params, ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, ring):
+                 params, ms_per_step, tics_per_step, tau_minus_inv, hist_t, hist_k, hist_n, newest, ring,
+                 inline_libm):
     """Deliver spikes (presynaptic ``slots``, emission ``steps``, in time order) through a plastic group,
     changing its float64 ``weights`` (pA) and its per-slot ``kplus``/``t_last`` as NEST's stdp_synapse
     does (see the module docstring), or stdp_pl_synapse_hom (``rule`` 1: facilitation ``w + lambda w^mu
@@ -225,7 +233,11 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     Per presynaptic spike the work is done in three passes over its synapses, each synapse's operations in
     NEST's order: the postsynaptic spikes of each synapse's window; facilitation by them, in rounds (the
     first spike of every window, then the second ...), so that the power and exponential of different
-    synapses are independent and overlap in the CPU; depression and delivery."""
+    synapses are independent and overlap in the CPU; depression and delivery.
+
+    ``newest`` holds each target's newest spike times (:func:`newest_spikes`). Where ``inline_libm``
+    (:func:`glibc_math.exact_here` must have said so), ``exp`` and ``pow`` are computed inline, with the
+    same results as libm's (:mod:`dsnn.backends.glibc_math`)."""
     if params[0] == 2.0:
         return _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus,
                                  t_last, u_state, params[1], params[2], params[3], tics_per_step, ring)
@@ -246,7 +258,6 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     trace, trace_of = np.empty(n_cached), np.full(n_cached, -1, dtype=np.int64)  # value, and for which step
     dense_step = -1  # the last step whose spikes were looked at for that
     dense_now = False  # whether every target's trace is at hand for it
-    newest = _newest_spikes(hist_t, hist_n)
     for i in range(slots.shape[0]):
         s = slots[i]
         a, b = row_ptr[s], row_ptr[s + 1]
@@ -269,7 +280,7 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
             if total >= n_cached:
                 t_at = t_spike - np.float64(d0) * ms_per_step
                 for q in range(n_cached):
-                    trace[q] = _trace_before(hist_t, hist_k, hist_n[q], q, t_at, tau_minus_inv[q])
+                    trace[q] = _trace_before(hist_t, hist_k, hist_n[q], q, t_at, tau_minus_inv[q], inline_libm)
                     trace_of[q] = dense_step
                 dense_now = True
         m = _pairs_of_row(a, b, packed, packed_hi, shift, dmask, d0, ms_per_step, tl, t_spike, hist_t, hist_n,
@@ -279,7 +290,7 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
                 j = pair_j[u]
                 minus_dt = tl - (hist_t[pair_q[u], pair_k[u]] + pair_dend[u])
                 weights[j] = _facilitate(weights[j], minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam,
-                                         mu_plus, Wmax)
+                                         mu_plus, Wmax, inline_libm)
             left = 0
             for u in range(m):  # the synapses with a further spike in their window, for the next round
                 k = pair_k[u] + 1
@@ -292,7 +303,7 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
             slot = slot - R if slot >= R else slot
             for j in range(a, b):
                 q = np.int64(word(packed, packed_hi, j) >> shift)
-                w = _depress(weights[j], trace[q], power_law, lam, alpha, mu_minus, Wmax)
+                w = _depress(weights[j], trace[q], power_law, lam, alpha, mu_minus, Wmax, inline_libm)
                 weights[j] = w
                 ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
         else:
@@ -304,19 +315,20 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
                 n = hist_n[q]
                 if one_delay:
                     if trace_of[q] != steps[i]:
-                        trace[q] = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
+                        trace[q] = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q],
+                                                 inline_libm)
                         trace_of[q] = steps[i]
                     kminus = trace[q]
                 else:
-                    kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q])
-                w = _depress(weights[j], kminus, power_law, lam, alpha, mu_minus, Wmax)
+                    kminus = _trace_before(hist_t, hist_k, n, q, t_spike - dendritic, tau_minus_inv[q], inline_libm)
+                w = _depress(weights[j], kminus, power_law, lam, alpha, mu_minus, Wmax, inline_libm)
                 weights[j] = w
                 slot = base + d_steps
                 slot = slot - R if slot >= R else slot
                 ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
         if power_law:
-            kplus[s] = kp * math.exp((tl - t_spike) * tau_plus_inv) + 1.0
+            kplus[s] = kp * glibc_math.exp((tl - t_spike) * tau_plus_inv, inline_libm) + 1.0
         else:
-            kplus[s] = kp * math.exp((tl - t_spike) / tau_plus) + 1.0
+            kplus[s] = kp * glibc_math.exp((tl - t_spike) / tau_plus, inline_libm) + 1.0
         t_last[s] = t_spike
     return events

@@ -332,3 +332,4 @@ def _restore_plastic(part, saved: list) -> None:
         post.n[pos[hit]] = hit_counts
         post.kminus[pos[hit]] = s["post.kminus"][hit]
         post.last_spike[pos[hit]] = s["post.last_spike"][hit]
+    post.refresh_newest()

@@ -261,7 +261,7 @@ def test_a_group_of_one_delay_reuses_each_targets_trace_and_changes_no_bit(rule)
     so the trace is computed once per (step, target); the weights and the ring must be bit for bit those of
     the same synapses delivered as a group of several delays (which computes it per synapse): many sources
     spiking in the same steps onto the same few targets, a random history of postsynaptic spikes."""
-    from dsnn.backends.plasticity import RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
+    from dsnn.backends.plasticity import NEWEST, RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
 
     rng = np.random.default_rng(5)
     n_local, n_src, tics = 30, 40, 100
@@ -272,8 +272,9 @@ def test_a_group_of_one_delay_reuses_each_targets_trace_and_changes_no_bit(rule)
     post_steps = np.sort(rng.integers(0, 300, 400))
     hist_t, hist_k, hist_n = np.zeros((n_local, 64)), np.zeros((n_local, 64)), np.zeros(n_local, dtype=np.int64)
     tau_minus_inv = np.full(n_local, 1.0 / 30.0)
+    newest = np.full((n_local, NEWEST), -np.inf)
     record_post_spikes(rng.integers(0, n_local, 400).astype(np.int64), post_steps, tics, tau_minus_inv,
-                       np.zeros(n_local), np.full(n_local, -1.0), hist_t, hist_k, hist_n)
+                       np.zeros(n_local), np.full(n_local, -1.0), hist_t, hist_k, hist_n, newest)
     params = {"rule": float(RULES[rule]), "tau_plus": 15.0, "lambda": 0.05, "alpha": 1.1, "mu_plus": 0.4,
               "mu_minus": 1.0, "Wmax": 40.0}
     params = np.array([params[c] for c in STDP_COLUMNS])
@@ -285,7 +286,7 @@ def test_a_group_of_one_delay_reuses_each_targets_trace_and_changes_no_bit(rule)
         kplus, t_last = np.zeros(n_src), np.zeros(n_src)
         events = deliver_stdp(slots, steps, row_ptr, packed, np.zeros(0, dtype=np.uint8), np.uint64(shift),
                               np.uint64(dmask), 15, w, kplus, t_last, np.zeros(n_src), params, 0.1, tics,
-                              tau_minus_inv, hist_t, hist_k, hist_n, ring)
+                              tau_minus_inv, hist_t, hist_k, hist_n, newest, ring, False)
         return events, w, ring, kplus
 
     one = deliver(targets.astype(np.uint32), 0, 0)  # one delay: traces reused
@@ -339,12 +340,18 @@ def _stdp_by_pairs(slots, steps, row_ptr, targets, d_steps, weights, p, hist_t, 
     return w
 
 
+@pytest.mark.parametrize("inline_libm", [False, True])
 @pytest.mark.parametrize("rule", ["stdp_synapse", "stdp_pl_synapse_hom"])
-def test_weights_are_nests_send_evaluated_pair_by_pair(rule):
+def test_weights_are_nests_send_evaluated_pair_by_pair(rule, inline_libm):
     """deliver_stdp's weights bit for bit those of NEST's send() written out pair by pair in Python floats
-    (the same libm): many targets spiking in the same few steps, several spikes per source, long
-    presynaptic intervals with several postsynaptic spikes in each."""
-    from dsnn.backends.plasticity import RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
+    (the same libm), with libm's exp and pow or (where this platform allows it) the inline ones: many
+    targets spiking in the same few steps, several spikes per source, long presynaptic intervals with
+    several postsynaptic spikes in each."""
+    from dsnn.backends import glibc_math
+
+    if inline_libm and not glibc_math.exact_here():
+        pytest.skip("the inline exp and pow differ from this platform's libm")
+    from dsnn.backends.plasticity import NEWEST, RULES, STDP_COLUMNS, deliver_stdp, record_post_spikes
 
     rng = np.random.default_rng(8)
     n_local, n_src, tics, d_steps = 60, 30, 100, 15
@@ -356,8 +363,9 @@ def test_weights_are_nests_send_evaluated_pair_by_pair(rule):
     post_idx = rng.integers(0, n_local, 600).astype(np.int64)
     hist_t, hist_k, hist_n = np.zeros((n_local, 64)), np.zeros((n_local, 64)), np.zeros(n_local, dtype=np.int64)
     tau_minus_inv = np.full(n_local, 1.0 / 30.0)
+    newest = np.full((n_local, NEWEST), -np.inf)
     record_post_spikes(post_idx, post_steps, tics, tau_minus_inv, np.zeros(n_local), np.full(n_local, -1.0),
-                       hist_t, hist_k, hist_n)
+                       hist_t, hist_k, hist_n, newest)
     p = {"rule": float(RULES[rule]), "tau_plus": 15.0, "lambda": 0.05, "alpha": 1.1, "mu_plus": 0.4,
          "mu_minus": 1.0, "Wmax": 40.0}
     slots = rng.integers(0, n_src, 60).astype(np.int64)
@@ -365,9 +373,32 @@ def test_weights_are_nests_send_evaluated_pair_by_pair(rule):
     w = weights.copy()
     deliver_stdp(slots, steps, row_ptr, targets.astype(np.uint32), np.zeros(0, dtype=np.uint8), np.uint64(0),
                  np.uint64(0), d_steps, w, np.zeros(n_src), np.zeros(n_src), np.zeros(n_src),
-                 np.array([p[c] for c in STDP_COLUMNS]), 0.1, tics, tau_minus_inv, hist_t, hist_k, hist_n,
-                 np.zeros((40, 2, n_local), dtype=np.int64))
+                 np.array([p[c] for c in STDP_COLUMNS]), 0.1, tics, tau_minus_inv, hist_t, hist_k, hist_n, newest,
+                 np.zeros((40, 2, n_local), dtype=np.int64), inline_libm)
     expected = _stdp_by_pairs(slots, steps, row_ptr, targets, d_steps, weights, p, hist_t, hist_k, hist_n,
                               tau_minus_inv, tics)
     np.testing.assert_array_equal(w, expected)
     assert (w != weights).mean() > 0.5
+
+
+def test_the_newest_spikes_kept_while_recording_are_those_the_histories_hold():
+    """record_post_spikes keeps each neuron's newest spike times (newest first, -inf where it has fewer)
+    as the histories hold them: the same as built again from the histories and as read off them here."""
+    from dsnn.backends.plasticity import NEWEST, newest_spikes, record_post_spikes
+
+    rng = np.random.default_rng(3)
+    n_local, tics = 25, 100
+    hist_t, hist_k, hist_n = np.zeros((n_local, 64)), np.zeros((n_local, 64)), np.zeros(n_local, dtype=np.int64)
+    kept = np.full((n_local, NEWEST), -np.inf)
+    for first in range(0, 200, 20):  # in several calls, as the partition records them
+        steps = np.sort(rng.integers(first, first + 20, 15))
+        record_post_spikes(rng.integers(0, n_local, 15).astype(np.int64), steps, tics, np.full(n_local, 0.05),
+                           np.zeros(n_local), np.full(n_local, -1.0), hist_t, hist_k, hist_n, kept)
+    rebuilt = np.empty_like(kept)
+    newest_spikes(hist_t, hist_n, rebuilt)
+    np.testing.assert_array_equal(kept, rebuilt)
+    for q in range(n_local):
+        times = hist_t[q, :hist_n[q]][::-1][:NEWEST]
+        np.testing.assert_array_equal(kept[q, :times.shape[0]], times)
+        assert np.all(kept[q, times.shape[0]:] == -np.inf)
+    assert (hist_n >= NEWEST).any() and (hist_n < NEWEST).any()
