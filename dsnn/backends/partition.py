@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cpu, glibc_math, gpu, plasticity
+from ..support import glibc_math
+from . import cpu, gpu, plasticity
 
 __all__ = ["Partition", "NeuronBlock", "SynapseGroup", "PostHistory", "PoissonInput", "CurrentInput"]
 

@@ -27,8 +27,9 @@ import math
 
 import numpy as np
 
+from ..support.glibc_math import exp as libm_exp
+from ..support.glibc_math import pow as libm_pow
 from ..support.jit import kernel
-from . import glibc_math
 from .cpu import word
 
 __all__ = ["record_post_spikes", "newest_spikes", "deliver_stdp", "prune_history", "STDP_EPS", "STDP_COLUMNS",
@@ -118,7 +119,7 @@ def _trace_before(hist_t, hist_k, n, q, t, tau_minus_inv, inline):
     """The depression trace of neuron ``q`` at time ``t`` from its last spike strictly before t (0 if none)."""
     for k in range(n - 1, -1, -1):
         if t - hist_t[q, k] > STDP_EPS:
-            return hist_k[q, k] * glibc_math.exp((hist_t[q, k] - t) * tau_minus_inv, inline)
+            return hist_k[q, k] * libm_exp((hist_t[q, k] - t) * tau_minus_inv, inline)
     return 0.0
 
 
@@ -159,9 +160,9 @@ def _facilitate(w, minus_dt, kp, power_law, tau_plus, tau_plus_inv, lam, mu_plus
     """The weight after one postsynaptic spike ``minus_dt`` ms after the synapse's last presynaptic spike
     (minus_dt < 0), as NEST's stdp_synapse (or stdp_pl_synapse_hom where ``power_law``) facilitates it."""
     if power_law:
-        return w + (lam * glibc_math.pow(w, mu_plus, inline) * (kp * glibc_math.exp(minus_dt * tau_plus_inv, inline)))
-    k_plus = kp * glibc_math.exp(minus_dt / tau_plus, inline)
-    norm_w = (w / Wmax) + (lam * glibc_math.pow(1.0 - (w / Wmax), mu_plus, inline) * k_plus)
+        return w + (lam * libm_pow(w, mu_plus, inline) * (kp * libm_exp(minus_dt * tau_plus_inv, inline)))
+    k_plus = kp * libm_exp(minus_dt / tau_plus, inline)
+    norm_w = (w / Wmax) + (lam * libm_pow(1.0 - (w / Wmax), mu_plus, inline) * k_plus)
     return norm_w * Wmax if norm_w < 1.0 else Wmax
 
 
@@ -210,7 +211,7 @@ def _depress(w, kminus, power_law, lam, alpha, mu_minus, Wmax, inline):
     if power_law:
         w = w - (lam * alpha * w * kminus)
         return w if w > 0.0 else 0.0
-    norm_w = (w / Wmax) - (alpha * lam * glibc_math.pow(w / Wmax, mu_minus, inline) * kminus)
+    norm_w = (w / Wmax) - (alpha * lam * libm_pow(w / Wmax, mu_minus, inline) * kminus)
     return norm_w * Wmax if norm_w > 0.0 else 0.0
 
 
@@ -236,8 +237,8 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
     synapses are independent and overlap in the CPU; depression and delivery.
 
     ``newest`` holds each target's newest spike times (:func:`newest_spikes`). Where ``inline_libm``
-    (:func:`glibc_math.exact_here` must have said so), ``exp`` and ``pow`` are computed inline, with the
-    same results as libm's (:mod:`dsnn.backends.glibc_math`)."""
+    (:func:`dsnn.support.glibc_math.exact_here` must have said so), ``exp`` and ``pow`` are computed
+    inline, with the same results as libm's (:mod:`dsnn.support.glibc_math`)."""
     if params[0] == 2.0:
         return _deliver_tsodyks2(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, weights, kplus,
                                  t_last, u_state, params[1], params[2], params[3], tics_per_step, ring)
@@ -327,8 +328,8 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
                 slot = slot - R if slot >= R else slot
                 ring[slot, 0 if w > 0 else 1, q] += np.int64(w * _S32)
         if power_law:
-            kplus[s] = kp * glibc_math.exp((tl - t_spike) * tau_plus_inv, inline_libm) + 1.0
+            kplus[s] = kp * libm_exp((tl - t_spike) * tau_plus_inv, inline_libm) + 1.0
         else:
-            kplus[s] = kp * glibc_math.exp((tl - t_spike) / tau_plus, inline_libm) + 1.0
+            kplus[s] = kp * libm_exp((tl - t_spike) / tau_plus, inline_libm) + 1.0
         t_last[s] = t_spike
     return events

@@ -1,1 +1,2 @@
-"""What every layer may use: numba kernels compiled on first use, and messages for missing extras."""
+"""What every layer may use: numba kernels compiled on first use, libm's exp and pow inline, and messages for missing
+extras."""

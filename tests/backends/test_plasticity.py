@@ -347,7 +347,7 @@ def test_weights_are_nests_send_evaluated_pair_by_pair(rule, inline_libm):
     (the same libm), with libm's exp and pow or (where this platform allows it) the inline ones: many
     targets spiking in the same few steps, several spikes per source, long presynaptic intervals with
     several postsynaptic spikes in each."""
-    from dsnn.backends import glibc_math
+    from dsnn.support import glibc_math
 
     if inline_libm and not glibc_math.exact_here():
         pytest.skip("the inline exp and pow differ from this platform's libm")

@@ -34,7 +34,7 @@ from decimal import Decimal, localcontext
 
 import numpy as np
 
-from ..support.jit import Intrinsic, kernel
+from .jit import Intrinsic, kernel
 
 __all__ = ["exp", "pow", "exact_here"]
 
