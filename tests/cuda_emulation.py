@@ -39,6 +39,7 @@ _HEADER = r"""
 #include <cmath>
 #include <cstdint>
 #include <algorithm>
+#include <cstring>
 using std::min;
 using std::max;
 struct emu_dim3 { unsigned x, y, z; };
@@ -49,6 +50,8 @@ static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __constant__
 #define __forceinline__ inline
 template <typename T> static inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
+static inline long long __double_as_longlong(double x) { long long u; std::memcpy(&u, &x, 8); return u; }
+static inline double __longlong_as_double(long long u) { double x; std::memcpy(&x, &u, 8); return x; }
 """
 
 _KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.S)
@@ -84,10 +87,12 @@ class EmulatedModule:
             formal = "".join(f", {'void*' if p else _c_name(t)} {n}" for n, t, p in params)
             actual = ", ".join(f"({_pointer_cast(code, name, n)}){n}" if p else n for n, t, p in params)
             launchers.append(f"""
-extern "C" void emu_{name}(unsigned gx, unsigned gy, unsigned bx{formal}) {{
-    gridDim = {{gx, gy, 1}}; blockDim = {{bx, 1, 1}};
-    for (unsigned y = 0; y < gy; ++y) for (unsigned x = 0; x < gx; ++x) for (unsigned t = 0; t < bx; ++t) {{
-        blockIdx = {{x, y, 0}}; threadIdx = {{t, 0, 0}};
+extern "C" void emu_{name}(unsigned emu_gx, unsigned emu_gy, unsigned emu_bx{formal}) {{
+    gridDim = {{emu_gx, emu_gy, 1}}; blockDim = {{emu_bx, 1, 1}};
+    for (unsigned emu_y = 0; emu_y < emu_gy; ++emu_y)
+    for (unsigned emu_x = 0; emu_x < emu_gx; ++emu_x)
+    for (unsigned emu_t = 0; emu_t < emu_bx; ++emu_t) {{
+        blockIdx = {{emu_x, emu_y, 0}}; threadIdx = {{emu_t, 0, 0}};
         {name}({actual});
     }}
 }}""")

@@ -32,3 +32,25 @@ def mixed_network(model: str = "iaf_psc_exp"):
     net.connect(vm, A[10:13])
     net.connect(vm, B[0:2])
     return net, sr, vm
+
+
+def parrot_network():
+    """Poisson trains of 2 spikes per step (multiplicities up to ~8) into 20 parrots, relayed by 40 more with
+    coincident spike_generator input, driving iaf_psc_exp neurons."""
+    net = dsnn.Network(seed=3, dt=0.1)
+    pg = net.create("poisson_generator", params={"rate": 20000.0})
+    sources = net.create("parrot_neuron", 20)
+    relays = net.create("parrot_neuron", 40)
+    sg = net.create("spike_generator", params={"spike_times": [2.0, 2.0, 7.5, 7.5, 7.5]})
+    neurons = net.create("iaf_psc_exp", 30, {"V_m": dsnn.random.uniform(-70.0, -60.0)})
+    net.connect(pg, sources, syn_spec={"weight": 1.0, "delay": 1.0})
+    net.connect(sources, relays, {"rule": "fixed_indegree", "indegree": 2},
+                {"weight": 1.0, "delay": dsnn.random.uniform(1.0, 3.0)})
+    net.connect(sg, relays[:10], syn_spec={"weight": 1.0, "delay": 1.0})
+    net.connect(relays, neurons, {"rule": "fixed_indegree", "indegree": 10}, {"weight": 8.0, "delay": 1.5})
+    sr = net.create("spike_recorder")
+    vm = net.create("voltmeter", params={"interval": 0.1})
+    for pop in (sources, relays, neurons):
+        net.connect(pop, sr)
+    net.connect(vm, neurons[:3])
+    return net, sr, vm

@@ -24,9 +24,11 @@ import functools
 import numpy as np
 
 from ..models import NEURON_MODELS
+from ..support import glibc_math
 
 __all__ = ["available", "require", "cupy", "source", "load_kernels", "update_block", "update_blocks",
-           "SpikeBuffers", "deliver_all", "GroupTable", "poisson_input", "current_input"]
+           "SpikeBuffers", "repeated_spikes_due", "deliver_all", "GroupTable", "poisson_input", "current_input",
+           "glibc_math_values"]
 
 #: what every kernel, the neuron models' included, is compiled with: integer types, the generator's
 #: finaliser, 64-bit fixed-point adds, and the neuron models' helpers (take the input of a step, fire)
@@ -149,6 +151,16 @@ extern "C" __global__ void poisson_input(
     }
 }
 
+/* glibc's exp(x) and pow(x, y) of n arguments: what glibc_exp and glibc_pow give on this device. */
+extern "C" __global__ void glibc_math_values(const i64 n, const double* x, const double* y, double* exp_x,
+                                             double* pow_xy)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    exp_x[i] = glibc_exp(x[i]);
+    pow_xy[i] = glibc_pow(x[i], y[i]);
+}
+
 /* One thread per connection of a dc_generator. */
 extern "C" __global__ void current_input(
     const i64 first_step, const i64 n_steps, const i64 n_conn, const i64* target, const i64* value,
@@ -196,9 +208,11 @@ def require():
 
 
 def source() -> str:
-    """The CUDA source of every kernel: the prelude, each neuron model's update, delivery and input."""
-    return "\n".join([PRELUDE, *(model.CUDA_SOURCE for model in NEURON_MODELS.values() if model.CUDA_KERNEL),
-                      _SOURCE])
+    """The CUDA source of every kernel: the prelude, glibc's exp and pow (``glibc_exp``, ``glibc_pow``: the
+    CPU's results, where CUDA's own differ in the last bit), each neuron model's update, delivery and
+    input."""
+    return "\n".join([PRELUDE, glibc_math.cuda_source(),
+                      *(model.CUDA_SOURCE for model in NEURON_MODELS.values() if model.CUDA_KERNEL), _SOURCE])
 
 
 @functools.lru_cache(maxsize=None)
@@ -214,7 +228,7 @@ def _kernel(name: str):
 def load_kernels() -> None:
     """Compile the module (NVRTC; CuPy caches it on disk) and load every kernel now, not in a run."""
     for name in (*(model.CUDA_KERNEL for model in NEURON_MODELS.values() if model.CUDA_KERNEL), "deliver_groups",
-                 "poisson_input", "current_input"):
+                 "poisson_input", "current_input", "glibc_math_values"):
         _kernel(name)
 
 
@@ -258,11 +272,35 @@ class SpikeBuffers:
         self.step = cp.empty_like(self.idx)
         self.count = cp.zeros(1, dtype=cp.uint64)
 
+    def reserve(self, spikes: int) -> None:
+        """Make room for ``spikes`` spikes (parrots emit several a step where several arrived)."""
+        if spikes > self.idx.shape[0]:
+            cp = cupy()
+            self.idx = cp.empty(spikes, dtype=cp.int64)
+            self.step = cp.empty_like(self.idx)
+
+
+def repeated_spikes_due(blocks, first_step: int, n_steps: int, ring_syn) -> int:
+    """How many spikes the blocks of models that repeat what arrives (parrot_neuron) will emit in steps
+    ``first_step .. first_step+n_steps-1``: what arrived for them, all of it in the ring before the interval
+    (``parrot_neuron.spikes_due`` on the device)."""
+    repeating = [blk for blk in blocks if blk.model.SPEC.repeats_spikes]
+    if not repeating:
+        return 0
+    cp = cupy()
+    slots = cp.asarray((first_step + np.arange(n_steps)) % ring_syn.shape[0])
+    total = 0
+    for blk in repeating:
+        cells = ring_syn[slots, :, blk.lo:blk.hi]
+        total += int(((cells[:, 0] + cells[:, 1]) >> 32).sum())
+    return total
+
 
 def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buffers: SpikeBuffers):
     """Advance every neuron block; returns device ``(local_index, step)`` of the spikes, in no particular
     order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
     spike count) for all blocks. They are views of ``buffers``: copy what must outlive the interval."""
+    buffers.reserve(ring_syn.shape[2] * n_steps + repeated_spikes_due(blocks, first_step, n_steps, ring_syn))
     buffers.count.fill(0)
     for blk in blocks:
         update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
@@ -310,6 +348,16 @@ def poisson_input(pin, first_step: int, n_steps: int, ring_syn):
         (_i(first_step), _i(n_steps), _i(n), pin.target, pin.wfix, pin.delay, pin.gen, pin.stream,
          pin.active_lo, pin.active_hi, pin.cdf, pin.cdf_start, pin.cdf_len, pin.guide,
          _i(pin.guide.shape[1]), ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+def glibc_math_values(x, y) -> tuple:
+    """``(exp(x), pow(x, y))`` as the kernels compute them (``glibc_exp``, ``glibc_pow``), for float64 host
+    arrays of one shape; returned on the host."""
+    cp = cupy()
+    x, y = cp.asarray(np.ascontiguousarray(x, dtype=np.float64)), cp.asarray(np.ascontiguousarray(y, dtype=np.float64))
+    exp_x, pow_xy = cp.empty_like(x), cp.empty_like(x)
+    _kernel("glibc_math_values")(_blocks(x.size), (THREADS,), (_i(x.size), x, y, exp_x, pow_xy))
+    return exp_x.get(), pow_xy.get()
 
 
 def current_input(cin, first_step: int, n_steps: int, ring_cur):

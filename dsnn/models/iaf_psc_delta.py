@@ -155,7 +155,7 @@ extern "C" __global__ void iaf_psc_delta_update(
             }
             v = v < V_min ? V_min : v;
         } else {
-            if (refractory_input != 0.0) kept += spikes * exp(-(double)r * h / tau_m);
+            if (refractory_input != 0.0) kept += spikes * glibc_exp(-(double)r * h / tau_m);
             r -= 1;
         }
         fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);

@@ -35,9 +35,36 @@ def initial_state(values: dict, params: dict) -> dict:
     return {}
 
 
-#: no CUDA update yet: networks with parrots are built on the CPU
-CUDA_KERNEL = None
-CUDA_SOURCE = ""
+#: the CUDA update, :func:`update` per neuron: one thread per parrot, its spikes appended together (the
+#: buffers must hold them: ``gpu.update_blocks`` counts them first, as :func:`spikes_due` does)
+CUDA_KERNEL = "parrot_neuron_update"
+CUDA_SOURCE = r"""
+extern "C" __global__ void parrot_neuron_update(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    i64* ref, i64* ring_syn, i64* ring_cur,
+    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    u64* n_spk)
+{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const i64 j = lo + i;
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        i64* ex = ring_syn + ((step % R) * 2 + 0) * n_local + j;
+        i64* in = ex + n_local;
+        const i64 count = (*ex + *in) >> 32;  /* arrivals of weight 1 in 2**-32 fixed point */
+        *ex = 0;
+        *in = 0;
+        if (count > 0) {
+            const u64 at = atomicAdd(n_spk, (u64)count);
+            for (i64 c = 0; c < count; ++c) {
+                spk_idx[at + c] = j;
+                spk_step[at + c] = step;
+            }
+        }
+    }
+}
+"""
 
 #: the state arrays and constants the CPU update takes (none of its own: the refractory count every
 #: neuron block has, always 0)

@@ -23,6 +23,11 @@ double and its relative tail); the polynomial coefficients and the splits of ln 
 Whether they agree with the platform's own functions is checked once per process (:func:`exact_here`):
 another C library or a CPU without FMA would round some results differently, and the kernels then call
 libm (they take the answer as a flag).
+
+:func:`cuda_source` is the same in CUDA C, for the GPU kernels (whose own ``exp`` and ``pow`` differ from
+glibc's in the last bit): ``exp`` there also takes glibc's other branches (results that overflow or come
+near underflow, tiny and infinite arguments), so it is glibc's for every argument; ``pow`` outside its
+main range is CUDA's.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import numpy as np
 
 from .jit import Intrinsic, kernel
 
-__all__ = ["exp", "pow", "exact_here"]
+__all__ = ["exp", "pow", "exact_here", "cuda_source"]
 
 _N = 128  # table entries of both functions (glibc's EXP_TABLE_BITS = POW_LOG_TABLE_BITS = 7)
 
@@ -275,3 +280,115 @@ def exact_here(samples: int = 200_000) -> bool:
     bad_exp, bad_pow = _mismatches(xs[:samples // 8], ys, True)
     bad_exp2, _ = _mismatches(xs, ys[:0], True)
     return bad_exp + bad_exp2 + bad_pow == 0
+
+
+# --------------------------------------------------------------------------- the same in CUDA C
+
+def _c_array(kind: str, name: str, values) -> str:
+    items = ", ".join(f"{int(v)}ULL" if kind == "u64" else repr(float(v)) for v in values)
+    return f"__constant__ {kind} {name}[{_N}] = {{{items}}};"
+
+
+def cuda_source() -> str:
+    """``glibc_exp(x)`` and ``glibc_pow(x, y)`` as CUDA device functions (needs the typedef ``u64``): the
+    algorithm of :func:`exp` and :func:`pow`, the same tables and constants (decimal literals that
+    round-trip: ``repr``), ``fma`` where they fuse, and glibc's special cases of ``exp`` (tiny and huge
+    arguments; results beyond 2^+-738, computed from a rescaled 2^k as glibc's ``specialcase`` does).
+    Compile it without contraction (``--fmad=false``)."""
+    constants = {"LN2_HI": _LN2_HI, "LN2_LO": _LN2_LO, "A0": _A0, "A1": _A1, "A2": _A2, "A3": _A3, "A4": _A4,
+                 "A5": _A5, "A6": _A6, "INV_LN2_N": _INV_LN2_N, "SHIFT": _SHIFT, "NEG_LN2_HI_N": _NEG_LN2_HI_N,
+                 "NEG_LN2_LO_N": _NEG_LN2_LO_N, "C2": _C2, "C3": _C3, "C4": _C4, "C5": _C5,
+                 "TWO_1009": 2.0**1009, "TWO_M1022": 2.0**-1022}
+    defines = "\n".join(f"#define GLIBC_{name} ({value!r})" for name, value in constants.items())
+    tables = "\n".join([_c_array("double", "GLIBC_INV_C", _INV_C), _c_array("double", "GLIBC_LOG_C", _LOG_C),
+                        _c_array("double", "GLIBC_LOG_C_TAIL", _LOG_C_TAIL),
+                        _c_array("double", "GLIBC_EXP_TAIL", _EXP_TAIL), _c_array("u64", "GLIBC_EXP_BITS", _EXP_BITS)])
+    return defines + "\n" + tables + "\n" + _CUDA_FUNCTIONS.replace("LOG_OFF", f"{_LOG_OFF}ULL")
+
+
+_CUDA_FUNCTIONS = r"""
+__device__ __forceinline__ u64 glibc_bits(double x) { return (u64)__double_as_longlong(x); }
+__device__ __forceinline__ double glibc_double(u64 u) { return __longlong_as_double((long long)u); }
+
+/* exp(x + x_tail), x = k ln2/128 + r: 2^(k/128) (1 + tail_k) exp(r); `special` where the exponent field of
+   x is outside [2^-54, 512): 2^k then rescaled as glibc's specialcase() does. */
+__device__ __forceinline__ double glibc_exp_tail(const double x, const double x_tail, const bool special)
+{
+    double kd = fma(x, GLIBC_INV_LN2_N, GLIBC_SHIFT);
+    const u64 ki = glibc_bits(kd);
+    kd = kd - GLIBC_SHIFT;
+    const double r = fma(kd, GLIBC_NEG_LN2_LO_N, fma(kd, GLIBC_NEG_LN2_HI_N, x)) + x_tail;
+    const int idx = (int)(ki & 127ULL);
+    const u64 sbits = GLIBC_EXP_BITS[idx] + (ki << 45);
+    const double r2 = r * r;
+    const double p = fma(r2 * r2, fma(r, GLIBC_C5, GLIBC_C4),
+                         fma(r2, fma(r, GLIBC_C3, GLIBC_C2), GLIBC_EXP_TAIL[idx] + r));
+    if (!special) {
+        const double scale = glibc_double(sbits);
+        return fma(p, scale, scale);
+    }
+    if ((ki & 0x80000000ULL) == 0) {  /* k > 0: the scale's exponent may have overflowed */
+        const double scale = glibc_double(sbits - (1009ULL << 52));
+        return GLIBC_TWO_1009 * fma(scale, p, scale);
+    }
+    const double scale = glibc_double(sbits + (1022ULL << 52));  /* k < 0: round before going subnormal */
+    double y = scale + scale * p;
+    if (y < 1.0) {
+        double lo = scale - y + scale * p;
+        const double hi = 1.0 + y;
+        lo = 1.0 - hi + y + lo;
+        y = (hi + lo) - 1.0;
+        if (y == 0.0) y = 0.0;
+    }
+    return GLIBC_TWO_M1022 * y;
+}
+
+/* glibc's exp(x), every argument */
+__device__ double glibc_exp(const double x)
+{
+    const unsigned top = (unsigned)(glibc_bits(x) >> 52) & 0x7ffu;
+    if (top - 0x3c9u >= 0x3fu) {
+        if (top < 0x3c9u) return 1.0 + x;  /* |x| < 2^-54 */
+        if (top >= 0x409u) {  /* |x| >= 1024, infinite or NaN */
+            if (glibc_bits(x) == 0xfff0000000000000ULL) return 0.0;
+            if (top >= 0x7ffu) return 1.0 + x;
+            return x < 0.0 ? 0.0 : glibc_double(0x7ff0000000000000ULL);
+        }
+        return glibc_exp_tail(x, 0.0, true);
+    }
+    return glibc_exp_tail(x, 0.0, false);
+}
+
+/* glibc's pow(x, y) for positive normal x, 2^-65 <= |y| < 2^63 and 2^-54 <= |y log x| < 512; CUDA's else */
+__device__ double glibc_pow(const double x, const double y)
+{
+    const u64 ix = glibc_bits(x);
+    const unsigned topy = (unsigned)(glibc_bits(y) >> 52) & 0x7ffu;
+    if ((ix >> 52) - 1ULL >= 0x7feULL || topy - 0x3beu >= 0x80u) return pow(x, y);
+    const u64 tmp = ix - LOG_OFF;
+    const int i = (int)((tmp >> 45) & 127ULL);
+    const double kd = (double)((long long)tmp >> 52);
+    const double z = glibc_double(ix - (tmp & (0xfffULL << 52)));
+    const double r = fma(z, GLIBC_INV_C[i], -1.0);
+    const double t1 = fma(kd, GLIBC_LN2_HI, GLIBC_LOG_C[i]);
+    const double t2 = t1 + r;
+    const double lo1 = fma(kd, GLIBC_LN2_LO, GLIBC_LOG_C_TAIL[i]);
+    const double lo2 = t1 - t2 + r;
+    const double ar = GLIBC_A0 * r;
+    const double ar2 = r * ar;
+    const double ar3 = r * ar2;
+    const double hi = t2 + ar2;
+    const double lo3 = fma(ar, r, -ar2);
+    const double lo4 = t2 - hi + ar2;
+    const double poly = fma(ar2, fma(ar2, fma(r, GLIBC_A6, GLIBC_A5), fma(r, GLIBC_A4, GLIBC_A3)),
+                            fma(r, GLIBC_A2, GLIBC_A1));
+    const double lo = fma(ar3, poly, ((lo1 + lo2) + lo3) + lo4);
+    const double log_hi = hi + lo;
+    const double log_lo = hi - log_hi + lo;
+    const double e_hi = y * log_hi;
+    const double e_lo = fma(y, log_lo, fma(log_hi, y, -e_hi));
+    const unsigned top = (unsigned)(glibc_bits(e_hi) >> 52) & 0x7ffu;
+    if (top - 0x3c9u >= 0x3fu) return pow(x, y);
+    return glibc_exp_tail(e_hi, e_lo, false);
+}
+"""

@@ -4,12 +4,21 @@ On machines without CuPy or without a CUDA device the comparisons skip; the
 checks of the error a user gets there run everywhere.
 """
 
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
-from networks import mixed_network
+from gpu_checks import assert_device_exp_and_pow_are_libms
+from networks import mixed_network, parrot_network
 
 import dsnn
 from dsnn.backends import gpu
+from dsnn.models import NEURON_MODELS
+from dsnn.support import glibc_math
 
 needs_gpu = pytest.mark.skipif(not gpu.available(), reason="needs CuPy and a CUDA GPU")
 
@@ -36,6 +45,21 @@ def test_gpu_equals_cpu_bit_for_bit(model, partitions):
 
 @needs_gpu
 @pytest.mark.gpu
+@pytest.mark.parametrize("partitions", [1, 2])
+def test_gpu_parrots_equal_cpu_bit_for_bit(partitions):
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, sr, vm = parrot_network()
+        sim = net.build(partitions=partitions, device=device)
+        sim.run(50.0)
+        results[device] = (sim.spikes(sr), sim.voltages(vm))
+    assert len(results["cpu"][0]) > 10_000
+    for a, b in zip(results["cpu"], results["gpu"]):
+        assert b.equals(a)
+
+
+@needs_gpu
+@pytest.mark.gpu
 def test_gpu_brunel_equals_cpu(brunel):
     spikes = {}
     for device in ("cpu", "gpu"):
@@ -45,6 +69,13 @@ def test_gpu_brunel_equals_cpu(brunel):
         spikes[device] = sim.spikes(net.populations[-1])
     assert len(spikes["cpu"]) > 1000
     assert spikes["gpu"].equals(spikes["cpu"])
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.skipif(not glibc_math.exact_here(), reason="the host's libm is not glibc's with FMA")
+def test_the_kernels_exp_and_pow_are_glibcs():
+    assert_device_exp_and_pow_are_libms()
 
 
 def test_device_is_validated():
@@ -84,24 +115,48 @@ def _nvrtc():
         return None
 
 
-@pytest.mark.skipif(_nvrtc() is None, reason="needs CuPy's NVRTC (pip install 'dsnn[gpu]')")
-def test_kernels_compile_without_fused_multiply_add():
-    """The CUDA source compiles (no device needed) into every kernel, and with the
-    options dsnn uses no float64 multiply-add is fused, which would change results
-    against the CPU; without the option NVRTC does fuse them."""
+def _ptx(options) -> str:
+    """PTX of the CUDA source with ``options``: by CuPy's NVRTC, or by nvcc where that is all there is."""
     nvrtc = _nvrtc()
-
-    def ptx(options):
+    if nvrtc is not None:
         prog = nvrtc.createProgram(gpu.source(), "dsnn.cu", [], [])
         nvrtc.compileProgram(prog, ["-arch=compute_80", *options])
         text = nvrtc.getPTX(prog)
         return text.decode() if isinstance(text, bytes) else text
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "dsnn.cu"
+        src.write_text(gpu.source())
+        subprocess.run([shutil.which("nvcc"), "-ptx", "-arch=compute_80", *options, "-o", str(src.with_suffix(".ptx")),
+                        str(src)], check=True, capture_output=True)
+        return src.with_suffix(".ptx").read_text()
 
-    code = ptx(gpu.COMPILE_OPTIONS)
-    for name in ("iaf_psc_exp_update", "iaf_psc_alpha_update", "deliver_groups", "poisson_input", "current_input"):
-        assert f".entry {name}(" in code
-    assert "fma.rn.f64" not in code
-    assert "fma.rn.f64" in ptx([o for o in gpu.COMPILE_OPTIONS if not o.startswith("--fmad")])
+
+def _entries(ptx: str) -> dict:
+    """The PTX body of each kernel (``.entry``) and device function not inlined (``.func``), by name."""
+    parts = re.split(r"\.(?:entry|func)\s+(?:\([^)]*\)\s*)?(\w+)\(", ptx)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+@pytest.mark.skipif(_nvrtc() is None and shutil.which("nvcc") is None,
+                    reason="needs CuPy's NVRTC (pip install 'dsnn[gpu]') or nvcc")
+def test_kernels_compile_without_fused_multiply_add():
+    """The CUDA source compiles (no device needed) into every kernel, and with the options dsnn uses no
+    float64 multiply-add is fused, which would change results against the CPU: kernels fuse only where they
+    call glibc_exp or glibc_pow, which fuse where glibc does (fma()); without the option the compiler fuses
+    in the others too."""
+    entries = _entries(_ptx(gpu.COMPILE_OPTIONS))
+    kernels = [m.CUDA_KERNEL for m in NEURON_MODELS.values() if m.CUDA_KERNEL]
+    assert set(kernels + ["deliver_groups", "poisson_input", "current_input", "glibc_math_values"]) <= set(entries)
+    sources = {m.CUDA_KERNEL: m.CUDA_SOURCE for m in NEURON_MODELS.values() if m.CUDA_KERNEL}
+    # CUDA's own functions (glibc_pow falls back on its pow) and glibc_* fuse as they are written to
+    plain = [name for name in entries
+             if "glibc_" not in sources.get(name, "") and not name.startswith(("glibc_", "__"))]
+    assert "iaf_psc_exp_update" in plain and "deliver_groups" in plain
+    for name in plain:
+        assert "fma.rn.f64" not in entries[name], name
+    assert any("fma.rn.f64" in entries[name] for name in entries if name.startswith("glibc_"))
+    fused = _entries(_ptx([o for o in gpu.COMPILE_OPTIONS if not o.startswith("--fmad")]))
+    assert any("fma.rn.f64" in fused[name] for name in plain)
 
 
 def _ucx_available():

@@ -4,15 +4,17 @@ for bit. (tests/backends/test_gpu.py runs the same comparisons on a real GPU, wh
 
 import pytest
 from cuda_emulation import EmulatedModule, compiler, emulated_gpu
-from networks import mixed_network
+from gpu_checks import assert_device_exp_and_pow_are_libms
+from networks import mixed_network, parrot_network
 
 from dsnn.backends import gpu
 from dsnn.models import NEURON_MODELS
 
 pytestmark = pytest.mark.skipif(compiler() is None, reason="needs a C++ compiler to build the kernels for the CPU")
 
-#: the models with a CUDA update
-GPU_MODELS = sorted(name for name, model in NEURON_MODELS.items() if model.CUDA_KERNEL)
+#: the models with a CUDA update that mixed_network takes (parrots take no current: their own network below)
+GPU_MODELS = sorted(name for name, model in NEURON_MODELS.items()
+                    if model.CUDA_KERNEL and not model.SPEC.repeats_spikes)
 
 
 @pytest.fixture
@@ -61,3 +63,18 @@ def test_the_brunel_network_on_the_gpu_path(emulated, brunel):
         spikes[device] = sim.spikes(net.populations[-1])
     assert len(spikes["cpu"]) > 200
     assert spikes["gpu"].equals(spikes["cpu"])
+
+
+@pytest.mark.parametrize("partitions", [1, 2])
+def test_parrots_on_the_gpu_path_repeat_every_spike_as_on_the_cpu(emulated, partitions):
+    cpu, dev = _run_both(parrot_network, partitions, (30.0, 20.0))
+    spikes = cpu[0]
+    multiple = spikes.groupby(["sender", "time"]).size()
+    assert len(spikes) > 10_000 and multiple.max() >= 5  # many steps with several spikes of one parrot
+    for a, b in zip(cpu, dev):
+        assert b.equals(a)
+
+
+def test_the_kernels_exp_and_pow_are_glibcs(emulated):
+    """glibc_exp and glibc_pow compiled from the CUDA source equal the host's libm (gpu_checks)."""
+    assert_device_exp_and_pow_are_libms()
