@@ -50,6 +50,7 @@ static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __constant__
 #define __forceinline__ inline
 template <typename T> static inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
+template <typename T> static inline T atomicOr(T* p, T v) { T old = *p; *p = old | v; return old; }
 static inline long long __double_as_longlong(double x) { long long u; std::memcpy(&u, &x, 8); return u; }
 static inline double __longlong_as_double(long long u) { double x; std::memcpy(&x, &u, 8); return x; }
 """

@@ -54,3 +54,30 @@ def parrot_network():
         net.connect(pop, sr)
     net.connect(vm, neurons[:3])
     return net, sr, vm
+
+
+def conductance_network(model: str = "iaf_cond_exp", exact: bool = False, rate: float = 9000.0, weight: float = 2.0):
+    """Conductance-based neurons (weights in nS) with every kind of input: Poisson trains, a dc current, a
+    spike_generator burst, recurrent excitation and inhibition of several delays; a spike recorder and a
+    voltmeter. ``exact``: the AdEx models' exact-conductance option."""
+    net = dsnn.Network(seed=11, dt=0.1)
+    params = {"V_m": dsnn.random.uniform(-70.0, -52.0), "t_ref": 2.0}
+    if exact:
+        params["exact_conductances"] = 1.0
+    E = net.create(model, 160, params, label="E")
+    I = net.create(model, 40, params, label="I")  # noqa: E741
+    pg = net.create("poisson_generator", params={"rate": rate})
+    dc = net.create("dc_generator", params={"amplitude": 120.0, "start": 30.0, "stop": 120.0})
+    sg = net.create("spike_generator", params={"spike_times": [5.0, 5.0, 60.3]})
+    net.connect(E, E + I, {"rule": "fixed_indegree", "indegree": 20},
+                {"weight": dsnn.random.uniform(1.0, 3.0), "delay": dsnn.random.uniform(1.0, 3.0)})
+    net.connect(I, E + I, {"rule": "fixed_indegree", "indegree": 10}, {"weight": -6.0, "delay": 1.2})
+    net.connect(pg, E + I, syn_spec={"weight": weight, "delay": 1.0})
+    net.connect(dc, E[:40], syn_spec={"weight": 1.0, "delay": 0.5})
+    net.connect(sg, E[:20], syn_spec={"weight": 30.0, "delay": 1.0})
+    sr = net.create("spike_recorder")
+    vm = net.create("voltmeter", params={"interval": 0.1})
+    net.connect(E + I, sr)
+    net.connect(vm, E[:3])
+    net.connect(vm, I[:2])
+    return net, sr, vm

@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from ..models import NEURON_MODELS
+from ..models import NEURON_MODELS, adaptive, stepping
 from ..support import glibc_math
 
 __all__ = ["available", "require", "cupy", "source", "load_kernels", "update_block", "update_blocks",
@@ -176,6 +176,10 @@ extern "C" __global__ void current_input(
 }
 """
 
+#: the failures kernels or-in to the spike counter's second word: an AdEx neuron became unstable, more spikes
+#: than the buffers hold (the CPU raises FloatingPointError and OverflowError)
+UNSTABLE, OVERFLOW = 1, 2
+
 #: nvrtc options: no fused multiply-add, so float64 results equal the CPU's
 COMPILE_OPTIONS = ("--fmad=false", "-std=c++14")
 THREADS = 256
@@ -270,7 +274,13 @@ class SpikeBuffers:
         cp = cupy()
         self.idx = cp.empty(max(1, n_local * interval), dtype=cp.int64)
         self.step = cp.empty_like(self.idx)
-        self.count = cp.zeros(1, dtype=cp.uint64)
+        # the kernels' counter (atomically incremented), the failures they report (UNSTABLE | OVERFLOW) and
+        # the buffers' size, which kernels that may emit several spikes a step check
+        self.count = cp.zeros(3, dtype=cp.uint64)
+
+    def header(self):
+        """What :attr:`count` starts an update with: no spikes, no failure, the buffers' size."""
+        return cupy().asarray(np.array([0, 0, self.idx.shape[0]], dtype=np.uint64))
 
     def reserve(self, spikes: int) -> None:
         """Make room for ``spikes`` spikes (parrots emit several a step where several arrived)."""
@@ -301,11 +311,15 @@ def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buf
     order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
     spike count) for all blocks. They are views of ``buffers``: copy what must outlive the interval."""
     buffers.reserve(ring_syn.shape[2] * n_steps + repeated_spikes_due(blocks, first_step, n_steps, ring_syn))
-    buffers.count.fill(0)
+    buffers.count[...] = buffers.header()
     for blk in blocks:
         update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
                      buffers.count)
-    k = int(buffers.count.get()[0])
+    k, failed, _ = (int(v) for v in buffers.count.get())
+    if failed & UNSTABLE:
+        raise FloatingPointError(adaptive.UNSTABLE)
+    if failed & OVERFLOW:
+        raise OverflowError(stepping.OVERFLOW)
     return buffers.idx[:k], buffers.step[:k]  # views of the buffers: valid until the next update
 
 

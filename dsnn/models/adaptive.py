@@ -40,7 +40,8 @@ from __future__ import annotations
 
 from ..support.jit import kernel
 
-__all__ = ["evolve_lanes", "adex_spike_test", "no_time", "LANES", "LANE_ROWS", "WORK_ROWS", "Y", "STAGE_FRACTIONS"]
+__all__ = ["evolve_lanes", "adex_spike_test", "no_time", "LANES", "LANE_ROWS", "WORK_ROWS", "Y", "STAGE_FRACTIONS",
+           "UNSTABLE", "CUDA_EVOLVE"]
 
 # Fehlberg's coefficients as GSL writes them (ode-initval/rkf45.c): the same quotients, rounded alike
 AH0, AH1, AH2, AH3, AH4 = 1.0 / 4.0, 3.0 / 8.0, 12.0 / 13.0, 1.0, 1.0 / 2.0
@@ -148,6 +149,11 @@ def _error_ratio(w, dim, ln, h, eps_abs, eps_rel, a_y, a_dydt):
     return rmax
 
 
+#: what a run says when an AdEx neuron became unstable (here and in the GPU kernels)
+UNSTABLE = ("an AdEx neuron became numerically unstable (V_m < -1000 mV or |w| > 1e6 pA), as NEST reports it: "
+            "check its parameters and input")
+
+
 @kernel(inline=True)
 def adex_spike_test(w, ln, r, refr, spikes, V_peak, V_reset, w_index, b, ref_counts):
     """NEST's AdEx test after an integration step of lane ``ln`` (V_m in row Y, variable 0): V_m held at
@@ -156,8 +162,7 @@ def adex_spike_test(w, ln, r, refr, spikes, V_peak, V_reset, w_index, b, ref_cou
     counting the spike; FloatingPointError where the lane became unstable as NEST says (V_m < -1000 mV or
     |w| > 1e6). Returns whether the state or the refractoriness changed."""
     if w[ln, Y, 0] < -1e3 or abs(w[ln, Y, w_index]) > 1e6:
-        raise FloatingPointError("an AdEx neuron became numerically unstable (V_m < -1000 mV or "
-                                 "|w| > 1e6 pA), as NEST reports it: check its parameters and input")
+        raise FloatingPointError(UNSTABLE)
     if r[ln] > 0:
         w[ln, Y, 0] = V_reset
         return True
@@ -237,3 +242,100 @@ def evolve_lanes(dynamics, c, w, dim, lanes, n, r, stim, h, t1, eps_abs, eps_rel
                     for i in range(dim):
                         w[ln, K1, i] = w[ln, DYDT_OUT, i]
         n_act = n_next
+
+
+#: :func:`evolve_lanes` for one neuron in CUDA C (``rkf45_evolve<DIM, Model>``: one thread per neuron, the
+#: same float64 operations in the same order, the step control's powers by ``glibc_pow`` as the CPU's libm
+#: computes them); ``Model::dynamics(y, f, c, refractory, stim)`` is the right-hand side. Returns false where
+#: the neuron became unstable (the kernel reports it; the CPU raises FloatingPointError).
+_CUDA_COEFFICIENTS = {"AH0": AH0, "B30": B30, "B31": B31, "B40": B40, "B41": B41, "B42": B42, "B50": B50, "B51": B51,
+                      "B52": B52, "B53": B53, "B60": B60, "B61": B61, "B62": B62, "B63": B63, "B64": B64, "C1": C1,
+                      "C3": C3, "C4": C4, "C5": C5, "C6": C6, "EC1": EC1, "EC3": EC3, "EC4": EC4, "EC5": EC5,
+                      "EC6": EC6, "ORDER": float(ORDER), "DBL_MIN": DBL_MIN}
+CUDA_EVOLVE = "\n".join(f"#define RKF45_{name} ({value!r})" for name, value in _CUDA_COEFFICIENTS.items()) + r"""
+
+template <int DIM, class Model>
+__device__ bool rkf45_evolve(double* y, const double* c, i64* r, const double stim, double* h, const double t1,
+                             const double eps_abs, const double eps_rel, const double a_y, const double a_dydt,
+                             const bool spike_test, const double V_peak, const double V_reset, const int w_index,
+                             const double b, const i64 ref_counts, i64* spikes)
+{
+    double k1[DIM], k2[DIM], k3[DIM], k4[DIM], k5[DIM], k6[DIM], yt[DIM], ynew[DIM], dydt_out[DIM], yerr[DIM];
+    double t0 = 0.0;
+    bool refr = *r > 0;
+    Model::dynamics(y, k1, c, refr, stim);
+    while (true) {
+        const bool final = *h > t1 - t0;
+        const double hs = final ? t1 - t0 : *h;
+        for (int i = 0; i < DIM; ++i) yt[i] = y[i] + RKF45_AH0 * hs * k1[i];
+        Model::dynamics(yt, k2, c, refr, stim);
+        for (int i = 0; i < DIM; ++i) yt[i] = y[i] + hs * (RKF45_B30 * k1[i] + RKF45_B31 * k2[i]);
+        Model::dynamics(yt, k3, c, refr, stim);
+        for (int i = 0; i < DIM; ++i)
+            yt[i] = y[i] + hs * (RKF45_B40 * k1[i] + RKF45_B41 * k2[i] + RKF45_B42 * k3[i]);
+        Model::dynamics(yt, k4, c, refr, stim);
+        for (int i = 0; i < DIM; ++i)
+            yt[i] = y[i] + hs * (RKF45_B50 * k1[i] + RKF45_B51 * k2[i] + RKF45_B52 * k3[i] + RKF45_B53 * k4[i]);
+        Model::dynamics(yt, k5, c, refr, stim);
+        for (int i = 0; i < DIM; ++i)
+            yt[i] = y[i] + hs * (RKF45_B60 * k1[i] + RKF45_B61 * k2[i] + RKF45_B62 * k3[i] + RKF45_B63 * k4[i]
+                                 + RKF45_B64 * k5[i]);
+        Model::dynamics(yt, k6, c, refr, stim);
+        for (int i = 0; i < DIM; ++i) {
+            const double d = RKF45_C1 * k1[i] + RKF45_C3 * k3[i] + RKF45_C4 * k4[i] + RKF45_C5 * k5[i]
+                             + RKF45_C6 * k6[i];
+            ynew[i] = y[i] + hs * d;
+        }
+        Model::dynamics(ynew, dydt_out, c, refr, stim);
+        for (int i = 0; i < DIM; ++i)
+            yerr[i] = hs * (RKF45_EC1 * k1[i] + RKF45_EC3 * k3[i] + RKF45_EC4 * k4[i] + RKF45_EC5 * k5[i]
+                            + RKF45_EC6 * k6[i]);
+        const double t = final ? t1 : t0 + hs;
+        double rmax = RKF45_DBL_MIN;
+        for (int i = 0; i < DIM; ++i) {
+            const double d0 = eps_rel * (a_y * fabs(ynew[i]) + a_dydt * fabs(hs * dydt_out[i])) + eps_abs;
+            const double ratio = fabs(yerr[i]) / fabs(d0);
+            rmax = ratio > rmax ? ratio : rmax;
+        }
+        double h_next = hs;
+        if (rmax > 1.1) {
+            double q = 0.9 / glibc_pow(rmax, 1.0 / RKF45_ORDER);
+            if (q < 0.2) q = 0.2;
+            const double h_new = q * hs;
+            if (fabs(h_new) < fabs(hs) && t + h_new != t) {  /* rejected: again from the same start */
+                *h = h_new;
+                continue;
+            }
+        } else if (rmax < 0.5) {
+            double q = 0.9 / glibc_pow(rmax, 1.0 / (RKF45_ORDER + 1.0));
+            if (q > 5.0) q = 5.0;
+            if (q < 1.0) q = 1.0;
+            h_next = q * hs;
+        }
+        for (int i = 0; i < DIM; ++i) y[i] = ynew[i];
+        t0 = t;
+        *h = h_next;
+        bool changed = false;
+        if (spike_test) {  /* adex_spike_test */
+            if (y[0] < -1e3 || fabs(y[w_index]) > 1e6) return false;
+            if (*r > 0) {
+                y[0] = V_reset;
+                changed = true;
+            } else if (y[0] >= V_peak) {
+                y[0] = V_reset;
+                y[w_index] = y[w_index] + b;
+                *r = ref_counts > 0 ? ref_counts + 1 : 0;
+                refr = *r > 0;
+                *spikes += 1;
+                changed = true;
+            }
+        }
+        if (!(t < t1)) return true;
+        if (changed) {
+            Model::dynamics(y, k1, c, refr, stim);
+        } else {
+            for (int i = 0; i < DIM; ++i) k1[i] = dydt_out[i];
+        }
+    }
+}
+"""

@@ -28,6 +28,7 @@ from .conductance import (
     advance,
     alpha_at,
     common_constants,
+    cuda_source,
     stepper,
 )
 from .stepping import absolute_membrane_potential
@@ -87,6 +88,15 @@ def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, W, H, I0, r
 step_group = stepper(update, KERNEL_STATE, 6)
 membrane_potential = absolute_membrane_potential
 
-#: no CUDA update yet: networks of this model are built on the CPU
-CUDA_KERNEL = None
-CUDA_SOURCE = ""
+
+#: the CUDA update: :func:`update` for one neuron per thread, bit for bit (dsnn's exact-conductance option has
+#: none: such neurons are built on the CPU)
+CUDA_KERNEL = "aeif_cond_alpha_update"
+CUDA_SOURCE = cuda_source("aeif_cond_alpha", CUDA_KERNEL, KERNEL_STATE, KERNEL_CONSTANTS, 6, r"""
+        const double tau_ex = c[15], tau_in = c[16];
+        adex_membrane(c, y[0], y[2], y[4], y[5], refractory, stim, &f[0], &f[5]);
+        f[1] = -y[1] / tau_ex;
+        f[2] = y[1] - y[2] / tau_ex;
+        f[3] = -y[3] / tau_in;
+        f[4] = y[3] - y[4] / tau_in;""",
+                          adex=True, input_first=False, layout=(1, 3, 5))

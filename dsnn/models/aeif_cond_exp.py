@@ -26,6 +26,7 @@ from .conductance import (
     adex_relations,
     advance,
     common_constants,
+    cuda_source,
     exp_at,
     stepper,
 )
@@ -84,6 +85,13 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref, ring_syn, 
 step_group = stepper(update, KERNEL_STATE, 4)
 membrane_potential = absolute_membrane_potential
 
-#: no CUDA update yet: networks of this model are built on the CPU
-CUDA_KERNEL = None
-CUDA_SOURCE = ""
+
+#: the CUDA update: :func:`update` for one neuron per thread, bit for bit (dsnn's exact-conductance option has
+#: none: such neurons are built on the CPU)
+CUDA_KERNEL = "aeif_cond_exp_update"
+CUDA_SOURCE = cuda_source("aeif_cond_exp", CUDA_KERNEL, KERNEL_STATE, KERNEL_CONSTANTS, 4, r"""
+        const double tau_ex = c[15], tau_in = c[16];
+        adex_membrane(c, y[0], y[1], y[2], y[3], refractory, stim, &f[0], &f[3]);
+        f[1] = -y[1] / tau_ex;
+        f[2] = -y[2] / tau_in;""",
+                          adex=True, input_first=False, layout=(1, 2, 3))

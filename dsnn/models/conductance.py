@@ -15,6 +15,7 @@ import math
 
 from ..support.jit import kernel
 from .adaptive import (
+    CUDA_EVOLVE,
     DYDT_OUT,
     K1,
     LANE_ROWS,
@@ -34,7 +35,7 @@ from .stepping import append_spikes, record, take_current, take_synaptic
 
 __all__ = ["iaf_cond_params", "adex_params", "adex_relations", "common_constants", "COMMON_CONSTANTS",
            "advance", "absolute_state", "stepper", "adex_membrane", "adex_exact_dynamics", "alpha_at", "exp_at",
-           "no_time"]
+           "no_time", "cuda_source", "CUDA_ADEX_MEMBRANE"]
 
 
 def synaptic_params(tau_ex: float = 0.2, tau_in: float = 2.0) -> dict:
@@ -472,3 +473,138 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
             record(recordables, rec_idx, rec_var, rec_out, k, rec_ptr[b], rec_ptr[b + 1])
     return n_spk
 
+
+
+# ------------------------------------------------------------------------------------------------ GPU
+
+#: :func:`adex_membrane` in CUDA C (the exponential by ``glibc_exp``, the CPU's libm's): sets ``*dV``, ``*dw``
+CUDA_ADEX_MEMBRANE = r"""
+__device__ __forceinline__ void adex_membrane(const double* c, const double v, const double g_ex, const double g_in,
+                                              const double adaptation, const bool refractory, const double stim,
+                                              double* dV, double* dw)
+{
+    const double E_L = c[10], g_L = c[11], C_m = c[12], E_ex = c[13], E_in = c[14], I_e = c[17];
+    const double V_peak = c[18], Delta_T = c[19], V_th = c[20], tau_w = c[21], a = c[22], V_reset = c[2];
+    const double V = refractory ? V_reset : (V_peak < v ? V_peak : v);
+    const double I_syn_exc = g_ex * (V - E_ex);
+    const double I_syn_inh = g_in * (V - E_in);
+    const double I_spike = Delta_T == 0.0 ? 0.0 : (g_L * Delta_T * glibc_exp((V - V_th) / Delta_T));
+    *dV = refractory ? 0.0 : (-g_L * (V - E_L) + I_spike - I_syn_exc - I_syn_inh - adaptation + I_e + stim) / C_m;
+    *dw = (a * (V - E_L) - adaptation) / tau_w;
+}
+"""
+
+#: the update of a step that every model here shares, for one neuron (one thread), as :func:`advance` does it
+#: without the exact-conductance option: ``conductance_update<DIM, NC, Model, ADEX, INPUT_FIRST, EX, IN, W>``;
+#: the instability of an AdEx neuron (bit 0) and more spikes than the buffers hold (bit 1) are or-ed into
+#: ``n_spk[1]``, whose ``n_spk[2]`` is the buffers' size
+_CUDA_UPDATE = r"""
+template <int DIM, int NC, class Model, bool ADEX, bool INPUT_FIRST, int EX, int IN, int W>
+__device__ void conductance_update(
+    const i64 first_step, const i64 n_steps, const i64 j, const i64 i, const i64 n_local, const i64 R,
+    double** state, double* H, double* I0, i64* ref, i64* ring_syn, i64* ring_cur, const double* c,
+    const i64 ref_counts, const i64 col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    u64* n_spk)
+{
+    const double step_ms = c[0], threshold = c[1], V_reset = c[2], eps_abs = c[3], eps_rel = c[4], a_y = c[5];
+    const double a_dydt = c[6], g0_ex = c[7], g0_in = c[8], b_spike = c[9];
+    double y[DIM];
+    for (int d = 0; d < DIM; ++d) y[d] = state[d][i];
+    double h = H[i], i0 = I0[i];
+    i64 r = ref[i];
+    for (i64 k = 0; k < n_steps; ++k) {
+        const i64 step = first_step + k;
+        const i64 slot = step % R;
+        i64 lane_r = r, spikes = 0;
+        double lane_h = h > 0.0 ? h : step_ms;
+        if (!rkf45_evolve<DIM, Model>(y, c, &lane_r, i0, &lane_h, step_ms, eps_abs, eps_rel, a_y, a_dydt, ADEX,
+                                      threshold, V_reset, W, b_spike, ref_counts, &spikes)) {
+            atomicOr(n_spk + 1, 1ULL);
+            break;
+        }
+        h = lane_h;
+        double ex, inh;
+        take_synaptic(ring_syn, slot, n_local, j, &ex, &inh);
+        if (ADEX) {
+            r = lane_r > 0 ? lane_r - 1 : lane_r;
+        } else {
+            if (INPUT_FIRST) {
+                y[EX] = y[EX] + ex * g0_ex;
+                y[IN] = y[IN] + -inh * g0_in;
+            }
+            if (r > 0) {
+                r -= 1;
+                y[0] = V_reset;
+            } else if (y[0] >= threshold) {
+                r = ref_counts;
+                y[0] = V_reset;
+                spikes = 1;
+            }
+        }
+        if (spikes > 0) {
+            const u64 at = atomicAdd(n_spk, (u64)spikes);
+            if (at + (u64)spikes > n_spk[2]) {
+                atomicOr(n_spk + 1, 2ULL);
+            } else {
+                for (i64 s = 0; s < spikes; ++s) {
+                    spk_idx[at + s] = j;
+                    spk_step[at + s] = step;
+                }
+            }
+        }
+        if (ADEX || !INPUT_FIRST) {
+            y[EX] = y[EX] + ex * g0_ex;
+            y[IN] = y[IN] + -inh * g0_in;
+        }
+        i0 = take_current(ring_cur, slot, n_local, j);
+        if (col >= 0) rec_out[k * n_rec + col] = y[0];
+    }
+    for (int d = 0; d < DIM; ++d) state[d][i] = y[d];
+    H[i] = h; I0[i] = i0; ref[i] = r;
+}
+"""
+
+
+def cuda_source(name: str, kernel: str, kernel_state: tuple, kernel_constants: tuple, dim: int, dynamics: str,
+                adex: bool, input_first: bool, layout: tuple) -> str:
+    """A model's CUDA update ``kernel``: the shared integration and step (once in the module, whichever
+    model comes first), the model's right-hand side ``dynamics`` (the body of ``Model::dynamics(const double*
+    y, double* f, const double* c, bool refractory, double stim)``) and the kernel, whose arguments are the
+    common head, ``kernel_state`` (its first ``dim`` the integrated state, then h, I0, ref), the rings,
+    ``kernel_constants`` (the array ``c`` of the right-hand side, in this order) and the common tail
+    (``gpu.update_block``). ``adex``, ``input_first`` and
+    ``layout`` (excitatory, inhibitory, adaptation variable) as :func:`advance` takes them."""
+    arrays = [f"i64* {s}" if s == "ref" else f"double* {s}" for s in kernel_state]
+    constants = ", ".join(f"const double {c}" for c in kernel_constants)
+    n_constants = len(kernel_constants)
+    ex, inh, w = layout
+    return f"""
+#ifndef DSNN_CONDUCTANCE_UPDATE
+#define DSNN_CONDUCTANCE_UPDATE
+{CUDA_EVOLVE}
+{CUDA_ADEX_MEMBRANE}
+{_CUDA_UPDATE}
+#endif
+
+struct {name}_model {{
+    static __device__ __forceinline__ void dynamics(const double* y, double* f, const double* c,
+                                                    const bool refractory, const double stim)
+    {{{dynamics}
+    }}
+}};
+
+extern "C" __global__ void {kernel}(
+    const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
+    {", ".join(arrays)}, i64* ring_syn, i64* ring_cur, {constants},
+    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    u64* n_spk)
+{{
+    const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    double* state[{dim}] = {{{", ".join(kernel_state[:dim])}}};
+    const double c[{n_constants}] = {{{", ".join(kernel_constants)}}};
+    conductance_update<{dim}, {n_constants}, {name}_model, {str(adex).lower()}, {str(input_first).lower()}, {ex}, {inh},
+                       {w}>(first_step, n_steps, lo + i, i, n_local, R, state, h, I0, ref, ring_syn, ring_cur, c,
+                            ref_counts, rec_col[i], rec_out, n_rec, spk_idx, spk_step, n_spk);
+}}
+"""

@@ -20,6 +20,7 @@ from .conductance import (
     absolute_state,
     advance,
     common_constants,
+    cuda_source,
     iaf_cond_params,
     no_time,
     reset_below_threshold,
@@ -84,6 +85,20 @@ def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, H, I0, ref,
 step_group = stepper(update, KERNEL_STATE, 5)
 membrane_potential = absolute_membrane_potential
 
-#: no CUDA update yet: networks of this model are built on the CPU
-CUDA_KERNEL = None
-CUDA_SOURCE = ""
+
+#: the CUDA update: :func:`update` for one neuron per thread, bit for bit
+CUDA_KERNEL = "iaf_cond_alpha_update"
+CUDA_SOURCE = cuda_source("iaf_cond_alpha", CUDA_KERNEL, KERNEL_STATE, KERNEL_CONSTANTS, 5, r"""
+        const double V_th = c[1], V_reset = c[2];
+        const double E_L = c[10], g_L = c[11], C_m = c[12], E_ex = c[13], E_in = c[14], tau_ex = c[15];
+        const double tau_in = c[16], I_e = c[17];
+        const double V = refractory ? V_reset : (V_th < y[0] ? V_th : y[0]);
+        const double I_syn_exc = y[2] * (V - E_ex);
+        const double I_syn_inh = y[4] * (V - E_in);
+        const double I_leak = g_L * (V - E_L);
+        f[0] = refractory ? 0.0 : (-I_leak - I_syn_exc - I_syn_inh + stim + I_e) / C_m;
+        f[1] = -y[1] / tau_ex;
+        f[2] = y[1] - (y[2] / tau_ex);
+        f[3] = -y[3] / tau_in;
+        f[4] = y[3] - (y[4] / tau_in);""",
+                          adex=False, input_first=False, layout=(1, 3, 0))

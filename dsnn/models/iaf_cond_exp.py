@@ -19,6 +19,7 @@ from .conductance import (
     absolute_state,
     advance,
     common_constants,
+    cuda_source,
     iaf_cond_params,
     no_time,
     reset_below_threshold,
@@ -81,6 +82,18 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, H, I0, ref, ring_syn, rin
 step_group = stepper(update, KERNEL_STATE, 3)
 membrane_potential = absolute_membrane_potential
 
-#: no CUDA update yet: networks of this model are built on the CPU
-CUDA_KERNEL = None
-CUDA_SOURCE = ""
+
+#: the CUDA update: :func:`update` for one neuron per thread, bit for bit
+CUDA_KERNEL = "iaf_cond_exp_update"
+CUDA_SOURCE = cuda_source("iaf_cond_exp", CUDA_KERNEL, KERNEL_STATE, KERNEL_CONSTANTS, 3, r"""
+        const double V_th = c[1], V_reset = c[2];
+        const double E_L = c[10], g_L = c[11], C_m = c[12], E_ex = c[13], E_in = c[14], tau_ex = c[15];
+        const double tau_in = c[16], I_e = c[17];
+        const double V = refractory ? V_reset : (V_th < y[0] ? V_th : y[0]);
+        const double I_syn_exc = y[1] * (V - E_ex);
+        const double I_syn_inh = y[2] * (V - E_in);
+        const double I_L = g_L * (V - E_L);
+        f[0] = refractory ? 0.0 : (-I_L + stim + I_e - I_syn_exc - I_syn_inh) / C_m;
+        f[1] = -y[1] / tau_ex;
+        f[2] = -y[2] / tau_in;""",
+                          adex=False, input_first=True, layout=(1, 2, 0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..support.jit import kernel
 
 __all__ = ["SCALE", "take_synaptic", "take_current", "fire", "append_fired", "append_spikes", "record",
-           "membrane_potential", "absolute_membrane_potential", "group_stepper"]
+           "membrane_potential", "absolute_membrane_potential", "group_stepper", "OVERFLOW"]
 
 #: pA per fixed-point unit of the rings
 SCALE = 2.0**-32
@@ -59,14 +59,18 @@ def append_fired(fired, n, lo, step, spk_idx, spk_step, n_spk):
     return n_spk
 
 
+#: what a run says when neurons spike more often in an interval than the buffers hold (here and on the GPU)
+OVERFLOW = ("more spikes in one interval than neurons times steps (neurons spiking several times in a step): give "
+            "them a refractory period (t_ref > 0)")
+
+
 @kernel(inline=True)
 def append_spikes(j, step, count, spk_idx, spk_step, n_spk):
     """Append ``count`` spikes of local neuron ``j`` at ``step`` (a model that may spike several times in a
     step); returns the new count. The buffers hold a spike per neuron and step: more spikes in an interval
     than that stop the run with an error."""
     if n_spk + count > spk_idx.shape[0]:
-        raise OverflowError("more spikes in one interval than neurons times steps (neurons spiking several "
-                            "times in a step): give them a refractory period (t_ref > 0)")
+        raise OverflowError(OVERFLOW)
     for _ in range(count):
         spk_idx[n_spk] = j
         spk_step[n_spk] = step

@@ -42,7 +42,9 @@ class Engine:
             if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
                 raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
         cpu_only = [p.synapse for p in net.projections if p.plastic] + sorted(
-            {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL}) + [
+            {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL}) + sorted(
+            {f"{pop.model} with exact_conductances" for pop in net.neuron_populations
+             if float(pop.params.get("exact_conductances", 0.0)) != 0.0}) + [
             f"a multimeter recording {', '.join(pop.params['record_from'])}" for pop in net.populations
             if pop.model == "multimeter" and tuple(pop.params["record_from"]) not in ((), ("V_m",))]
         if cpu_only and device == "gpu":

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gpu_checks import assert_device_exp_and_pow_are_libms
-from networks import mixed_network, parrot_network
+from networks import conductance_network, mixed_network, parrot_network
 
 import dsnn
 from dsnn.backends import gpu
@@ -41,6 +41,23 @@ def test_gpu_equals_cpu_bit_for_bit(model, partitions):
     assert dev[0].equals(cpu[0])
     assert dev[1].equals(cpu[1])
     assert dev[2].equals(cpu[2])
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("model,drive", [("iaf_cond_exp", (12000.0, 3.0)), ("iaf_cond_alpha", (9000.0, 2.0)),
+                                         ("aeif_cond_exp", (16000.0, 6.0)), ("aeif_cond_alpha", (12000.0, 3.0))])
+def test_gpu_conductance_models_equal_cpu_bit_for_bit(model, drive):
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, sr, vm = conductance_network(model, rate=drive[0], weight=drive[1])
+        sim = net.build(partitions=2, device=device)
+        sim.run(80.0)
+        sim.run(70.0)
+        results[device] = (sim.spikes(sr), sim.voltages(vm))
+    assert len(results["cpu"][0]) > 600
+    for a, b in zip(results["cpu"], results["gpu"]):
+        assert b.equals(a)
 
 
 @needs_gpu

@@ -5,16 +5,22 @@ for bit. (tests/backends/test_gpu.py runs the same comparisons on a real GPU, wh
 import pytest
 from cuda_emulation import EmulatedModule, compiler, emulated_gpu
 from gpu_checks import assert_device_exp_and_pow_are_libms
-from networks import mixed_network, parrot_network
+from networks import conductance_network, mixed_network, parrot_network
 
 from dsnn.backends import gpu
 from dsnn.models import NEURON_MODELS
 
 pytestmark = pytest.mark.skipif(compiler() is None, reason="needs a C++ compiler to build the kernels for the CPU")
 
-#: the models with a CUDA update that mixed_network takes (parrots take no current: their own network below)
+#: the models with a CUDA update that mixed_network takes (currents in pA; parrots and the conductance-based
+#: models have their own networks)
 GPU_MODELS = sorted(name for name, model in NEURON_MODELS.items()
-                    if model.CUDA_KERNEL and not model.SPEC.repeats_spikes)
+                    if model.CUDA_KERNEL and not model.SPEC.repeats_spikes and "cond" not in name)
+
+#: the conductance-based models and the Poisson drive (spikes/s, nS) that makes each fire at 30-60 spikes/s in
+#: conductance_network
+CONDUCTANCE_DRIVE = {"iaf_cond_exp": (12000.0, 3.0), "iaf_cond_alpha": (9000.0, 2.0),
+                     "aeif_cond_exp": (16000.0, 6.0), "aeif_cond_alpha": (12000.0, 3.0)}
 
 
 @pytest.fixture
@@ -78,3 +84,48 @@ def test_parrots_on_the_gpu_path_repeat_every_spike_as_on_the_cpu(emulated, part
 def test_the_kernels_exp_and_pow_are_glibcs(emulated):
     """glibc_exp and glibc_pow compiled from the CUDA source equal the host's libm (gpu_checks)."""
     assert_device_exp_and_pow_are_libms()
+
+
+@pytest.mark.parametrize("model", sorted(CONDUCTANCE_DRIVE))
+def test_conductance_models_on_the_gpu_path_equal_the_cpu_bit_for_bit(emulated, model):
+    """The adaptive RKF45 integration of NEST's conductance-based and AdEx models (rkf45_evolve: step control,
+    the spike test inside the integration, glibc's exp and pow) gives the CPU's spikes and V_m exactly, on 2
+    partitions, over two runs."""
+    rate, weight = CONDUCTANCE_DRIVE[model]
+    cpu, dev = _run_both(lambda: conductance_network(model, rate=rate, weight=weight), 2, (80.0, 70.0))
+    assert len(cpu[0]) > 600  # > 20 spikes/s
+    for a, b in zip(cpu, dev):
+        assert b.equals(a)
+
+
+def test_the_exact_conductance_option_stays_on_the_cpu(emulated):
+    net, _, _ = conductance_network("aeif_cond_alpha", exact=True)
+    with pytest.raises(ValueError, match="aeif_cond_alpha with exact_conductances has no GPU kernel yet"):
+        net.build(device="gpu")
+    assert not any(p.gpu for p in net.build(device="auto").partitions)
+
+
+def test_an_unstable_adex_neuron_on_the_gpu_path_stops_the_run_as_on_the_cpu(emulated):
+    import dsnn
+
+    for device in ("cpu", "gpu"):
+        net = dsnn.Network(seed=1)
+        n = net.create("aeif_cond_exp", 1, {"I_e": -2e6})
+        net.connect(n, net.create("spike_recorder"))
+        sim = net.build(device=device)
+        with pytest.raises(Exception, match="FloatingPointError.*numerically unstable"):
+            sim.run(20.0)
+
+
+def test_spikes_beyond_the_buffers_on_the_gpu_path_stop_the_run_as_on_the_cpu(emulated):
+    """An AdEx neuron without refractory period spiking at every integration step (see
+    tests/models/test_conductance_vs_nest.py): more spikes than the buffers hold end the run."""
+    import dsnn
+
+    for device in ("cpu", "gpu"):
+        net = dsnn.Network(seed=1)
+        n = net.create("aeif_cond_exp", 1, {"V_reset": -30.0, "a": 0.0, "b": 0.0, "I_e": 1000.0})
+        net.connect(n, net.create("spike_recorder"))
+        sim = net.build(device=device)
+        with pytest.raises(Exception, match="OverflowError.*more spikes in one interval than neurons times steps"):
+            sim.run(20.0)
