@@ -27,8 +27,8 @@ from ..models import NEURON_MODELS, adaptive, stepping
 from ..support import glibc_math
 
 __all__ = ["available", "require", "cupy", "source", "load_kernels", "update_block", "update_blocks",
-           "SpikeBuffers", "repeated_spikes_due", "deliver_all", "GroupTable", "poisson_input", "current_input",
-           "glibc_math_values"]
+           "SpikeBuffers", "recording_map", "repeated_spikes_due", "deliver_all", "GroupTable", "poisson_input",
+           "current_input", "glibc_math_values"]
 
 #: what every kernel, the neuron models' included, is compiled with: integer types, the generator's
 #: finaliser, 64-bit fixed-point adds, and the neuron models' helpers (take the input of a step, fire)
@@ -69,6 +69,16 @@ __device__ __forceinline__ double take_current(i64* ring_cur, const i64 slot, co
     const double value = (double)(*c) * SCALE;
     *c = 0;
     return value;
+}
+
+/* Record neuron i's variables after a step: `values` in the order of its model's recordables, into row `row`
+   of rec_out. rec_map (block.rec_map) holds n + 1 pointers, neuron i's recorded columns being pairs
+   rec_map[i] .. rec_map[i+1]-1 of the (column, variable) pairs that follow them. */
+__device__ __forceinline__ void record_columns(const i64* rec_map, const i64 n, const i64 i, double* rec_out,
+                                               const i64 row, const double* values)
+{
+    for (i64 p = rec_map[i]; p < rec_map[i + 1]; ++p)
+        rec_out[row + rec_map[n + 1 + 2 * p]] = values[rec_map[n + 2 + 2 * p]];
 }
 
 /* If v crossed theta: reset, start the refractory count, and append (j, step) to the spikes. */
@@ -252,9 +262,10 @@ def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_o
     """Launch the update of one neuron block on the GPU: its spikes are appended (unordered) to the device
     buffers ``spk_idx``/``spk_step`` through the device counter ``count`` (uint64, shape (1,)).
 
-    ``rec_out`` is a device array (interval, n_recorded) that receives V_m
-    relative to E_L of the recorded neurons (``block.rec_col``) after each
-    step. The arguments are the model's (``KERNEL_STATE``, the rings,
+    ``rec_out`` is a device array (interval, recorded columns) that receives
+    after each step what the CPU's ``rec_out`` receives (the variables of
+    the model's recordables, as its kernels hold them; ``block.rec_map``:
+    :func:`recording_map`). The arguments are the model's (``KERNEL_STATE``, the rings,
     ``KERNEL_CONSTANTS``) between a head and a tail every neuron kernel shares.
     """
     model = block.model
@@ -263,8 +274,19 @@ def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_o
     head = (_i(first_step), _i(n_steps), _i(block.lo), _i(n), _i(n_local), _i(R))
     state = tuple(block.state[name] for name in model.KERNEL_STATE) + (ring_syn, ring_cur)
     constants = tuple(_f(block.const[name]) for name in model.KERNEL_CONSTANTS)
-    tail = (_i(block.ref_counts), block.rec_col, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
+    tail = (_i(block.ref_counts), block.rec_map, rec_out, _i(rec_out.shape[1]), spk_idx, spk_step, count)
     _kernel(model.CUDA_KERNEL)(_blocks(n), (THREADS,), head + state + constants + tail)
+
+
+def recording_map(n: int, rec_idx, rec_var) -> np.ndarray:
+    """int64: for a block of ``n`` neurons whose recorded column q is variable ``rec_var[q]`` of neuron
+    ``rec_idx[q]``, the n + 1 pointers of each neuron's columns, then the (column, variable) pairs in that
+    order (what the kernels' ``record_columns`` reads)."""
+    rec_idx, rec_var = np.asarray(rec_idx, dtype=np.int64), np.asarray(rec_var, dtype=np.int64)
+    order = np.argsort(rec_idx, kind="stable")
+    pointers = np.concatenate([[0], np.cumsum(np.bincount(rec_idx, minlength=n))])
+    pairs = np.stack([order, rec_var[order]], axis=1).ravel()
+    return np.concatenate([pointers, pairs]).astype(np.int64)
 
 
 class SpikeBuffers:

@@ -58,7 +58,7 @@ class NeuronBlock:
     rec_out: np.ndarray = None  # (interval, len(rec_idx)) float64
     #: per column, the variable recorded: its index in the model's SPEC.recordables (set with rec_idx)
     rec_var: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    rec_col: object = None  # GPU only: per neuron, its column in rec_out or -1
+    rec_map: object = None  # GPU only: each neuron's recorded columns and variables (gpu.recording_map)
     population: int = -1  # index of the population in the network
 
     def nbytes(self) -> int:
@@ -626,9 +626,7 @@ class Partition:
         self._log = np.zeros((self._log.shape[0], 0), dtype=np.uint64)
         for blk in self.blocks:
             blk.state = {k: cp.asarray(v) for k, v in blk.state.items()}
-            col = np.full(blk.hi - blk.lo, -1, dtype=np.int64)
-            col[blk.rec_idx] = np.arange(blk.rec_idx.shape[0])
-            blk.rec_col = cp.asarray(col)
+            blk.rec_map = cp.asarray(gpu.recording_map(blk.hi - blk.lo, blk.rec_idx, blk.rec_var))
             blk.rec_out = cp.asarray(blk.rec_out)
         for g in self.groups:  # the GPU kernels read 32- or 64-bit words and int64 row pointers
             g.packed, g.packed_hi = g.words(), np.zeros(0, dtype=np.uint8)

@@ -99,4 +99,4 @@ CUDA_SOURCE = cuda_source("aeif_cond_alpha", CUDA_KERNEL, KERNEL_STATE, KERNEL_C
         f[2] = y[1] - y[2] / tau_ex;
         f[3] = -y[3] / tau_in;
         f[4] = y[3] - y[4] / tau_in;""",
-                          adex=True, input_first=False, layout=(1, 3, 5))
+                          adex=True, input_first=False, layout=(1, 3, 5), recorded=(0, 2, 4, 5))

@@ -94,4 +94,4 @@ CUDA_SOURCE = cuda_source("aeif_cond_exp", CUDA_KERNEL, KERNEL_STATE, KERNEL_CON
         adex_membrane(c, y[0], y[1], y[2], y[3], refractory, stim, &f[0], &f[3]);
         f[1] = -y[1] / tau_ex;
         f[2] = -y[2] / tau_in;""",
-                          adex=True, input_first=False, layout=(1, 2, 3))
+                          adex=True, input_first=False, layout=(1, 2, 3), recorded=(0, 1, 2, 3))

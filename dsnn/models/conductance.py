@@ -503,7 +503,8 @@ template <int DIM, int NC, class Model, bool ADEX, bool INPUT_FIRST, int EX, int
 __device__ void conductance_update(
     const i64 first_step, const i64 n_steps, const i64 j, const i64 i, const i64 n_local, const i64 R,
     double** state, double* H, double* I0, i64* ref, i64* ring_syn, i64* ring_cur, const double* c,
-    const i64 ref_counts, const i64 col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, const i64 n, double* rec_out, const i64 n_rec, i64* spk_idx,
+    i64* spk_step,
     u64* n_spk)
 {
     const double step_ms = c[0], threshold = c[1], V_reset = c[2], eps_abs = c[3], eps_rel = c[4], a_y = c[5];
@@ -557,7 +558,11 @@ __device__ void conductance_update(
             y[IN] = y[IN] + -inh * g0_in;
         }
         i0 = take_current(ring_cur, slot, n_local, j);
-        if (col >= 0) rec_out[k * n_rec + col] = y[0];
+        if (rec_map[i] < rec_map[i + 1]) {
+            double values[DIM];
+            Model::recorded(y, values);
+            record_columns(rec_map, n, i, rec_out, k * n_rec, values);
+        }
     }
     for (int d = 0; d < DIM; ++d) state[d][i] = y[d];
     H[i] = h; I0[i] = i0; ref[i] = r;
@@ -566,13 +571,14 @@ __device__ void conductance_update(
 
 
 def cuda_source(name: str, kernel: str, kernel_state: tuple, kernel_constants: tuple, dim: int, dynamics: str,
-                adex: bool, input_first: bool, layout: tuple) -> str:
+                adex: bool, input_first: bool, layout: tuple, recorded: tuple) -> str:
     """A model's CUDA update ``kernel``: the shared integration and step (once in the module, whichever
     model comes first), the model's right-hand side ``dynamics`` (the body of ``Model::dynamics(const double*
     y, double* f, const double* c, bool refractory, double stim)``) and the kernel, whose arguments are the
     common head, ``kernel_state`` (its first ``dim`` the integrated state, then h, I0, ref), the rings,
     ``kernel_constants`` (the array ``c`` of the right-hand side, in this order) and the common tail
-    (``gpu.update_block``). ``adex``, ``input_first`` and
+    (``gpu.update_block``); ``recorded``: the state variables of ``RECORDED_STATE``, as indices of the
+    integrated state. ``adex``, ``input_first`` and
     ``layout`` (excitatory, inhibitory, adaptation variable) as :func:`advance` takes them."""
     arrays = [f"i64* {s}" if s == "ref" else f"double* {s}" for s in kernel_state]
     constants = ", ".join(f"const double {c}" for c in kernel_constants)
@@ -591,12 +597,17 @@ struct {name}_model {{
                                                     const bool refractory, const double stim)
     {{{dynamics}
     }}
+
+    static __device__ __forceinline__ void recorded(const double* y, double* values)
+    {{
+        {" ".join(f"values[{k}] = y[{v}];" for k, v in enumerate(recorded))}
+    }}
 }};
 
 extern "C" __global__ void {kernel}(
     const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
     {", ".join(arrays)}, i64* ring_syn, i64* ring_cur, {constants},
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {{
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -605,6 +616,6 @@ extern "C" __global__ void {kernel}(
     const double c[{n_constants}] = {{{", ".join(kernel_constants)}}};
     conductance_update<{dim}, {n_constants}, {name}_model, {str(adex).lower()}, {str(input_first).lower()}, {ex}, {inh},
                        {w}>(first_step, n_steps, lo + i, i, n_local, R, state, h, I0, ref, ring_syn, ring_cur, c,
-                            ref_counts, rec_col[i], rec_out, n_rec, spk_idx, spk_step, n_spk);
+                            ref_counts, rec_map, n, rec_out, n_rec, spk_idx, spk_step, n_spk);
 }}
 """

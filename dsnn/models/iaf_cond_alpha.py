@@ -101,4 +101,4 @@ CUDA_SOURCE = cuda_source("iaf_cond_alpha", CUDA_KERNEL, KERNEL_STATE, KERNEL_CO
         f[2] = y[1] - (y[2] / tau_ex);
         f[3] = -y[3] / tau_in;
         f[4] = y[3] - (y[4] / tau_in);""",
-                          adex=False, input_first=False, layout=(1, 3, 0))
+                          adex=False, input_first=False, layout=(1, 3, 0), recorded=(0, 2, 4))

@@ -96,4 +96,4 @@ CUDA_SOURCE = cuda_source("iaf_cond_exp", CUDA_KERNEL, KERNEL_STATE, KERNEL_CONS
         f[0] = refractory ? 0.0 : (-I_L + stim + I_e - I_syn_exc - I_syn_inh) / C_m;
         f[1] = -y[1] / tau_ex;
         f[2] = -y[2] / tau_in;""",
-                          adex=False, input_first=True, layout=(1, 2, 0))
+                          adex=False, input_first=True, layout=(1, 2, 0), recorded=(0, 1, 2))

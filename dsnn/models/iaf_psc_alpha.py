@@ -154,7 +154,7 @@ extern "C" __global__ void iaf_psc_alpha_update(
     const double P31ex, const double P32ex, const double P31in, const double P32in,
     const double expm1_tau_m, const double EPSC, const double IPSC, const double I_e,
     const double theta, const double V_reset, const double V_min,
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -162,7 +162,6 @@ extern "C" __global__ void iaf_psc_alpha_update(
     const i64 j = lo + i;
     double v = V[i], iex = Iex[i], diex = dIex[i], iin = Iin[i], diin = dIin[i], y0 = I0[i], in_ex, in_in;
     i64 r = ref[i];
-    const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
         const i64 step = first_step + k;
         const i64 slot = step % R;
@@ -182,7 +181,10 @@ extern "C" __global__ void iaf_psc_alpha_update(
         diin += IPSC * in_in;
         fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
         y0 = take_current(ring_cur, slot, n_local, j);
-        if (col >= 0) rec_out[k * n_rec + col] = v;
+        if (rec_map[i] < rec_map[i + 1]) {
+            const double values[] = {v, iex, iin};
+            record_columns(rec_map, n, i, rec_out, k * n_rec, values);
+        }
     }
     V[i] = v; Iex[i] = iex; dIex[i] = diex; Iin[i] = iin; dIin[i] = diin; I0[i] = y0; ref[i] = r;
 }

@@ -133,7 +133,7 @@ extern "C" __global__ void iaf_psc_delta_update(
     double* V, double* refr, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
     const double P33, const double P30, const double I_e, const double theta, const double V_reset,
     const double V_min, const double h, const double tau_m, const double refractory_input,
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -141,7 +141,6 @@ extern "C" __global__ void iaf_psc_delta_update(
     const i64 j = lo + i;
     double v = V[i], kept = refr[i], i0 = I0[i], in_ex, in_in;
     i64 r = ref[i];
-    const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
         const i64 step = first_step + k;
         const i64 slot = step % R;
@@ -160,7 +159,10 @@ extern "C" __global__ void iaf_psc_delta_update(
         }
         fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
         i0 = take_current(ring_cur, slot, n_local, j);
-        if (col >= 0) rec_out[k * n_rec + col] = v;
+        if (rec_map[i] < rec_map[i + 1]) {
+            const double values[] = {v};
+            record_columns(rec_map, n, i, rec_out, k * n_rec, values);
+        }
     }
     V[i] = v; refr[i] = kept; I0[i] = i0; ref[i] = r;
 }

@@ -167,7 +167,7 @@ extern "C" __global__ void iaf_psc_exp_update(
     double* V, double* Iex, double* Iin, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
     const double P11ex, const double P11in, const double P22, const double P21ex, const double P21in,
     const double P20, const double I_e, const double theta, const double V_reset,
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -175,7 +175,6 @@ extern "C" __global__ void iaf_psc_exp_update(
     const i64 j = lo + i;
     double v = V[i], iex = Iex[i], iin = Iin[i], i0 = I0[i], in_ex, in_in;
     i64 r = ref[i];
-    const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
         const i64 step = first_step + k;
         const i64 slot = step % R;
@@ -191,7 +190,10 @@ extern "C" __global__ void iaf_psc_exp_update(
         iin += in_in;
         fire(&v, &r, theta, V_reset, ref_counts, j, step, spk_idx, spk_step, n_spk);
         i0 = take_current(ring_cur, slot, n_local, j);
-        if (col >= 0) rec_out[k * n_rec + col] = v;
+        if (rec_map[i] < rec_map[i + 1]) {
+            const double values[] = {v, iex, iin};
+            record_columns(rec_map, n, i, rec_out, k * n_rec, values);
+        }
     }
     V[i] = v; Iex[i] = iex; Iin[i] = iin; I0[i] = i0; ref[i] = r;
 }

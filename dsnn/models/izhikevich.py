@@ -126,14 +126,13 @@ extern "C" __global__ void izhikevich_update(
     double* V, double* U, double* I0, i64* ref, i64* ring_syn, i64* ring_cur,
     const double h, const double a, const double b, const double c, const double d, const double I_e,
     const double V_th, const double V_min, const double consistent,
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     const i64 j = lo + i;
     double v = V[i], u = U[i], i0 = I0[i], in_ex, in_in;
-    const i64 col = rec_col[i];
     for (i64 k = 0; k < n_steps; ++k) {
         const i64 step = first_step + k;
         const i64 slot = step % R;
@@ -157,7 +156,10 @@ extern "C" __global__ void izhikevich_update(
             spk_step[at] = step;
         }
         i0 = take_current(ring_cur, slot, n_local, j);
-        if (col >= 0) rec_out[k * n_rec + col] = v;
+        if (rec_map[i] < rec_map[i + 1]) {
+            const double values[] = {v, u};
+            record_columns(rec_map, n, i, rec_out, k * n_rec, values);
+        }
     }
     V[i] = v; U[i] = u; I0[i] = i0; ref[i] = 0;
 }

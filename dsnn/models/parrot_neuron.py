@@ -42,7 +42,7 @@ CUDA_SOURCE = r"""
 extern "C" __global__ void parrot_neuron_update(
     const i64 first_step, const i64 n_steps, const i64 lo, const i64 n, const i64 n_local, const i64 R,
     i64* ref, i64* ring_syn, i64* ring_cur,
-    const i64 ref_counts, const i64* rec_col, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
+    const i64 ref_counts, const i64* rec_map, double* rec_out, const i64 n_rec, i64* spk_idx, i64* spk_step,
     u64* n_spk)
 {
     const i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;

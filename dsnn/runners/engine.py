@@ -44,14 +44,11 @@ class Engine:
         cpu_only = [p.synapse for p in net.projections if p.plastic] + sorted(
             {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL}) + sorted(
             {f"{pop.model} with exact_conductances" for pop in net.neuron_populations
-             if float(pop.params.get("exact_conductances", 0.0)) != 0.0}) + [
-            f"a multimeter recording {', '.join(pop.params['record_from'])}" for pop in net.populations
-            if pop.model == "multimeter" and tuple(pop.params["record_from"]) not in ((), ("V_m",))]
+             if float(pop.params.get("exact_conductances", 0.0)) != 0.0})
         if cpu_only and device == "gpu":
-            raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet (the GPU records V_m alone); build with "
-                             "device='cpu'")
+            raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet; build with device='cpu'")
         if cpu_only:
-            device = "cpu"  # "auto" too: plastic synapses, these models and these recordings are on the CPU
+            device = "cpu"  # "auto" too: plastic synapses and these models are on the CPU
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process

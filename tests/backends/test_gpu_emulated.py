@@ -129,3 +129,43 @@ def test_spikes_beyond_the_buffers_on_the_gpu_path_stop_the_run_as_on_the_cpu(em
         sim = net.build(device=device)
         with pytest.raises(Exception, match="OverflowError.*more spikes in one interval than neurons times steps"):
             sim.run(20.0)
+
+
+def _with_multimeters(make, model):
+    """``make()``'s network with two multimeters on the neurons its voltmeter records and others: one
+    recording every recordable of ``model``, one its last alone (a neuron with several columns)."""
+
+    def build():
+        net, sr, vm = make()
+        neurons = net.neuron_populations[0]
+        recordables = list(NEURON_MODELS[model].SPEC.recordables)
+        every = net.create("multimeter", params={"record_from": recordables, "interval": 0.1})
+        last = net.create("multimeter", params={"record_from": recordables[-1:], "interval": 0.1})
+        net.connect(every, neurons[:6])
+        net.connect(last, neurons[2:4])
+        return net, (sr, every, last), vm
+
+    return build
+
+
+@pytest.mark.parametrize("model", sorted(set(GPU_MODELS) | set(CONDUCTANCE_DRIVE)))
+def test_multimeters_on_the_gpu_path_record_what_the_cpu_records(emulated, model):
+    """Every state variable a multimeter may record (g_ex, w, I_syn_ex, U_m ...), several on one neuron,
+    beside a voltmeter: the GPU's recordings equal the CPU's bit for bit."""
+    if model in CONDUCTANCE_DRIVE:
+        rate, weight = CONDUCTANCE_DRIVE[model]
+        make = _with_multimeters(lambda: conductance_network(model, rate=rate, weight=weight), model)
+    else:
+        make = _with_multimeters(lambda: mixed_network(model), model)
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, (sr, every, last), vm = make()
+        sim = net.build(partitions=2, device=device)
+        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
+        sim.run(60.0)
+        results[device] = [sim.voltages(every), sim.voltages(last), sim.voltages(vm), sim.spikes(sr)]
+    cpu, dev = results["cpu"], results["gpu"]
+    assert len(cpu[0]) == 6 * 600 and len(cpu[1]) == 2 * 600
+    assert set(NEURON_MODELS[model].SPEC.recordables) <= set(cpu[0].columns)
+    for a, b in zip(cpu, dev):
+        assert b.equals(a)

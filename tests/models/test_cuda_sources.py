@@ -12,7 +12,7 @@ from dsnn.models import NEURON_MODELS
 
 HEAD = ["first_step", "n_steps", "lo", "n", "n_local", "R"]
 RINGS = ["ring_syn", "ring_cur"]
-TAIL = ["ref_counts", "rec_col", "rec_out", "n_rec", "spk_idx", "spk_step", "n_spk"]
+TAIL = ["ref_counts", "rec_map", "rec_out", "n_rec", "spk_idx", "spk_step", "n_spk"]
 
 
 def _parameters(source: str, kernel: str) -> list:
