@@ -81,3 +81,28 @@ def conductance_network(model: str = "iaf_cond_exp", exact: bool = False, rate: 
     net.connect(vm, E[:3])
     net.connect(vm, I[:2])
     return net, sr, vm
+
+
+def plastic_network(seed=3, synapse="stdp_synapse"):
+    """80 excitatory iaf_psc_alpha neurons with plastic E->E synapses of model ``synapse`` (stdp_synapse:
+    random delays and weights; stdp_pl_synapse_hom: one delay, as NEST's hpc_benchmark; tsodyks2_synapse:
+    short-term plasticity), 20 inhibitory ones with static synapses, Poisson input. Returns the network, the
+    plastic projection and a spike recorder of all neurons."""
+    net = dsnn.Network(seed=seed)
+    E = net.create("iaf_psc_alpha", 80, {"V_m": dsnn.random.uniform(-70.0, -55.0), "tau_minus": 30.0}, label="E")
+    I = net.create("iaf_psc_alpha", 20, {"V_m": dsnn.random.uniform(-70.0, -55.0)}, label="I")  # noqa: E741
+    pg = net.create("poisson_generator", params={"rate": 4500.0})
+    sr = net.create("spike_recorder")
+    syn = {"synapse_model": "stdp_synapse", "weight": dsnn.random.uniform(min=5.0, max=15.0),
+           "delay": dsnn.random.uniform(min=1.0, max=3.0), "Wmax": 30.0, "lambda": 0.02, "alpha": 1.1}
+    if synapse == "tsodyks2_synapse":
+        syn = {"synapse_model": "tsodyks2_synapse", "weight": dsnn.random.uniform(min=20.0, max=60.0),
+               "delay": dsnn.random.uniform(min=1.0, max=3.0), "U": 0.4, "tau_rec": 200.0, "tau_fac": 100.0}
+    elif synapse == "stdp_pl_synapse_hom":
+        syn = {"synapse_model": "stdp_pl_synapse_hom", "weight": dsnn.random.uniform(min=5.0, max=15.0),
+               "delay": 1.5, "lambda": 0.02, "alpha": 1.1, "mu": 0.4}
+    proj = net.connect(E, E + I, {"rule": "fixed_indegree", "indegree": 16}, syn)
+    net.connect(I, E + I, {"rule": "fixed_indegree", "indegree": 4}, {"weight": -150.0, "delay": 1.0})
+    net.connect(pg, E + I, syn_spec={"weight": 25.0, "delay": 1.0})
+    net.connect(E + I, sr)
+    return net, proj, sr

@@ -25,10 +25,11 @@ import numpy as np
 
 from ..models import NEURON_MODELS, adaptive, stepping
 from ..support import glibc_math
+from . import plasticity
 
 __all__ = ["available", "require", "cupy", "source", "load_kernels", "update_block", "update_blocks",
            "SpikeBuffers", "recording_map", "repeated_spikes_due", "deliver_all", "GroupTable", "poisson_input",
-           "current_input", "glibc_math_values"]
+           "current_input", "glibc_math_values", "PostHistoryOnDevice", "plastic_deliver"]
 
 #: what every kernel, the neuron models' included, is compiled with: integer types, the generator's
 #: finaliser, 64-bit fixed-point adds, and the neuron models' helpers (take the input of a step, fire)
@@ -226,7 +227,8 @@ def source() -> str:
     CPU's results, where CUDA's own differ in the last bit), each neuron model's update, delivery and
     input."""
     return "\n".join([PRELUDE, glibc_math.cuda_source(),
-                      *(model.CUDA_SOURCE for model in NEURON_MODELS.values() if model.CUDA_KERNEL), _SOURCE])
+                      *(model.CUDA_SOURCE for model in NEURON_MODELS.values() if model.CUDA_KERNEL), _SOURCE,
+                      plasticity.CUDA_SOURCE])
 
 
 @functools.lru_cache(maxsize=None)
@@ -242,7 +244,8 @@ def _kernel(name: str):
 def load_kernels() -> None:
     """Compile the module (NVRTC; CuPy caches it on disk) and load every kernel now, not in a run."""
     for name in (*(model.CUDA_KERNEL for model in NEURON_MODELS.values() if model.CUDA_KERNEL), "deliver_groups",
-                 "poisson_input", "current_input", "glibc_math_values"):
+                 "poisson_input", "current_input", "glibc_math_values", "plastic_deliver",
+                 "record_post_spikes_on_device", "prune_history_on_device"):
         _kernel(name)
 
 
@@ -384,6 +387,64 @@ def poisson_input(pin, first_step: int, n_steps: int, ring_syn):
         (_i(first_step), _i(n_steps), _i(n), pin.target, pin.wfix, pin.delay, pin.gen, pin.stream,
          pin.active_lo, pin.active_hi, pin.cdf, pin.cdf_start, pin.cdf_len, pin.guide,
          _i(pin.guide.shape[1]), ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+
+
+class PostHistoryOnDevice:
+    """A partition's spike histories for plastic synapses (``partition.PostHistory``) in GPU memory, for
+    :func:`plastic_deliver`: recorded and pruned as the host's copy is (which checkpoints read and which
+    sizes the rows), by the same operations."""
+
+    def __init__(self, post):
+        self.upload(post)
+
+    def upload(self, post) -> None:
+        """Copy the host's histories (after a build or a restore)."""
+        cp = cupy()
+        self.tau_minus_inv, self.kminus = cp.asarray(post.tau_minus_inv), cp.asarray(post.kminus)
+        self.last_spike = cp.asarray(post.last_spike)
+        self.t, self.k, self.n = cp.asarray(post.t), cp.asarray(post.k), cp.asarray(post.n)
+
+    def record(self, idx, steps, tics_per_step: int, capacity: int) -> None:
+        """Append host spikes ``idx``/``steps`` (each neuron's in time order), rows grown to ``capacity``."""
+        cp = cupy()
+        if capacity > self.t.shape[1]:
+            for name in ("t", "k"):
+                old = getattr(self, name)
+                grown = cp.zeros((old.shape[0], capacity), dtype=cp.float64)
+                grown[:, :old.shape[1]] = old
+                setattr(self, name, grown)
+        idx, steps = cp.asarray(idx, dtype=cp.int64), cp.asarray(steps, dtype=cp.int64)
+        _kernel("record_post_spikes_on_device")(
+            (1,), (1,), (_i(idx.shape[0]), idx, steps, _i(tics_per_step), self.tau_minus_inv, self.kminus,
+                         self.last_spike, self.t, self.k, self.n, _i(self.t.shape[1])))
+
+    def prune(self, before: float) -> None:
+        """Forget each neuron's spikes before the last one earlier than ``before`` (ms)."""
+        n = self.n.shape[0]
+        _kernel("prune_history_on_device")(_blocks(n), (THREADS,), (_i(n), _f(before), self.t, self.k, self.n,
+                                                                      _i(self.t.shape[1])))
+
+
+def plastic_deliver(g, sources, spike_ptr, spike_steps, tics_per_step: int, post: PostHistoryOnDevice,
+                    ring_syn) -> None:
+    """Deliver spikes through plastic group ``g`` (its arrays on the device): host ``sources`` (slots with
+    synapses, ascending), each with its spikes ``spike_steps[spike_ptr[b]:spike_ptr[b+1]]`` in time order;
+    weights, K+ and last spike times change as the CPU's ``plasticity.deliver_stdp`` changes them."""
+    cp = cupy()
+    n = sources.shape[0]
+    d_sources = cp.asarray(sources, dtype=cp.int64)
+    kplus_out, t_last_out, u_out = cp.empty(n), cp.empty(n), cp.empty(n)
+    params = [float(v) for v in (g.stdp if isinstance(g.stdp, np.ndarray) else g.stdp.get())]
+    _kernel("plastic_deliver")(
+        (n,), (128,),
+        (d_sources, cp.asarray(spike_ptr, dtype=cp.int64), cp.asarray(spike_steps, dtype=cp.int64), g.row_ptr,
+         g.packed, np.int32(g.shift), np.uint64(g.dmask), _i(g.d0), g.weights, g.kplus, g.t_last, g.u_state,
+         kplus_out, t_last_out, u_out, np.int32(round(params[0])), *(_f(v) for v in params[1:7]),
+         _f(tics_per_step / 1000.0), _i(tics_per_step), post.tau_minus_inv, post.t, post.k, post.n,
+         _i(post.t.shape[1]), ring_syn, _i(ring_syn.shape[0]), _i(ring_syn.shape[2])))
+    g.kplus[d_sources] = kplus_out
+    g.t_last[d_sources] = t_last_out
+    g.u_state[d_sources] = u_out
 
 
 def glibc_math_values(x, y) -> tuple:

@@ -204,14 +204,18 @@ class PostHistory:
                    np.zeros((n_local, capacity)), np.zeros(n_local, dtype=np.int64),
                    np.full((n_local, plasticity.NEWEST), -np.inf))
 
-    def prune(self, groups, max_delay_ms: float) -> None:
+    def prune(self, groups, max_delay_ms: float):
         """Forget the spikes no synapse of ``groups`` (this partition's plastic groups) will pair with: those
         before every presynaptic slot's last spike minus the longest delay (a slot that never spiked keeps
-        them all, as NEST keeps them for an input that never fires)."""
-        oldest = min(float(g.t_last[np.diff(_host(g.row_ptr)) > 0].min(initial=np.inf)) for g in groups)
+        them all, as NEST keeps them for an input that never fires). Returns that time (ms), or None where
+        nothing could be forgotten."""
+        oldest = min(float(_host(g.t_last)[np.diff(_host(g.row_ptr)) > 0].min(initial=np.inf)) for g in groups)
         if np.isfinite(oldest):
-            if plasticity.prune_history(oldest - max_delay_ms - plasticity.STDP_EPS, self.t, self.k, self.n):
+            before = oldest - max_delay_ms - plasticity.STDP_EPS
+            if plasticity.prune_history(before, self.t, self.k, self.n):
                 self.refresh_newest()
+            return before
+        return None
 
     def refresh_newest(self) -> None:
         """Build ``newest`` again from the histories (after they were pruned or restored)."""
@@ -463,12 +467,8 @@ class Partition:
             idx, steps = d_idx.get(), d_steps.get()  # recording and counters live on the host
         else:
             idx, steps = self._update_cpu(first, n_steps)
-            if self._stdp and idx.shape[0]:
-                self._post.record(idx, steps, self.tics_per_step)
-                self._since_prune += 1
-                if self._since_prune >= PRUNE_EVERY:
-                    self._post.prune(self._stdp, self._max_delay_ms)
-                    self._since_prune = 0
+        if self._stdp and idx.shape[0]:
+            self._record_post_spikes(idx, steps)
         for gid, mask in self.spike_masks.items() if idx.shape[0] else ():
             sel = mask[idx]
             if sel.any():
@@ -564,12 +564,31 @@ class Partition:
         if self.currents is not None:
             self.currents.inject(self.step, 0, self.ring_cur)
 
+    def _record_post_spikes(self, idx, steps) -> None:
+        """Add the spikes of an update to the histories plastic synapses pair with (on the GPU to both
+        copies: the host's, which checkpoints read, and the device's, which delivery reads), pruning them
+        every PRUNE_EVERY updates."""
+        if self.gpu:  # the GPU's spikes come in no order: each neuron's must be in time order
+            order = np.argsort(steps, kind="stable")
+            idx, steps = idx[order], steps[order]
+        self._post.record(idx, steps, self.tics_per_step)
+        if self.gpu:
+            self._post_device.record(idx, steps, self.tics_per_step, self._post.t.shape[1])
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            before = self._post.prune(self._stdp, self._max_delay_ms)
+            if self.gpu and before is not None:
+                self._post_device.prune(before)
+            self._since_prune = 0
+
     def deliver(self, slots, steps):
         """Deliver spikes given as presynaptic slots and emission steps into the ring buffers."""
         if slots.shape[0] == 0 or not self.groups:
             return
         if self.gpu:
             cp = gpu.cupy()
+            if self._plastic:
+                self._deliver_plastic_gpu(_host(slots).astype(np.int64), _host(steps).astype(np.int64))
             slots, steps = cp.asarray(slots, dtype=cp.int64), cp.asarray(steps, dtype=cp.int64)
             gpu.deliver_all(self._gpu_groups, slots, steps, self.ring_syn)
             return
@@ -594,6 +613,22 @@ class Partition:
             slots, steps, g.row_ptr, g.packed, g.packed_hi, np.uint64(g.shift), np.uint64(g.dmask), g.d0,
             g.weights, g.kplus, g.t_last, g.u_state, g.stdp, self.tics_per_step / 1000.0, self.tics_per_step,
             post.tau_minus_inv, post.t, post.k, post.n, post.newest, self.ring_syn, glibc_math.exact_here())
+
+    def _deliver_plastic_gpu(self, slots, steps) -> None:
+        """Deliver host ``slots``/``steps`` through the plastic groups on the GPU: each slot with synapses
+        in a group, its spikes in time order (gpu.plastic_deliver)."""
+        for g in self._plastic:
+            lengths = self._plastic_rows[id(g)]
+            has = lengths[slots] > 0
+            s, st = slots[has], steps[has]
+            if s.shape[0] == 0:
+                continue
+            order = np.lexsort((st, s))
+            s, st = s[order], st[order]
+            sources, starts = np.unique(s, return_index=True)
+            self.synaptic_events += int(lengths[s].sum())
+            gpu.plastic_deliver(g, sources, np.append(starts, s.shape[0]), st, self.tics_per_step,
+                                self._post_device, self.ring_syn)
 
     def _grow_log(self) -> None:
         """Double the log's capacity after a slot overflowed (up to the limit), keeping what it holds."""
@@ -628,14 +663,19 @@ class Partition:
             blk.state = {k: cp.asarray(v) for k, v in blk.state.items()}
             blk.rec_map = cp.asarray(gpu.recording_map(blk.hi - blk.lo, blk.rec_idx, blk.rec_var))
             blk.rec_out = cp.asarray(blk.rec_out)
-        for g in self.groups:  # the GPU kernels read 32- or 64-bit words and int64 row pointers
+        for g in self.groups:  # the GPU kernels read 32- or 64-bit words (plastic: 64) and int64 row pointers
             g.packed, g.packed_hi = g.words(), np.zeros(0, dtype=np.uint8)
+            if g.plastic:
+                g.packed = g.packed.astype(np.uint64)
             g.row_ptr = g.row_ptr.astype(np.int64, copy=False)
+        self._plastic_rows = {id(g): np.diff(g.row_ptr) for g in self._plastic}  # host copies, for delivery
         for obj in [*self.groups, self.poisson, self.currents]:
             if obj is not None:
                 _arrays_to(cp, obj)
         self.ring_syn, self.ring_cur = cp.asarray(self.ring_syn), cp.asarray(self.ring_cur)
-        self._gpu_groups = gpu.GroupTable(self.groups)
+        self._gpu_groups = gpu.GroupTable([g for g in self.groups if not g.plastic])
+        if self._plastic:
+            self._post_device = gpu.PostHistoryOnDevice(self._post)
         self._gpu_spikes = gpu.SpikeBuffers(self.n_local, self.interval)
         self.gpu = True
         return self

@@ -333,3 +333,153 @@ def deliver_stdp(slots, steps, row_ptr, packed, packed_hi, shift, dmask, d0, wei
             kplus[s] = kp * libm_exp((tl - t_spike) / tau_plus, inline_libm) + 1.0
         t_last[s] = t_spike
     return events
+
+
+#: the rules on the GPU (``gpu.PlasticOnDevice``): the same float64 operations as the kernels above, for each
+#: synapse in NEST's order, ``exp`` and ``pow`` by glibc_exp/glibc_pow (the CPU's libm's results).
+#:
+#: ``plastic_deliver``: one thread block per presynaptic slot that spiked, its spikes in time order, its
+#: threads striding over the slot's synapses; each thread follows the slot's K+ and last spike time (or x and
+#: u) itself, all to the same values, and the new ones are written apart (``kplus_out`` ..., by block), so no
+#: thread reads what another wrote. ``record_post_spikes_on_device``: :func:`record_post_spikes`, one thread
+#: (the spikes in time order; a few hundred an interval). ``prune_history_on_device``:
+#: :func:`prune_history`, a thread per neuron.
+CUDA_SOURCE = r"""
+#define STDP_EPS 1.0e-6
+
+__device__ __forceinline__ double stdp_trace_before(const double* hist_t, const double* hist_k, const i64 cap,
+                                                    const i64 n, const i64 q, const double t, const double tmi)
+{
+    for (i64 k = n - 1; k >= 0; --k)
+        if (t - hist_t[q * cap + k] > STDP_EPS)
+            return hist_k[q * cap + k] * glibc_exp((hist_t[q * cap + k] - t) * tmi);
+    return 0.0;
+}
+
+extern "C" __global__ void plastic_deliver(
+    const i64* slot_of, const i64* spike_ptr, const i64* spike_steps, const i64* row_ptr, const u64* packed,
+    const int shift, const u64 dmask, const i64 d0, double* weights, const double* kplus, const double* t_last,
+    const double* u_state, double* kplus_out, double* t_last_out, double* u_out,
+    const int rule, const double p1, const double p2, const double p3, const double p4, const double p5,
+    const double p6, const double ms_per_step, const i64 tics_per_step, const double* tau_minus_inv,
+    const double* hist_t, const double* hist_k, const i64* hist_n, const i64 cap, i64* ring, const i64 R,
+    const i64 n_local)
+{
+    const i64 b = blockIdx.x;
+    const i64 s = slot_of[b];
+    const i64 a = row_ptr[s], e = row_ptr[s + 1];
+    double kp = kplus[s], tl = t_last[s], u = u_state[s];
+    const bool power_law = rule == 1;
+    /* stdp: tau_plus, lambda, alpha, mu_plus, mu_minus, Wmax; tsodyks2: U, tau_rec, tau_fac */
+    const double tau_plus = p1, lam = p2, alpha = p3, mu_plus = p4, mu_minus = p5, Wmax = p6;
+    const double tau_plus_inv = 1.0 / tau_plus;
+    for (i64 sp = spike_ptr[b]; sp < spike_ptr[b + 1]; ++sp) {
+        const i64 step = spike_steps[sp];
+        const double t_spike = 0.001 * (double)((step + 1) * tics_per_step);
+        const i64 base = step % R;
+        if (rule == 2) {  /* tsodyks2_synapse: x in kp */
+            if (tl >= 0.0) {
+                const double h = t_spike - tl;
+                const double x_decay = glibc_exp(-h / p2);
+                const double u_decay = p3 == 0 ? 0.0 : glibc_exp(-h / p3);
+                kp = 1.0 + (kp - kp * u - 1.0) * x_decay;
+                u = p1 + u * (1.0 - p1) * u_decay;
+            }
+            for (i64 j = a + threadIdx.x; j < e; j += blockDim.x) {
+                const u64 p = packed[j];
+                const i64 q = (i64)(p >> shift);
+                i64 slot = base + d0 + (i64)(p & dmask);
+                if (slot >= R) slot -= R;
+                const double w = kp * u * weights[j];
+                atomicAdd((u64*)(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + q), (u64)(i64)(w * 4294967296.0));
+            }
+            tl = t_spike;
+            continue;
+        }
+        for (i64 j = a + threadIdx.x; j < e; j += blockDim.x) {
+            const u64 p = packed[j];
+            const i64 q = (i64)(p >> shift);
+            const i64 d_steps = d0 + (i64)(p & dmask);
+            const double dendritic = (double)d_steps * ms_per_step;
+            const double t1 = tl - dendritic + STDP_EPS, t2 = t_spike - dendritic + STDP_EPS;
+            const i64 n = hist_n[q];
+            i64 stop = n;
+            while (stop > 0 && hist_t[q * cap + stop - 1] >= t2) --stop;
+            i64 first = stop;
+            while (first > 0 && hist_t[q * cap + first - 1] >= t1) --first;
+            double w = weights[j];
+            if (first < stop && tl - dendritic != t_spike - dendritic) {
+                for (i64 k = first; k < stop; ++k) {  /* facilitation, the window's spikes in order */
+                    const double minus_dt = tl - (hist_t[q * cap + k] + dendritic);
+                    if (power_law) {
+                        w = w + (lam * glibc_pow(w, mu_plus) * (kp * glibc_exp(minus_dt * tau_plus_inv)));
+                    } else {
+                        const double k_plus = kp * glibc_exp(minus_dt / tau_plus);
+                        const double norm_w = (w / Wmax) + (lam * glibc_pow(1.0 - (w / Wmax), mu_plus) * k_plus);
+                        w = norm_w < 1.0 ? norm_w * Wmax : Wmax;
+                    }
+                }
+            }
+            const double kminus = stdp_trace_before(hist_t, hist_k, cap, n, q, t_spike - dendritic, tau_minus_inv[q]);
+            if (power_law) {  /* depression */
+                w = w - (lam * alpha * w * kminus);
+                w = w > 0.0 ? w : 0.0;
+            } else {
+                const double norm_w = (w / Wmax) - (alpha * lam * glibc_pow(w / Wmax, mu_minus) * kminus);
+                w = norm_w > 0.0 ? norm_w * Wmax : 0.0;
+            }
+            weights[j] = w;
+            i64 slot = base + d_steps;
+            if (slot >= R) slot -= R;
+            atomicAdd((u64*)(ring + (slot * 2 + (w > 0 ? 0 : 1)) * n_local + q), (u64)(i64)(w * 4294967296.0));
+        }
+        if (power_law) kp = kp * glibc_exp((tl - t_spike) * tau_plus_inv) + 1.0;
+        else kp = kp * glibc_exp((tl - t_spike) / tau_plus) + 1.0;
+        tl = t_spike;
+    }
+    if (threadIdx.x == 0) {
+        kplus_out[b] = kp;
+        t_last_out[b] = tl;
+        u_out[b] = u;
+    }
+}
+
+extern "C" __global__ void record_post_spikes_on_device(
+    const i64 m, const i64* idx, const i64* steps, const i64 tics_per_step, const double* tau_minus_inv,
+    double* kminus, double* last_spike, double* hist_t, double* hist_k, i64* hist_n, const i64 cap)
+{
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    for (i64 i = 0; i < m; ++i) {
+        const i64 q = idx[i];
+        const double t = 0.001 * (double)((steps[i] + 1) * tics_per_step);
+        kminus[q] = kminus[q] * glibc_exp((last_spike[q] - t) * tau_minus_inv[q]) + 1.0;
+        last_spike[q] = t;
+        const i64 n = hist_n[q];
+        hist_t[q * cap + n] = t;
+        hist_k[q * cap + n] = kminus[q];
+        hist_n[q] = n + 1;
+    }
+}
+
+extern "C" __global__ void prune_history_on_device(const i64 n_neurons, const double before, double* hist_t,
+                                                   double* hist_k, i64* hist_n, const i64 cap)
+{
+    const i64 q = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (q >= n_neurons) return;
+    const i64 n = hist_n[q];
+    i64 lo = 0, hi = n;
+    while (lo < hi) {
+        const i64 mid = (lo + hi) / 2;
+        if (hist_t[q * cap + mid] < before) lo = mid + 1;
+        else hi = mid;
+    }
+    const i64 keep_from = lo - 1;
+    if (keep_from > 0) {
+        for (i64 k = keep_from; k < n; ++k) {
+            hist_t[q * cap + k - keep_from] = hist_t[q * cap + k];
+            hist_k[q * cap + k - keep_from] = hist_k[q * cap + k];
+        }
+        hist_n[q] = n - keep_from;
+    }
+}
+"""

@@ -333,3 +333,5 @@ def _restore_plastic(part, saved: list) -> None:
         post.kminus[pos[hit]] = s["post.kminus"][hit]
         post.last_spike[pos[hit]] = s["post.last_spike"][hit]
     post.refresh_newest()
+    if part.gpu:
+        part._post_device.upload(post)

@@ -41,14 +41,14 @@ class Engine:
                                  "partition has its worker")
             if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
                 raise ValueError(f"build: threads must be a whole number >= 1, got {threads!r}")
-        cpu_only = [p.synapse for p in net.projections if p.plastic] + sorted(
+        cpu_only = sorted(
             {pop.model for pop in net.neuron_populations if not NEURON_MODELS[pop.model].CUDA_KERNEL}) + sorted(
             {f"{pop.model} with exact_conductances" for pop in net.neuron_populations
              if float(pop.params.get("exact_conductances", 0.0)) != 0.0})
         if cpu_only and device == "gpu":
             raise ValueError(f"build: {cpu_only[0]} has no GPU kernel yet; build with device='cpu'")
         if cpu_only:
-            device = "cpu"  # "auto" too: plastic synapses and these models are on the CPU
+            device = "cpu"  # "auto" too: these models are on the CPU
         decomposition = Decomposition.of(net, partitions)
         if client is None:
             from .in_process import build_in_process

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gpu_checks import assert_device_exp_and_pow_are_libms
-from networks import conductance_network, mixed_network, parrot_network
+from networks import conductance_network, mixed_network, parrot_network, plastic_network
 
 import dsnn
-from dsnn.backends import gpu
+from dsnn.backends import gpu, plasticity
 from dsnn.models import NEURON_MODELS
 from dsnn.support import glibc_math
 
@@ -56,6 +56,22 @@ def test_gpu_conductance_models_equal_cpu_bit_for_bit(model, drive):
         sim.run(70.0)
         results[device] = (sim.spikes(sr), sim.voltages(vm))
     assert len(results["cpu"][0]) > 600
+    for a, b in zip(results["cpu"], results["gpu"]):
+        assert b.equals(a)
+
+
+@needs_gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("synapse", ["stdp_synapse", "stdp_pl_synapse_hom", "tsodyks2_synapse"])
+def test_gpu_plastic_synapses_equal_cpu_bit_for_bit(synapse):
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, proj, sr = plastic_network(synapse=synapse)
+        sim = net.build(partitions=2, device=device)
+        sim.run(150.0)
+        sim.run(150.0)
+        results[device] = (sim.spikes(sr), sim.connections(proj))
+    assert len(results["cpu"][0]) > 500
     for a, b in zip(results["cpu"], results["gpu"]):
         assert b.equals(a)
 
@@ -165,6 +181,8 @@ def test_kernels_compile_without_fused_multiply_add():
     kernels = [m.CUDA_KERNEL for m in NEURON_MODELS.values() if m.CUDA_KERNEL]
     assert set(kernels + ["deliver_groups", "poisson_input", "current_input", "glibc_math_values"]) <= set(entries)
     sources = {m.CUDA_KERNEL: m.CUDA_SOURCE for m in NEURON_MODELS.values() if m.CUDA_KERNEL}
+    plastic = re.findall(r"__global__ void (\w+)", plasticity.CUDA_SOURCE)
+    sources.update({name: plasticity.CUDA_SOURCE for name in plastic})
     # CUDA's own functions (glibc_pow falls back on its pow) and glibc_* fuse as they are written to
     plain = [name for name in entries
              if "glibc_" not in sources.get(name, "") and not name.startswith(("glibc_", "__"))]

@@ -2,10 +2,11 @@
 CuPy stood in for by NumPy, a network built with ``device="gpu"`` against the same network on the CPU, bit
 for bit. (tests/backends/test_gpu.py runs the same comparisons on a real GPU, where one is lent.)"""
 
+import numpy as np
 import pytest
 from cuda_emulation import EmulatedModule, compiler, emulated_gpu
 from gpu_checks import assert_device_exp_and_pow_are_libms
-from networks import conductance_network, mixed_network, parrot_network
+from networks import conductance_network, mixed_network, parrot_network, plastic_network
 
 from dsnn.backends import gpu
 from dsnn.models import NEURON_MODELS
@@ -169,3 +170,71 @@ def test_multimeters_on_the_gpu_path_record_what_the_cpu_records(emulated, model
     assert set(NEURON_MODELS[model].SPEC.recordables) <= set(cpu[0].columns)
     for a, b in zip(cpu, dev):
         assert b.equals(a)
+
+
+@pytest.mark.parametrize("synapse", ["stdp_synapse", "stdp_pl_synapse_hom", "tsodyks2_synapse"])
+@pytest.mark.parametrize("partitions", [1, 2])
+def test_plastic_synapses_on_the_gpu_path_change_as_on_the_cpu(emulated, synapse, partitions):
+    """NEST's STDP rules and short-term plasticity on the GPU (plastic_deliver, the spike histories recorded
+    and pruned on the device): the spikes and every weight of the CPU's run, bit for bit, over two runs."""
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, proj, sr = plastic_network(synapse=synapse)
+        sim = net.build(partitions=partitions, device=device)
+        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
+        sim.run(150.0)
+        sim.run(150.0)
+        results[device] = (sim.spikes(sr), sim.connections(proj))
+    (cpu_spikes, cpu_w), (gpu_spikes, gpu_w) = results["cpu"], results["gpu"]
+    assert len(cpu_spikes) > 500
+    drawn = plastic_network(synapse=synapse)
+    assert (drawn[0].build().connections(drawn[1])["weight"] != cpu_w["weight"]).mean() > (
+        0.5 if synapse != "tsodyks2_synapse" else -1)  # the STDP weights moved
+    assert gpu_spikes.equals(cpu_spikes)
+    assert gpu_w.equals(cpu_w)
+
+
+def test_spike_histories_on_the_device_are_the_hosts(emulated):
+    """PostHistoryOnDevice records (rows growing past their first capacity) and prunes as the host's
+    PostHistory does: the same times, traces and counts."""
+    from dsnn.backends import plasticity
+    from dsnn.backends.partition import PostHistory
+
+    n = 12
+    rng = np.random.default_rng(9)
+    post = PostHistory(np.full(n, 1 / 30.0), np.zeros(n), np.full(n, -1.0), np.zeros((n, 4)), np.zeros((n, 4)),
+                       np.zeros(n, dtype=np.int64), np.full((n, plasticity.NEWEST), -np.inf))
+    device = gpu.PostHistoryOnDevice(post)
+    for first in range(0, 600, 20):  # neuron 0 spikes every step (600 spikes), the others now and then
+        idx = np.concatenate([np.zeros(20, dtype=np.int64), rng.integers(1, n, 6)])
+        steps = np.concatenate([np.arange(first, first + 20), rng.integers(first, first + 20, 6)])
+        order = np.argsort(steps, kind="stable")
+        idx, steps = idx[order], steps[order].astype(np.int64)
+        post.record(idx, steps, 100)
+        device.record(idx, steps, 100, post.t.shape[1])
+        if first == 300:  # forget what came before 20 ms, on both
+            plasticity.prune_history(20.0, post.t, post.k, post.n)
+            device.prune(20.0)
+    assert post.t.shape[1] > 4 and post.n[0] > 300
+    for name in ("t", "k", "n", "kminus", "last_spike"):
+        assert np.array_equal(getattr(device, name).get(), getattr(post, name)), name
+
+
+@pytest.mark.parametrize("synapse", ["stdp_synapse", "tsodyks2_synapse"])
+def test_a_checkpoint_of_plastic_synapses_on_the_gpu_path_continues_the_cpus_run(emulated, tmp_path, synapse):
+    """150 ms on the GPU (2 partitions), a checkpoint, restored on the GPU on 3 partitions, 150 ms more: the
+    spikes and weights of the uninterrupted CPU run (the device's histories, weights and traces saved and
+    put back)."""
+    import dsnn
+
+    net, proj, sr = plastic_network(synapse=synapse)
+    whole = net.build(partitions=1)
+    whole.run(300.0)
+    net2, proj2, sr2 = plastic_network(synapse=synapse)
+    first = net2.build(partitions=2, device="gpu")
+    first.run(150.0)
+    resumed = dsnn.restore(net2, first.checkpoint(tmp_path / "at150"), partitions=3, device="gpu")
+    assert all(p.gpu for p in resumed.partitions)
+    resumed.run(150.0)
+    assert resumed.spikes(sr2).equals(whole.spikes(sr))
+    assert resumed.connections(proj2).equals(whole.connections(proj))
