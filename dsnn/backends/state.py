@@ -276,6 +276,16 @@ def _plastic_state(part) -> dict:
     return out
 
 
+def _assign(target, values) -> None:
+    """``target[...] = values`` for a host or GPU array ``target`` and host ``values``."""
+    if isinstance(target, np.ndarray):
+        target[...] = values
+    else:
+        from . import gpu
+
+        target[...] = gpu.cupy().asarray(values)
+
+
 def _restore_plastic(part, saved: list) -> None:
     """Put saved plastic state (see :func:`_plastic_state`) into ``part``'s plastic groups and spike
     histories, matching synapses by their canonical order; ValueError where they do not match."""
@@ -301,7 +311,7 @@ def _restore_plastic(part, saved: list) -> None:
                              "this network's")
         weights = _host(g.weights).copy()
         weights[positions] = w[order]
-        g.weights[...] = weights
+        _assign(g.weights, weights)
         gids = np.concatenate([s[f"{key}.slot_gids"] for s in parts])
         kplus = np.concatenate([s[f"{key}.kplus"] for s in parts])
         t_last = np.concatenate([s[f"{key}.t_last"] for s in parts])
@@ -311,9 +321,10 @@ def _restore_plastic(part, saved: list) -> None:
         at = np.searchsorted(gids, slot_gids[rows])
         if not np.array_equal(gids[np.minimum(at, gids.shape[0] - 1)], slot_gids[rows]):
             raise ValueError(f"the checkpoint lacks the traces of sources of plastic projection {g.projection}")
-        g.kplus[rows] = kplus[first][at]
-        g.t_last[rows] = t_last[first][at]
-        g.u_state[rows] = u_state[first][at]
+        for name, values in (("kplus", kplus), ("t_last", t_last), ("u_state", u_state)):
+            whole = _host(getattr(g, name)).copy()
+            whole[rows] = values[first][at]
+            _assign(getattr(g, name), whole)
     post = part._post
     for s in saved:
         if "post.gids" not in s:
