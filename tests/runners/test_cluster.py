@@ -105,12 +105,12 @@ def test_voltages_gathered_from_the_cluster_equal_the_in_process_ones(client, ex
 def test_plastic_synapses_on_the_cluster_equal_the_in_process_ones(client):
     """stdp_synapse weights change on the workers that hold them: the same spikes and final weights as one
     partition in this process."""
-    from backends.test_plasticity import _plastic_network
+    from networks import plastic_network
 
-    ref_net, ref_proj, ref_sr = _plastic_network()
+    ref_net, ref_proj, ref_sr = plastic_network()
     ref = ref_net.build(partitions=1)
     ref.run(200.0)
-    net, proj, sr = _plastic_network()
+    net, proj, sr = plastic_network()
     sim = net.build(client, partitions=3, exchange="p2p")
     try:
         sim.run(120.0)
