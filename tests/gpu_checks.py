@@ -1,5 +1,5 @@
-"""Checks of the GPU kernels that run on a GPU (tests/backends/test_gpu.py) and on the CPU emulation of
-it (tests/backends/test_gpu_emulated.py) alike."""
+"""Checks of the GPU path that run on a GPU (tests/backends/test_gpu.py) and on the CPU emulation of it
+(tests/backends/test_gpu_emulated.py) alike."""
 
 import math
 
@@ -37,3 +37,24 @@ def assert_device_exp_and_pow_are_libms():
     base = np.exp(rng.uniform(-700.0, 700.0, x.shape[0]))
     _, pow_xy = gpu.glibc_math_values(base, y)
     assert np.array_equal(pow_xy.view(np.uint64), _libm(base, y)[1].view(np.uint64))
+
+
+def on_cpu_and_gpu(make, partitions: int, times, read) -> tuple:
+    """``(cpu, gpu)``: what ``read(sim, *rest)`` gives after ``make()`` (a network and ``rest``) was built on
+    ``partitions`` partitions on each device and run for each of ``times`` (ms) in turn."""
+    results = {}
+    for device in ("cpu", "gpu"):
+        net, *rest = make()
+        sim = net.build(partitions=partitions, device=device)
+        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
+        for t in times:
+            sim.run(t)
+        results[device] = read(sim, *rest)
+    return results["cpu"], results["gpu"]
+
+
+def assert_same(cpu, gpu) -> None:
+    """Each of the GPU's results equals the CPU's (pandas frames, bit for bit)."""
+    assert len(cpu) == len(gpu)
+    for a, b in zip(cpu, gpu):
+        assert b.equals(a)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gpu_checks import assert_device_exp_and_pow_are_libms
+from gpu_checks import assert_device_exp_and_pow_are_libms, assert_same, on_cpu_and_gpu
 from networks import conductance_network, mixed_network, parrot_network, plastic_network
 
 import dsnn
@@ -28,19 +28,10 @@ needs_gpu = pytest.mark.skipif(not gpu.available(), reason="needs CuPy and a CUD
 @pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_alpha", "iaf_psc_delta", "izhikevich"])
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_gpu_equals_cpu_bit_for_bit(model, partitions):
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, sr, vm = mixed_network(model)
-        sim = net.build(partitions=partitions, device=device)
-        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
-        sim.run(100.0)
-        sim.run(100.0)
-        results[device] = (sim.spikes(sr), sim.voltages(vm), sim.connections())
-    cpu, dev = results["cpu"], results["gpu"]
+    cpu, dev = on_cpu_and_gpu(lambda: mixed_network(model), partitions, (100.0, 100.0),
+                              lambda sim, sr, vm: (sim.spikes(sr), sim.voltages(vm), sim.connections()))
     assert len(cpu[0]) > 100
-    assert dev[0].equals(cpu[0])
-    assert dev[1].equals(cpu[1])
-    assert dev[2].equals(cpu[2])
+    assert_same(cpu, dev)
 
 
 @needs_gpu
@@ -48,47 +39,30 @@ def test_gpu_equals_cpu_bit_for_bit(model, partitions):
 @pytest.mark.parametrize("model,drive", [("iaf_cond_exp", (12000.0, 3.0)), ("iaf_cond_alpha", (9000.0, 2.0)),
                                          ("aeif_cond_exp", (16000.0, 6.0)), ("aeif_cond_alpha", (12000.0, 3.0))])
 def test_gpu_conductance_models_equal_cpu_bit_for_bit(model, drive):
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, sr, vm = conductance_network(model, rate=drive[0], weight=drive[1])
-        sim = net.build(partitions=2, device=device)
-        sim.run(80.0)
-        sim.run(70.0)
-        results[device] = (sim.spikes(sr), sim.voltages(vm))
-    assert len(results["cpu"][0]) > 600
-    for a, b in zip(results["cpu"], results["gpu"]):
-        assert b.equals(a)
+    cpu, dev = on_cpu_and_gpu(lambda: conductance_network(model, rate=drive[0], weight=drive[1]), 2, (80.0, 70.0),
+                              lambda sim, sr, vm: (sim.spikes(sr), sim.voltages(vm)))
+    assert len(cpu[0]) > 600
+    assert_same(cpu, dev)
 
 
 @needs_gpu
 @pytest.mark.gpu
 @pytest.mark.parametrize("synapse", ["stdp_synapse", "stdp_pl_synapse_hom", "tsodyks2_synapse"])
 def test_gpu_plastic_synapses_equal_cpu_bit_for_bit(synapse):
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, proj, sr = plastic_network(synapse=synapse)
-        sim = net.build(partitions=2, device=device)
-        sim.run(150.0)
-        sim.run(150.0)
-        results[device] = (sim.spikes(sr), sim.connections(proj))
-    assert len(results["cpu"][0]) > 500
-    for a, b in zip(results["cpu"], results["gpu"]):
-        assert b.equals(a)
+    cpu, dev = on_cpu_and_gpu(lambda: plastic_network(synapse=synapse), 2, (150.0, 150.0),
+                              lambda sim, proj, sr: (sim.spikes(sr), sim.connections(proj)))
+    assert len(cpu[0]) > 500
+    assert_same(cpu, dev)
 
 
 @needs_gpu
 @pytest.mark.gpu
 @pytest.mark.parametrize("partitions", [1, 2])
 def test_gpu_parrots_equal_cpu_bit_for_bit(partitions):
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, sr, vm = parrot_network()
-        sim = net.build(partitions=partitions, device=device)
-        sim.run(50.0)
-        results[device] = (sim.spikes(sr), sim.voltages(vm))
-    assert len(results["cpu"][0]) > 10_000
-    for a, b in zip(results["cpu"], results["gpu"]):
-        assert b.equals(a)
+    cpu, dev = on_cpu_and_gpu(parrot_network, partitions, (50.0,),
+                              lambda sim, sr, vm: (sim.spikes(sr), sim.voltages(vm)))
+    assert len(cpu[0]) > 10_000
+    assert_same(cpu, dev)
 
 
 @needs_gpu

@@ -5,7 +5,7 @@ for bit. (tests/backends/test_gpu.py runs the same comparisons on a real GPU, wh
 import numpy as np
 import pytest
 from cuda_emulation import EmulatedModule, compiler, emulated_gpu
-from gpu_checks import assert_device_exp_and_pow_are_libms
+from gpu_checks import assert_device_exp_and_pow_are_libms, assert_same, on_cpu_and_gpu
 from networks import conductance_network, mixed_network, parrot_network, plastic_network
 
 from dsnn.backends import gpu
@@ -30,15 +30,9 @@ def emulated(monkeypatch):
 
 
 def _run_both(make, partitions, t_ms=(100.0, 100.0)):
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, sr, vm = make()
-        sim = net.build(partitions=partitions, device=device)
-        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
-        for t in t_ms:
-            sim.run(t)
-        results[device] = (sim.spikes(sr), sim.voltages(vm), sim.connections())
-    return results["cpu"], results["gpu"]
+    """Spikes, voltages and connections of ``make()``'s network (network, recorder, voltmeter)."""
+    return on_cpu_and_gpu(make, partitions, t_ms,
+                          lambda sim, sr, vm: (sim.spikes(sr), sim.voltages(vm), sim.connections()))
 
 
 @pytest.mark.parametrize("model", GPU_MODELS)
@@ -46,8 +40,7 @@ def _run_both(make, partitions, t_ms=(100.0, 100.0)):
 def test_the_gpu_path_equals_the_cpu_bit_for_bit(emulated, model, partitions):
     cpu, dev = _run_both(lambda: mixed_network(model), partitions)
     assert len(cpu[0]) > 100
-    for a, b in zip(cpu, dev):
-        assert b.equals(a)
+    assert_same(cpu, dev)
 
 
 def test_a_changed_kernel_is_seen(emulated, monkeypatch):
@@ -78,8 +71,7 @@ def test_parrots_on_the_gpu_path_repeat_every_spike_as_on_the_cpu(emulated, part
     spikes = cpu[0]
     multiple = spikes.groupby(["sender", "time"]).size()
     assert len(spikes) > 10_000 and multiple.max() >= 5  # many steps with several spikes of one parrot
-    for a, b in zip(cpu, dev):
-        assert b.equals(a)
+    assert_same(cpu, dev)
 
 
 def test_the_kernels_exp_and_pow_are_glibcs(emulated):
@@ -95,8 +87,7 @@ def test_conductance_models_on_the_gpu_path_equal_the_cpu_bit_for_bit(emulated, 
     rate, weight = CONDUCTANCE_DRIVE[model]
     cpu, dev = _run_both(lambda: conductance_network(model, rate=rate, weight=weight), 2, (80.0, 70.0))
     assert len(cpu[0]) > 600  # > 20 spikes/s
-    for a, b in zip(cpu, dev):
-        assert b.equals(a)
+    assert_same(cpu, dev)
 
 
 def test_the_exact_conductance_option_stays_on_the_cpu(emulated):
@@ -158,18 +149,11 @@ def test_multimeters_on_the_gpu_path_record_what_the_cpu_records(emulated, model
         make = _with_multimeters(lambda: conductance_network(model, rate=rate, weight=weight), model)
     else:
         make = _with_multimeters(lambda: mixed_network(model), model)
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, (sr, every, last), vm = make()
-        sim = net.build(partitions=2, device=device)
-        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
-        sim.run(60.0)
-        results[device] = [sim.voltages(every), sim.voltages(last), sim.voltages(vm), sim.spikes(sr)]
-    cpu, dev = results["cpu"], results["gpu"]
+    cpu, dev = on_cpu_and_gpu(make, 2, (60.0,), lambda sim, rec, vm: [*(sim.voltages(m) for m in rec[1:]),
+                                                                       sim.voltages(vm), sim.spikes(rec[0])])
     assert len(cpu[0]) == 6 * 600 and len(cpu[1]) == 2 * 600
     assert set(NEURON_MODELS[model].SPEC.recordables) <= set(cpu[0].columns)
-    for a, b in zip(cpu, dev):
-        assert b.equals(a)
+    assert_same(cpu, dev)
 
 
 @pytest.mark.parametrize("synapse", ["stdp_synapse", "stdp_pl_synapse_hom", "tsodyks2_synapse"])
@@ -177,15 +161,9 @@ def test_multimeters_on_the_gpu_path_record_what_the_cpu_records(emulated, model
 def test_plastic_synapses_on_the_gpu_path_change_as_on_the_cpu(emulated, synapse, partitions):
     """NEST's STDP rules and short-term plasticity on the GPU (plastic_deliver, the spike histories recorded
     and pruned on the device): the spikes and every weight of the CPU's run, bit for bit, over two runs."""
-    results = {}
-    for device in ("cpu", "gpu"):
-        net, proj, sr = plastic_network(synapse=synapse)
-        sim = net.build(partitions=partitions, device=device)
-        assert all(p.gpu == (device == "gpu") for p in sim.partitions)
-        sim.run(150.0)
-        sim.run(150.0)
-        results[device] = (sim.spikes(sr), sim.connections(proj))
-    (cpu_spikes, cpu_w), (gpu_spikes, gpu_w) = results["cpu"], results["gpu"]
+    (cpu_spikes, cpu_w), (gpu_spikes, gpu_w) = on_cpu_and_gpu(
+        lambda: plastic_network(synapse=synapse), partitions, (150.0, 150.0),
+        lambda sim, proj, sr: (sim.spikes(sr), sim.connections(proj)))
     assert len(cpu_spikes) > 500
     drawn = plastic_network(synapse=synapse)
     assert (drawn[0].build().connections(drawn[1])["weight"] != cpu_w["weight"]).mean() > (
