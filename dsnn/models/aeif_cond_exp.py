@@ -21,6 +21,8 @@ from .base import ModelSpec
 from .conductance import (
     COMMON_CONSTANTS,
     absolute_state,
+    adex_exact_dynamics,
+    adex_exact_dynamics_inline,
     adex_membrane,
     adex_params,
     adex_relations,
@@ -62,12 +64,33 @@ RECORDED_STATE = ("V", "g_ex", "g_in", "w")
 
 
 @kernel(inline=True)
-def dynamics(w, ln, s, f, c, refractory, stim):
-    """NEST's ``aeif_cond_exp_dynamics``: the state (V_m, g_ex, g_in, w)."""
+def _dynamics(w, ln, s, f, c, refractory, stim, inline):
     tau_ex, tau_in = c[15], c[16]
-    w[ln, f, 0], w[ln, f, 3] = adex_membrane(c, w[ln, s, 0], w[ln, s, 1], w[ln, s, 2], w[ln, s, 3], refractory, stim)
+    w[ln, f, 0], w[ln, f, 3] = adex_membrane(c, w[ln, s, 0], w[ln, s, 1], w[ln, s, 2], w[ln, s, 3], refractory, stim,
+                                             inline)
     w[ln, f, 1] = -w[ln, s, 1] / tau_ex
     w[ln, f, 2] = -w[ln, s, 2] / tau_in
+
+
+@kernel(inline=True)
+def dynamics(w, ln, s, f, c, refractory, stim):
+    """NEST's ``aeif_cond_exp_dynamics``: the state (V_m, g_ex, g_in, w)."""
+    _dynamics(w, ln, s, f, c, refractory, stim, False)
+
+
+@kernel(inline=True)
+def dynamics_inline(w, ln, s, f, c, refractory, stim):
+    """:func:`dynamics` with libm's exp computed inline (the same values)."""
+    _dynamics(w, ln, s, f, c, refractory, stim, True)
+
+
+@kernel(inline=True)
+def _advance(dyn, exact_dyn, first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref, ring_syn, ring_cur, consts,
+             rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts):
+    return advance(dyn, 4, (V, g_ex, g_in, W), (V, g_ex, g_in, W), H, I0, ref, first_step, n_steps,
+                   blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
+                   spk_step, n_spk, work, lanes, counts, adex=True, input_first=False, layout=(1, 2, 3),
+                   exact_at=exp_at, exact=(EXACT_FLAG, -1, 1, -1, 2), exact_dynamics=exact_dyn)
 
 
 @kernel
@@ -76,13 +99,22 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref, ring_syn, 
     """Advance every block of this model on the partition by ``n_steps`` steps (the arguments as
     ``iaf_psc_exp.update``'s; ``H``: each neuron's integration step size, ms; ``work``, ``lanes``, ``counts``:
     scratch): :func:`.conductance.advance`."""
-    return advance(dynamics, 4, (V, g_ex, g_in, W), (V, g_ex, g_in, W), H, I0, ref, first_step, n_steps,
-                   blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
-                   spk_step, n_spk, work, lanes, counts, adex=True, input_first=False, layout=(1, 2, 3),
-                   exact_at=exp_at, exact=(EXACT_FLAG, -1, 1, -1, 2))
+    return _advance(dynamics, adex_exact_dynamics, first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref,
+                    ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx, spk_step,
+                    n_spk, work, lanes, counts)
 
 
-step_group = stepper(update, KERNEL_STATE, 4)
+@kernel
+def update_inline(first_step, n_steps, blocks, V, g_ex, g_in, W, H, I0, ref, ring_syn, ring_cur, consts,
+                  rec_idx, rec_var, rec_ptr, rec_out, with_current, fired, spk_idx, spk_step, n_spk, work, lanes,
+                  counts):
+    """:func:`update` with libm's exp computed inline (the same values; where ``glibc_math.exact_here``)."""
+    return _advance(dynamics_inline, adex_exact_dynamics_inline, first_step, n_steps, blocks, V, g_ex, g_in, W, H,
+                    I0, ref, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
+                    spk_step, n_spk, work, lanes, counts)
+
+
+step_group = stepper(update, KERNEL_STATE, 4, update_inline)
 membrane_potential = absolute_membrane_potential
 
 

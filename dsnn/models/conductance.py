@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from ..support import glibc_math
+from ..support.glibc_math import exp as libm_exp
 from ..support.jit import kernel
 from .adaptive import (
     CUDA_EVOLVE,
@@ -34,7 +36,8 @@ from .base import TAU_MINUS, Param, check_finite, check_nonnegative, check_posit
 from .stepping import append_spikes, record, take_current, take_synaptic
 
 __all__ = ["iaf_cond_params", "adex_params", "adex_relations", "common_constants", "COMMON_CONSTANTS",
-           "advance", "absolute_state", "stepper", "adex_membrane", "adex_exact_dynamics", "alpha_at", "exp_at",
+           "advance", "absolute_state", "stepper", "adex_membrane", "adex_exact_dynamics", "adex_exact_dynamics_inline",
+           "alpha_at", "exp_at",
            "no_time", "cuda_source", "CUDA_ADEX_MEMBRANE"]
 
 
@@ -197,15 +200,17 @@ MAX_LEVEL = 24
 SCRATCH_ROWS = TABLE_ROW + -(-(MAX_LEVEL + 1) * len(STAGE_FRACTIONS) * 2 // LANES)
 
 
-def stepper(update, kernel_state: tuple, dim: int):
+def stepper(update, kernel_state: tuple, dim: int, update_inline=None):
     """A model's ``step_group`` (see ``stepping.group_stepper``) that also hands its ``update`` the scratch
-    arrays of :func:`advance` for ``dim`` state variables."""
+    arrays of :func:`advance` for ``dim`` state variables; ``update_inline`` instead, where given and libm's
+    exp may be computed inline here (``support.glibc_math.exact_here``: the same values)."""
 
     def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
         import numpy as np  # here, not at import: describing a network loads no numpy
 
         state = [group.state[name] for name in kernel_state]
-        return update(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
+        kernel = update_inline if update_inline is not None and glibc_math.exact_here() else update
+        return kernel(first_step, n_steps, group.blocks, *state, ring_syn, ring_cur, group.consts, group.rec_idx,
                       group.rec_var, group.rec_ptr, group.rec_out, group.with_current, group.fired, spk_idx, spk_step,
                       n_spk, np.zeros((LANES, WORK_ROWS, dim)), np.zeros((SCRATCH_ROWS, LANES)),
                       np.zeros((2, LANES), dtype=np.int64))
@@ -215,18 +220,19 @@ def stepper(update, kernel_state: tuple, dim: int):
 
 
 @kernel(inline=True)
-def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim):
+def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim, inline):
     """``(dV_m/dt, dw/dt)`` of NEST's aeif_cond_* dynamics at V_m ``v`` (mV), conductances ``g_ex``, ``g_in``
     (nS), adaptation current ``adaptation`` (pA) and input ``stim`` (pA): V_m held at V_reset while
     refractory and bounded by V_peak, the exponential term dropped where Delta_T is 0. ``c``: the model's
     constants (its own from index 10: E_L, g_L, C_m, E_ex, E_in, tau_syn_ex, tau_syn_in, I_e, V_peak, Delta_T,
-    V_th, tau_w, a)."""
+    V_th, tau_w, a). ``inline``: a constant where it is called, True to compute libm's exp inline (the same
+    values: ``support.glibc_math``)."""
     E_L, g_L, C_m, E_ex, E_in, I_e = c[10], c[11], c[12], c[13], c[14], c[17]
     V_peak, Delta_T, V_th, tau_w, a, V_reset = c[18], c[19], c[20], c[21], c[22], c[2]
     V = V_reset if refractory else (V_peak if V_peak < v else v)
     I_syn_exc = g_ex * (V - E_ex)
     I_syn_inh = g_in * (V - E_in)
-    I_spike = 0.0 if Delta_T == 0.0 else (g_L * Delta_T * math.exp((V - V_th) / Delta_T))
+    I_spike = 0.0 if Delta_T == 0.0 else (g_L * Delta_T * libm_exp((V - V_th) / Delta_T, inline))
     dV = 0.0 if refractory else (-g_L * (V - E_L) + I_spike - I_syn_exc - I_syn_inh - adaptation + I_e + stim) / C_m
     return dV, (a * (V - E_L) - adaptation) / tau_w
 
@@ -235,7 +241,15 @@ def adex_membrane(c, v, g_ex, g_in, adaptation, refractory, stim):
 def adex_exact_dynamics(w, ln, s, f, c, refractory, stim):
     """The AdEx right-hand side of the exact-conductance option: the state (V_m, w) with the conductances
     g_ex, g_in at that time in columns 2 and 3 (:func:`alpha_at`, :func:`exp_at`)."""
-    w[ln, f, 0], w[ln, f, 1] = adex_membrane(c, w[ln, s, 0], w[ln, s, 2], w[ln, s, 3], w[ln, s, 1], refractory, stim)
+    w[ln, f, 0], w[ln, f, 1] = adex_membrane(c, w[ln, s, 0], w[ln, s, 2], w[ln, s, 3], w[ln, s, 1], refractory, stim,
+                                             False)
+
+
+@kernel(inline=True)
+def adex_exact_dynamics_inline(w, ln, s, f, c, refractory, stim):
+    """:func:`adex_exact_dynamics` with libm's exp computed inline (where ``glibc_math.exact_here``)."""
+    w[ln, f, 0], w[ln, f, 1] = adex_membrane(c, w[ln, s, 0], w[ln, s, 2], w[ln, s, 3], w[ln, s, 1], refractory, stim,
+                                             True)
 
 
 @kernel(inline=True)
@@ -273,7 +287,7 @@ def exp_at(w, ln, row, stage, t0, h, c, data):
 
 
 @kernel(inline=True)
-def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, b, ref_counts, spikes):
+def _evolve_dyadic(dynamics, at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, b, ref_counts, spikes):
     """The exact-conductance option's integration of (V_m, w) over one simulation step of ``t1`` ms, for
     lanes ``0 .. n-1`` (``w[ln, Y]``: V_m, w): RKF45 stages and error as :func:`~.adaptive.evolve_lanes`, with
     NEST's tolerance, but integration steps of ``t1 / 2^level`` only (``data[2]``: each lane's level, kept
@@ -293,9 +307,9 @@ def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, 
         e0[0, ln], e0[1, ln] = 1.0, 1.0
         refr[ln] = 1.0 if r[ln] > 0 else 0.0
         at_time(w, ln, Y, 0, 0.0, h0[ln], c, data)
-        adex_exact_dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
+        dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
     while n_act > 0:
-        _attempt(adex_exact_dynamics, at_time, data, c, w, 2, act, n_act, refr, stim, t0, h0)
+        _attempt(dynamics, at_time, data, c, w, 2, act, n_act, refr, stim, t0, h0)
         n_next = 0
         for j in range(n_act):
             ln = int(act[j])
@@ -322,7 +336,7 @@ def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, 
                 n_next += 1
                 at_time(w, ln, Y, 0, t0[ln], h0[ln], c, data)
                 if changed:
-                    adex_exact_dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
+                    dynamics(w, ln, Y, K1, c, refr[ln] != 0.0, stim[ln])
                 else:
                     for i in range(2):
                         w[ln, K1, i] = w[ln, DYDT_OUT, i]
@@ -332,7 +346,7 @@ def _evolve_dyadic(at_time, data, c, w, lanes, n, r, stim, t1, V_peak, V_reset, 
 @kernel(inline=True)
 def _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_syn, ring_cur, with_current,
                    spk_idx, spk_step, n_spk, w, lanes, counts, exact_at, w_var, exact, recordables, rec_idx, rec_var,
-                   rec_out, rec_ptr):
+                   rec_out, rec_ptr, exact_dynamics):
     """Block ``b`` of an AdEx model in :func:`advance` with the exact-conductance option: per step, (V_m, w)
     integrated by :func:`_evolve_dyadic` with the conductances given in time by ``exact_at``, then the
     conductances carried exactly to the step's end and the step's input added (NEST's order). ``H`` keeps
@@ -368,8 +382,8 @@ def _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_sy
                 # the level of the step size kept (0 before the first step: the whole step)
                 level[ln] = 0.0 if H[i] <= 0.0 else min(float(MAX_LEVEL), max(0.0, round(math.log2(step_ms / H[i]))))
                 r[ln], stim[ln], spikes[ln] = ref[i], I0[i], 0
-            _evolve_dyadic(exact_at, data, c, w, lanes, m, r, stim, step_ms, threshold, V_reset, b_spike, ref_counts,
-                           spikes)
+            _evolve_dyadic(exact_dynamics, exact_at, data, c, w, lanes, m, r, stim, step_ms, threshold, V_reset,
+                           b_spike, ref_counts, spikes)
             for ln in range(m):
                 q = start + ln
                 i = off + q
@@ -395,7 +409,7 @@ def _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_sy
 @kernel(inline=True)
 def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, blocks, ring_syn, ring_cur, consts,
             rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx, spk_step, n_spk, work, lanes, counts, adex,
-            input_first, layout, exact_at, exact):
+            input_first, layout, exact_at, exact, exact_dynamics):
     """Advance every block of a model here by ``n_steps`` steps (the arguments as ``iaf_psc_exp.update``'s),
     :data:`~dsnn.models.adaptive.LANES` neurons at a time, in NEST's order: the adaptive integration of the
     step (with the spike test inside it where ``adex``), then
@@ -414,7 +428,9 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
     dsnn's exact-conductance option; -1: none), the conductances (those state variables; -1: none, as the
     exponential ones have no derivative) follow their exact solution through the step (``exact_at`` gives
     them at any time in it) and the adaptive integration, with the same control and spike test, covers
-    (V_m, w) alone (:func:`_advance_exact`). Returns the new spike count. Calls here keep to 30 arguments:
+    (V_m, w) alone (:func:`_advance_exact`), whose right-hand side is ``exact_dynamics``
+    (:func:`adex_exact_dynamics` or its ``_inline`` twin). Returns the new spike count. Calls here keep to 30
+    arguments:
     Python passes more as a tuple (``*args``), which numba cannot inline."""
     ex_var, in_var, w_var = layout
     exact_flag = exact[0]
@@ -429,7 +445,7 @@ def advance(dynamics, dim, state, recordables, H, I0, ref, first_step, n_steps, 
         if exact_flag >= 0 and c[exact_flag] != 0.0:
             n_spk = _advance_exact(state, H, I0, ref, first_step, n_steps, blocks, b, c, ring_syn, ring_cur,
                                    with_current, spk_idx, spk_step, n_spk, w, lanes, counts, exact_at, w_var, exact,
-                                   recordables, rec_idx, rec_var, rec_out, rec_ptr)
+                                   recordables, rec_idx, rec_var, rec_out, rec_ptr, exact_dynamics)
             continue
         for k in range(n_steps):
             step = first_step + k

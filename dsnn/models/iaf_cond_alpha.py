@@ -18,6 +18,7 @@ from .base import ModelSpec
 from .conductance import (
     COMMON_CONSTANTS,
     absolute_state,
+    adex_exact_dynamics,
     advance,
     common_constants,
     cuda_source,
@@ -79,7 +80,7 @@ def update(first_step, n_steps, blocks, V, dg_ex, g_ex, dg_in, g_in, H, I0, ref,
     return advance(dynamics, 5, (V, dg_ex, g_ex, dg_in, g_in), (V, g_ex, g_in), H, I0, ref, first_step, n_steps,
                    blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
                    spk_step, n_spk, work, lanes, counts, adex=False, input_first=False, layout=(1, 3, 0),
-                   exact_at=no_time, exact=(-1, -1, -1, -1, -1))
+                   exact_at=no_time, exact=(-1, -1, -1, -1, -1), exact_dynamics=adex_exact_dynamics)
 
 
 step_group = stepper(update, KERNEL_STATE, 5)

@@ -17,6 +17,7 @@ from .base import ModelSpec
 from .conductance import (
     COMMON_CONSTANTS,
     absolute_state,
+    adex_exact_dynamics,
     advance,
     common_constants,
     cuda_source,
@@ -76,7 +77,7 @@ def update(first_step, n_steps, blocks, V, g_ex, g_in, H, I0, ref, ring_syn, rin
     return advance(dynamics, 3, (V, g_ex, g_in), (V, g_ex, g_in), H, I0, ref, first_step, n_steps,
                    blocks, ring_syn, ring_cur, consts, rec_idx, rec_var, rec_ptr, rec_out, with_current, spk_idx,
                    spk_step, n_spk, work, lanes, counts, adex=False, input_first=True, layout=(1, 2, 0),
-                   exact_at=no_time, exact=(-1, -1, -1, -1, -1))
+                   exact_at=no_time, exact=(-1, -1, -1, -1, -1), exact_dynamics=adex_exact_dynamics)
 
 
 step_group = stepper(update, KERNEL_STATE, 3)

@@ -252,3 +252,31 @@ def test_spikes_beyond_the_buffers_stop_the_run_with_a_message():
     sim = net.build()
     with pytest.raises(Exception, match="more spikes in one interval than neurons times steps"):
         sim.run(20.0)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_the_inline_exp_changes_no_bit(exact, monkeypatch):
+    """The AdEx updates compute libm's exp inline where the platform allows it (update_inline): the spikes
+    and every recorded variable of a network are bit for bit those of the update that calls libm, with
+    NEST's integration and with the exact-conductance option (aeif_cond_alpha; aeif_cond_exp shares the
+    code but for its right-hand side, and compiling its other update would cost CI a minute)."""
+    model = "aeif_cond_alpha"
+    from networks import conductance_network
+
+    from dsnn.support import glibc_math
+
+    if not glibc_math.exact_here():
+        pytest.skip("this platform's libm is not glibc's with FMA: the updates call it")
+    results = []
+    for inline in (True, False):
+        if not inline:
+            monkeypatch.setattr(glibc_math, "exact_here", lambda samples=0: False)
+        net, sr, vm = conductance_network(model, exact=exact, rate=16000.0, weight=6.0)
+        mm = net.create("multimeter", params={"record_from": ["V_m", "g_ex", "w"], "interval": 0.1})
+        net.connect(mm, net.neuron_populations[0][:5])
+        sim = net.build(partitions=2)
+        sim.run(100.0)
+        results.append((sim.spikes(sr), sim.voltages(vm), sim.voltages(mm)))
+    assert len(results[0][0]) > 300
+    for a, b in zip(*results):
+        assert b.equals(a)
