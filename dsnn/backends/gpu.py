@@ -263,7 +263,8 @@ def _f(x) -> np.float64:
 
 def update_block(block, first_step: int, n_steps: int, ring_syn, ring_cur, rec_out, spk_idx, spk_step, count):
     """Launch the update of one neuron block on the GPU: its spikes are appended (unordered) to the device
-    buffers ``spk_idx``/``spk_step`` through the device counter ``count`` (uint64, shape (1,)).
+    buffers ``spk_idx``/``spk_step`` through the device counter ``count`` (uint64, shape (3,): the spikes,
+    the failures the kernel reports, the buffers' size; :class:`SpikeBuffers`).
 
     ``rec_out`` is a device array (interval, recorded columns) that receives
     after each step what the CPU's ``rec_out`` receives (the variables of
