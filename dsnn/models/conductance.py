@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..support import glibc_math
-from ..support.glibc_math import exp as libm_exp
-from ..support.jit import kernel
+from ..support.jit import KernelOf, kernel
 from .adaptive import (
     CUDA_EVOLVE,
     DYDT_OUT,
@@ -35,10 +33,13 @@ from .adaptive import (
 from .base import TAU_MINUS, Param, check_finite, check_nonnegative, check_positive
 from .stepping import append_spikes, record, take_current, take_synaptic
 
+#: libm's exp computed inline (support.glibc_math.exp), imported when first compiled: describing a network
+#: loads no NumPy
+libm_exp = KernelOf("dsnn.support.glibc_math", "exp")
+
 __all__ = ["iaf_cond_params", "adex_params", "adex_relations", "common_constants", "COMMON_CONSTANTS",
            "advance", "absolute_state", "stepper", "adex_membrane", "adex_exact_dynamics", "adex_exact_dynamics_inline",
-           "alpha_at", "exp_at",
-           "no_time", "cuda_source", "CUDA_ADEX_MEMBRANE"]
+           "alpha_at", "exp_at", "no_time", "cuda_source", "CUDA_ADEX_MEMBRANE"]
 
 
 def synaptic_params(tau_ex: float = 0.2, tau_in: float = 2.0) -> dict:
@@ -207,6 +208,8 @@ def stepper(update, kernel_state: tuple, dim: int, update_inline=None):
 
     def step_group(group, first_step, n_steps, ring_syn, ring_cur, spk_idx, spk_step, n_spk):
         import numpy as np  # here, not at import: describing a network loads no numpy
+
+        from ..support import glibc_math
 
         state = [group.state[name] for name in kernel_state]
         kernel = update_inline if update_inline is not None and glibc_math.exact_here() else update

@@ -30,7 +30,8 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["kernel", "Kernel", "Intrinsic", "prefetch", "array_at", "fence", "compile_seconds", "package_digest"]
+__all__ = ["kernel", "Kernel", "KernelOf", "Intrinsic", "prefetch", "array_at", "fence", "compile_seconds",
+           "package_digest"]
 
 _lock = threading.RLock()
 _nesting = threading.local()  # depth of compilations on this thread: a callee compiles inside its caller
@@ -129,7 +130,7 @@ class Kernel:
                     self._dispatcher = dispatcher
                     module_globals = self.py_func.__globals__
                     for name, value in list(module_globals.items()):
-                        if isinstance(value, Kernel):
+                        if isinstance(value, (Kernel, KernelOf)):
                             module_globals[name] = value.dispatcher
                         elif isinstance(value, Intrinsic):
                             module_globals[name] = value.function
@@ -140,6 +141,25 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<dsnn kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+
+class KernelOf:
+    """A kernel of another module, which a module's kernels call without that module being imported before
+    one of them is compiled (``libm_exp = KernelOf("dsnn.support.glibc_math", "exp")``: importing the caller
+    loads neither it nor NumPy); replaced, like a :class:`Kernel`, by its dispatcher then."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    @property
+    def dispatcher(self):
+        import importlib
+
+        value = getattr(importlib.import_module(self.module), self.name)
+        return value.dispatcher if isinstance(value, Kernel) else value
+
+    def __repr__(self) -> str:
+        return f"<dsnn kernel {self.module}.{self.name}, imported when first compiled>"
 
 
 def kernel(py_func=None, *, inline: bool = False, cache: bool = True):

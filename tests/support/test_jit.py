@@ -60,3 +60,15 @@ def test_the_package_digest_covers_every_source_file(tmp_path, monkeypatch):
     assert jit.package_digest("digestpkg") != first
     assert jit.package_digest("math") is None  # not a package on disk
     jit._digests.clear()
+
+
+def test_a_kernel_of_another_module_is_imported_when_compiled():
+    """KernelOf names a kernel without importing its module; compiling a kernel that calls it puts its
+    dispatcher there (or the object itself, where it is no dsnn kernel)."""
+    import math
+
+    from dsnn.support.jit import Kernel, KernelOf
+
+    resolved = KernelOf("dsnn.support.glibc_math", "exp").dispatcher
+    assert not isinstance(resolved, Kernel) and resolved.py_func.__name__ == "exp"  # numba's dispatcher
+    assert KernelOf("math", "sqrt").dispatcher is math.sqrt
