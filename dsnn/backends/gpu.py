@@ -303,10 +303,12 @@ class SpikeBuffers:
         # the kernels' counter (atomically incremented), the failures they report (UNSTABLE | OVERFLOW) and
         # the buffers' size, which kernels that may emit several spikes a step check
         self.count = cp.zeros(3, dtype=cp.uint64)
+        self._set_header()
 
-    def header(self):
-        """What :attr:`count` starts an update with: no spikes, no failure, the buffers' size."""
-        return cupy().asarray(np.array([0, 0, self.idx.shape[0]], dtype=np.uint64))
+    def _set_header(self) -> None:
+        """What :attr:`count` starts an update with (no spikes, no failure, the buffers' size), kept on the
+        device so that an update copies it there rather than from the host."""
+        self.header = cupy().asarray(np.array([0, 0, self.idx.shape[0]], dtype=np.uint64))
 
     def reserve(self, spikes: int) -> None:
         """Make room for ``spikes`` spikes (parrots emit several a step where several arrived)."""
@@ -314,6 +316,7 @@ class SpikeBuffers:
             cp = cupy()
             self.idx = cp.empty(spikes, dtype=cp.int64)
             self.step = cp.empty_like(self.idx)
+            self._set_header()
 
 
 def repeated_spikes_due(blocks, first_step: int, n_steps: int, ring_syn) -> int:
@@ -337,7 +340,7 @@ def update_blocks(blocks, first_step: int, n_steps: int, ring_syn, ring_cur, buf
     order (delivery adds exactly in any order, and recorders sort), with one host synchronisation (the
     spike count) for all blocks. They are views of ``buffers``: copy what must outlive the interval."""
     buffers.reserve(ring_syn.shape[2] * n_steps + repeated_spikes_due(blocks, first_step, n_steps, ring_syn))
-    buffers.count[...] = buffers.header()
+    buffers.count[...] = buffers.header
     for blk in blocks:
         update_block(blk, first_step, n_steps, ring_syn, ring_cur, blk.rec_out, buffers.idx, buffers.step,
                      buffers.count)
@@ -426,16 +429,16 @@ class PostHistoryOnDevice:
                                                                       _i(self.t.shape[1])))
 
 
-def plastic_deliver(g, sources, spike_ptr, spike_steps, tics_per_step: int, post: PostHistoryOnDevice,
+def plastic_deliver(g, params, sources, spike_ptr, spike_steps, tics_per_step: int, post: PostHistoryOnDevice,
                     ring_syn) -> None:
-    """Deliver spikes through plastic group ``g`` (its arrays on the device): host ``sources`` (slots with
-    synapses, ascending), each with its spikes ``spike_steps[spike_ptr[b]:spike_ptr[b+1]]`` in time order;
-    weights, K+ and last spike times change as the CPU's ``plasticity.deliver_stdp`` changes them."""
+    """Deliver spikes through plastic group ``g`` (its arrays on the device; ``params`` its ``stdp`` row on
+    the host, in the order of ``plasticity.STDP_COLUMNS``): host ``sources`` (slots with synapses,
+    ascending), each with its spikes ``spike_steps[spike_ptr[b]:spike_ptr[b+1]]`` in time order; weights,
+    K+ and last spike times change as the CPU's ``plasticity.deliver_stdp`` changes them."""
     cp = cupy()
     n = sources.shape[0]
     d_sources = cp.asarray(sources, dtype=cp.int64)
     kplus_out, t_last_out, u_out = cp.empty(n), cp.empty(n), cp.empty(n)
-    params = [float(v) for v in (g.stdp if isinstance(g.stdp, np.ndarray) else g.stdp.get())]
     _kernel("plastic_deliver")(
         (n,), (128,),
         (d_sources, cp.asarray(spike_ptr, dtype=cp.int64), cp.asarray(spike_steps, dtype=cp.int64), g.row_ptr,

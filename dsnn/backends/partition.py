@@ -617,8 +617,7 @@ class Partition:
     def _deliver_plastic_gpu(self, slots, steps) -> None:
         """Deliver host ``slots``/``steps`` through the plastic groups on the GPU: each slot with synapses
         in a group, its spikes in time order (gpu.plastic_deliver)."""
-        for g in self._plastic:
-            lengths = self._plastic_rows[id(g)]
+        for g, (lengths, params) in zip(self._plastic, self._plastic_host):
             has = lengths[slots] > 0
             s, st = slots[has], steps[has]
             if s.shape[0] == 0:
@@ -627,7 +626,7 @@ class Partition:
             s, st = s[order], st[order]
             sources, starts = np.unique(s, return_index=True)
             self.synaptic_events += int(lengths[s].sum())
-            gpu.plastic_deliver(g, sources, np.append(starts, s.shape[0]), st, self.tics_per_step,
+            gpu.plastic_deliver(g, params, sources, np.append(starts, s.shape[0]), st, self.tics_per_step,
                                 self._post_device, self.ring_syn)
 
     def _grow_log(self) -> None:
@@ -668,7 +667,8 @@ class Partition:
             if g.plastic:
                 g.packed = g.packed.astype(np.uint64)
             g.row_ptr = g.row_ptr.astype(np.int64, copy=False)
-        self._plastic_rows = {id(g): np.diff(g.row_ptr) for g in self._plastic}  # host copies, for delivery
+        # per plastic group, host copies of its row lengths and rule parameters, which delivery reads
+        self._plastic_host = [(np.diff(g.row_ptr), [float(v) for v in g.stdp]) for g in self._plastic]
         for obj in [*self.groups, self.poisson, self.currents]:
             if obj is not None:
                 _arrays_to(cp, obj)

@@ -514,11 +514,11 @@ __device__ __forceinline__ void adex_membrane(const double* c, const double v, c
 """
 
 #: the update of a step that every model here shares, for one neuron (one thread), as :func:`advance` does it
-#: without the exact-conductance option: ``conductance_update<DIM, NC, Model, ADEX, INPUT_FIRST, EX, IN, W>``;
+#: without the exact-conductance option: ``conductance_update<DIM, Model, ADEX, INPUT_FIRST, EX, IN, W>``;
 #: the instability of an AdEx neuron (bit 0) and more spikes than the buffers hold (bit 1) are or-ed into
 #: ``n_spk[1]``, whose ``n_spk[2]`` is the buffers' size
 _CUDA_UPDATE = r"""
-template <int DIM, int NC, class Model, bool ADEX, bool INPUT_FIRST, int EX, int IN, int W>
+template <int DIM, class Model, bool ADEX, bool INPUT_FIRST, int EX, int IN, int W>
 __device__ void conductance_update(
     const i64 first_step, const i64 n_steps, const i64 j, const i64 i, const i64 n_local, const i64 R,
     double** state, double* H, double* I0, i64* ref, i64* ring_syn, i64* ring_cur, const double* c,
@@ -633,7 +633,7 @@ extern "C" __global__ void {kernel}(
     if (i >= n) return;
     double* state[{dim}] = {{{", ".join(kernel_state[:dim])}}};
     const double c[{n_constants}] = {{{", ".join(kernel_constants)}}};
-    conductance_update<{dim}, {n_constants}, {name}_model, {str(adex).lower()}, {str(input_first).lower()}, {ex}, {inh},
+    conductance_update<{dim}, {name}_model, {str(adex).lower()}, {str(input_first).lower()}, {ex}, {inh},
                        {w}>(first_step, n_steps, lo + i, i, n_local, R, state, h, I0, ref, ring_syn, ring_cur, c,
                             ref_counts, rec_map, n, rec_out, n_rec, spk_idx, spk_step, n_spk);
 }}
